@@ -1,0 +1,18 @@
+"""ethica's command line: ``ethica --help``.
+
+The only package that imports typer and rich. One module per command group;
+each registers its commands on :data:`ethica.cli._app.app` when imported here.
+"""
+
+from __future__ import annotations
+
+# Command groups: importing a module registers its commands on ``app``.
+# Keep one line per module, sorted.
+from ethica.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

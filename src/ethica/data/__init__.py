@@ -1,0 +1,1 @@
+"""ethica.data."""
