@@ -23,10 +23,12 @@ from ethica._exceptions import (
     SchemaError,
     SmallGroupWarning,
 )
+from ethica.fairness import AuditResult, audit
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditResult",
     "BudgetExceededError",
     "ConvergenceWarning",
     "DataSourceError",
@@ -41,4 +43,5 @@ __all__ = [
     "SchemaError",
     "SmallGroupWarning",
     "__version__",
+    "audit",
 ]

@@ -1,4 +1,4 @@
-"""The audit's sufficient statistics: one count per (protected values, label, prediction, score bin).
+"""The audit's sufficient statistics: a count per (protected values, label, prediction, score bin).
 
 The data layer builds a :class:`CountTable` in one GROUP BY pushed down to the
 engine; the fairness science works on it alone and never sees a row.

@@ -1,1 +1,13 @@
-"""ethica.report."""
+"""Self-contained HTML reports rendered from ethica's result objects.
+
+A :class:`Report` is a page of :class:`Section` objects; each part of ethica
+contributes its section (``audit_section`` for a fairness audit). Figures are
+Vega-Lite charts rendered to inline SVG: the page needs no network.
+"""
+
+from __future__ import annotations
+
+from ethica.report._audit_section import audit_section
+from ethica.report._page import Report, Section
+
+__all__ = ["Report", "Section", "audit_section"]

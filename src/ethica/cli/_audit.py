@@ -1,0 +1,194 @@
+"""``ethica audit``: does a model's output discriminate, for whom, and how sure are we."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ethica._exceptions import InvalidParameterError
+from ethica.cli._app import app, console, err_console
+from ethica.cli._options import parse_key_values, parse_list, parse_scalar
+from ethica.cli._progress import working
+
+if TYPE_CHECKING:
+    from ethica.data import Bins
+    from ethica.fairness import AuditResult
+
+HARMS = ("selection", "false-negative", "false-positive", "calibration")
+BACKENDS = ("duckdb", "spark")
+
+
+def parse_bins(values: list[str] | None) -> list[Bins]:
+    """``age=25/45/65`` (edges) or ``age=q4`` (quartiles) -> :class:`ethica.data.Bins`."""
+    from ethica.data import Bins
+
+    specs = []
+    for column, spec in parse_key_values(values, option="--bins").items():
+        if spec.lower().startswith("q") and spec[1:].isdigit():
+            specs.append(Bins(column, quantiles=int(spec[1:])))
+            continue
+        try:
+            edges = [float(edge) for edge in spec.split("/")]
+        except ValueError:
+            raise InvalidParameterError(
+                f"--bins {column}={spec}: expected edges like {column}=25/45/65 "
+                f"or quantiles like {column}=q4"
+            ) from None
+        specs.append(Bins(column, edges=edges))
+    return specs
+
+
+@app.command()
+def audit(
+    source: Annotated[str, typer.Argument(help="CSV/Parquet path, .duckdb file, or Ibis URL.")],
+    label: Annotated[str, typer.Option(help="Column with the true outcome.")],
+    protected: Annotated[
+        list[str], typer.Option(help="Protected attribute columns, comma-separated.")
+    ],
+    prediction: Annotated[
+        str | None, typer.Option(help="Column with the model's decision.")
+    ] = None,
+    score: Annotated[
+        str | None, typer.Option(help="Column with the model's score in [0, 1].")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Decision threshold on the score.")] = 0.5,
+    bins: Annotated[
+        list[str] | None,
+        typer.Option(help="Bin a numeric attribute: age=25/45/65 (edges) or age=q4 (quantiles)."),
+    ] = None,
+    positive_label: Annotated[
+        str, typer.Option(help="Value of label/prediction that is the positive outcome.")
+    ] = "1",
+    reference: Annotated[
+        list[str] | None, typer.Option(help="Reference group, ATTR=VALUE (default: largest).")
+    ] = None,
+    harm: Annotated[
+        str, typer.Option(help="Harm to protect from: " + ", ".join(HARMS) + ".")
+    ] = "selection",
+    tolerance: Annotated[
+        float, typer.Option(help="Largest acceptable difference in rates (0-1).")
+    ] = 0.05,
+    max_order: Annotated[
+        int | None, typer.Option(help="Largest intersection order (default: all).")
+    ] = None,
+    min_group_size: Annotated[int, typer.Option(help="Smallest group judged.")] = 30,
+    drop_missing: Annotated[
+        bool, typer.Option(help="Drop rows whose label or prediction is missing.")
+    ] = False,
+    table: Annotated[str | None, typer.Option(help="Table name in a database source.")] = None,
+    backend: Annotated[str, typer.Option(help="Engine: duckdb or spark.")] = "duckdb",
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Write the result as JSON to PATH, or - .")
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
+    ] = None,
+) -> None:
+    """Audit a table of decisions and outcomes for discrimination in the outputs."""
+    from ethica.fairness import audit as run_audit
+
+    if harm not in HARMS:
+        raise InvalidParameterError(f"--harm {harm!r} is not one of {', '.join(HARMS)}")
+    if backend not in BACKENDS:
+        raise InvalidParameterError(f"--backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    binned = parse_bins(bins)
+    attributes: list[Any] = parse_list(protected)
+    for spec in binned:
+        if spec.column in attributes:
+            attributes[attributes.index(spec.column)] = spec
+        else:
+            attributes.append(spec)
+    with working("Counting outcomes per group in the engine"):
+        result = run_audit(
+            source,
+            label=label,
+            prediction=prediction,
+            score=score,
+            threshold=threshold,
+            protected=attributes,
+            positive_label=parse_scalar(positive_label),
+            reference=parse_key_values(reference, option="--reference") or None,
+            max_order=max_order,
+            min_group_size=min_group_size,
+            harm=harm,
+            tolerance=tolerance,
+            drop_missing=drop_missing,
+            table=table,
+            backend=None if backend == "duckdb" else backend,
+        )
+    if html_path is not None:
+        write_audit_html(result, html_path)
+    if json_path == "-":
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+    print_audit(result)
+    for path, kind in ((json_path, "JSON"), (html_path, "HTML report")):
+        if path is not None:
+            console.print(f"[green]wrote[/] {kind}: {path}")
+
+
+def write_audit_html(result: AuditResult, path: Path) -> None:
+    """Render the audit's report page and write it in one step (no partial file)."""
+    from ethica.report import Report, audit_section
+
+    with working("Drawing the report"):
+        page = Report("Fairness audit").with_section(audit_section(result)).render()
+    write_text_atomically(path, page)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a failure leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def print_audit(result: AuditResult) -> None:
+    """Rich tables: the headline, then verdicts, then the worst disparities."""
+    from ethica.report._audit_section import group_label, headline_sentence, set_label
+
+    styles = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
+    console.print(headline_sentence(result), highlight=False)
+    verdicts = Table(title="Definitions", title_justify="left")
+    for column in ("verdict", "definition", "groups", "worst group", "difference [95% CI]"):
+        verdicts.add_column(column)
+    for d in result.definitions:
+        style = styles.get(d.verdict, "dim")
+        verdicts.add_row(
+            f"[{style}]{d.verdict}[/]",
+            d.name.replace("_", " "),
+            set_label(d.attributes),
+            group_label(d.worst_group) if d.worst_group else "–",
+            _interval(d.worst_difference),
+        )
+    console.print(verdicts)
+    worst = Table(title="Largest disparities vs the reference group", title_justify="left")
+    for column in ("groups", "metric", "group", "reference", "difference [95% CI]", "p (Holm)"):
+        worst.add_column(column)
+    for d in result.worst_disparities(10):
+        worst.add_row(
+            set_label(d.attributes),
+            d.metric,
+            group_label(d.group),
+            group_label(d.reference),
+            _interval(d.difference),
+            "–" if d.p_holm is None else f"{d.p_holm:.2g}" + (" *" if d.significant else ""),
+        )
+    console.print(worst)
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _interval(iv: Any) -> str:
+    if iv.value is None:
+        return "undefined"
+    if iv.ci_low is None:
+        return f"{iv.value:+.3f}"
+    return f"{iv.value:+.3f} [{iv.ci_low:+.3f}, {iv.ci_high:+.3f}]"

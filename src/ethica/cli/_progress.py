@@ -1,0 +1,57 @@
+"""Progress display for long work: a spinner with elapsed time on standard error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ethica.cli._app import err_console
+
+__all__ = ["stages", "working"]
+
+
+@contextmanager
+def working(description: str) -> Iterator[None]:
+    """Show ``description`` with a spinner and elapsed time while the block runs.
+
+    Shown only on a terminal (``transient``: it disappears when done).
+    """
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        progress.add_task(description, total=None)
+        yield
+
+
+@contextmanager
+def stages(title: str) -> Iterator[Callable[[str], None]]:
+    """A spinner naming the current stage; each finished stage stays as a ticked line.
+
+    Yields ``advance(message)``, which the science calls (as a plain callback) when it
+    starts a new stage.
+    """
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(title, total=None)
+        current: list[str] = []
+
+        def advance(message: str) -> None:
+            if current:
+                progress.console.print(f"[green]✓[/] {current[-1]}", highlight=False)
+            current.append(message)
+            progress.update(task, description=message)
+
+        yield advance
+        if current:
+            progress.console.print(f"[green]✓[/] {current[-1]}", highlight=False)

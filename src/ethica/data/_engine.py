@@ -1,0 +1,62 @@
+"""The default engine (one embedded in-memory DuckDB) and running expressions on any backend."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+__all__ = ["default_connection", "is_spark", "quiet_engine", "to_arrow"]
+
+_P = ParamSpec("_P")
+#: Deprecation notices Ibis 12 triggers in DuckDB 2 and pandas 3 (not about the user's data).
+_ENGINE_NOTICES = (r".*fetch_arrow_table\(\) is deprecated", r".*'future\.infer_string' option")
+_R = TypeVar("_R")
+
+
+def quiet_engine(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Silence the engine libraries' own deprecation notices inside ``function``.
+
+    Ibis 12 calls DuckDB 2's deprecated ``fetch_arrow_table`` and pandas 3's deprecated
+    ``future.infer_string`` option; those notices concern the libraries, not the user's
+    data. ethica's own warnings pass through untouched.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=r".*fetch_arrow_table", category=DeprecationWarning
+            )
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@functools.cache
+def default_connection() -> Any:
+    """The process-wide embedded in-memory DuckDB connection ethica uses by default."""
+    return ibis.duckdb.connect()
+
+
+def is_spark(backend: Any) -> bool:
+    """Whether ``backend`` is Ibis's PySpark backend."""
+    return getattr(backend, "name", None) == "pyspark"
+
+
+@quiet_engine
+def to_arrow(expr: ir.Table, backend: Any) -> pa.Table:
+    """Run ``expr`` on ``backend`` and return the (small) result as an Arrow table.
+
+    On PySpark the compiled SQL runs through ``DataFrame.toArrow`` so the result never
+    passes through PySpark's pandas conversion (noisy and slower under pandas 3).
+    """
+    if is_spark(backend):
+        session = backend._session  # the SparkSession the Ibis backend wraps
+        return session.sql(str(backend.compile(expr))).toArrow()
+    return backend.to_pyarrow(expr)

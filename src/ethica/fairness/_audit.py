@@ -1,0 +1,402 @@
+"""The fairness audit of a model's outputs: from a count table to an :class:`AuditResult`.
+
+:func:`audit` asks the data layer for one GROUP BY of (protected attributes,
+label, prediction[, score bin]) counts and hands it to :func:`audit_counts`, which
+does all the science in numpy on that small table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ethica._exceptions import InvalidParameterError, SchemaError
+from ethica.data import CountTable, count_outcomes
+from ethica.fairness._audit_groups import GroupBlock, marginalise
+from ethica.fairness._audit_result import (
+    HARM_DEFINITIONS,
+    SCHEMA_VERSION,
+    AuditResult,
+    CalibrationBin,
+    Estimate,
+    GroupMetrics,
+)
+from ethica.fairness._definitions import judge_definitions
+from ethica.fairness._disparities import HYPOTHESIS_OF, disparities, spreads
+from ethica.fairness._intervals import wilson_interval
+
+__all__ = ["audit", "audit_counts"]
+
+BoolArray = npt.NDArray[np.bool_]
+
+#: How many offending groups a note lists by name before summarising the rest.
+_NOTE_EXAMPLES = 5
+
+
+def _check_settings(harm: str, tolerance: float, confidence: float, min_group_size: int) -> None:
+    """Validate the settings that do not depend on the data."""
+    if harm not in HARM_DEFINITIONS:
+        raise InvalidParameterError(
+            f"harm={harm!r} is not a harm the audit knows; use one of "
+            f"{', '.join(repr(h) for h in HARM_DEFINITIONS)}."
+        )
+    for name, value in (("tolerance", tolerance), ("confidence", confidence)):
+        if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < 1:
+            raise InvalidParameterError(
+                f"{name}={value!r} is outside (0, 1); pass a number strictly between 0 and 1 "
+                f"(e.g. {name}={0.05 if name == 'tolerance' else 0.95})."
+            )
+    if isinstance(min_group_size, bool) or not isinstance(min_group_size, int | np.integer):
+        raise InvalidParameterError(
+            f"min_group_size={min_group_size!r} is not an integer; pass a whole number of rows "
+            "such as 30."
+        )
+    if min_group_size < 1:
+        raise InvalidParameterError(
+            f"min_group_size={min_group_size!r} must be at least 1; pass a whole number of rows "
+            "such as 30."
+        )
+
+
+def _check_max_order(max_order: int | None, attributes: tuple[str, ...]) -> int:
+    if max_order is None:
+        return len(attributes)
+    if (
+        isinstance(max_order, bool)
+        or not isinstance(max_order, int | np.integer)
+        or not 1 <= max_order <= len(attributes)
+    ):
+        raise InvalidParameterError(
+            f"max_order={max_order!r} is not an intersection order between 1 and the "
+            f"{len(attributes)} protected attribute(s) {list(attributes)}; pass one in that "
+            "range, or None for every intersection."
+        )
+    return int(max_order)
+
+
+def _parse_reference(
+    reference: Mapping[str, object] | str | Sequence[str] | None, table: CountTable
+) -> dict[str, str]:
+    """Turn ``{"sex": "Male"}``, ``"sex=Male"`` or ``["sex=Male", ...]`` into a checked dict."""
+    if reference is None:
+        return {}
+    if isinstance(reference, Mapping):
+        pairs = {str(k): str(v) for k, v in reference.items()}
+    else:
+        items = [reference] if isinstance(reference, str) else list(reference)
+        pairs = {}
+        for item in items:
+            if not isinstance(item, str) or "=" not in item:
+                raise InvalidParameterError(
+                    f"reference={item!r} is not of the form ATTRIBUTE=VALUE; write e.g. "
+                    f"'{table.attributes[0]}={table.group_order[table.attributes[0]][0]}' "
+                    'or pass a dict such as {"sex": "Male"}.'
+                )
+            key, value = item.split("=", 1)
+            pairs[key.strip()] = value.strip()
+    for attr, value in pairs.items():
+        if attr not in table.attributes:
+            raise InvalidParameterError(
+                f"reference names attribute {attr!r}, which is not protected in this audit; "
+                f"valid attributes: {', '.join(table.attributes)}."
+            )
+        valid = tuple(str(v) for v in table.group_order[attr])
+        if value not in valid:
+            raise InvalidParameterError(
+                f"reference {attr}={value!r} is not a group of {attr!r}; valid values: "
+                f"{', '.join(valid)}."
+            )
+    return pairs
+
+
+def _reference_index(block: GroupBlock, reference: Mapping[str, str]) -> int:
+    """The largest group consistent with the user's reference values (first on ties)."""
+    n = block.n
+    wanted = [(i, reference[a]) for i, a in enumerate(block.attributes) if a in reference]
+    matches = np.array(
+        [all(label[i] == v for i, v in wanted) for label in block.labels], dtype=np.bool_
+    )
+    if not matches.any():
+        matches[:] = True
+    return int(np.argmax(np.where(matches, n, -1)))
+
+
+def _calibration_bins(
+    block: GroupBlock, row: int, edges: Sequence[float], confidence: float
+) -> tuple[CalibrationBin, ...]:
+    cal = block.calibration
+    if cal is None:
+        return ()
+    n, positives = cal.n[row], cal.positives[row]
+    low, high = wilson_interval(positives, n, confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = cal.score_sum[row] / n
+        observed = positives / n
+    bins = []
+    for b, (count, pos) in enumerate(zip(n.tolist(), positives.tolist(), strict=True)):
+        estimate = (
+            Estimate(float(observed[b]), float(low[b]), float(high[b]), pos, count)
+            if count > 0
+            else Estimate(None, None, None, pos, count, "no rows in this score bin")
+        )
+        mean_score = float(mean[b]) if count > 0 else None
+        bins.append(
+            CalibrationBin(float(edges[b]), float(edges[b + 1]), count, mean_score, estimate)
+        )
+    return tuple(bins)
+
+
+def _group_metrics(
+    block: GroupBlock,
+    judged: BoolArray,
+    total: int,
+    edges: Sequence[float] | None,
+    confidence: float,
+) -> list[GroupMetrics]:
+    n = block.n.tolist()
+    return [
+        GroupMetrics(
+            attributes=block.attributes,
+            group=label,
+            n=n[row],
+            share=n[row] / total,
+            judged=bool(judged[row]),
+            metrics=block.rates.estimates(row),
+            calibration=_calibration_bins(block, row, edges, confidence) if edges else (),
+        )
+        for row, label in enumerate(block.labels)
+    ]
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_NOTE_EXAMPLES])
+    more = len(items) - _NOTE_EXAMPLES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _notes(
+    table: CountTable,
+    groups: list[GroupMetrics],
+    blocks: list[GroupBlock],
+    judged: list[BoolArray],
+    references: list[int],
+    min_group_size: int,
+    n_tests: int,
+) -> tuple[str, ...]:
+    notes = []
+    small = [
+        f"{'×'.join(g.attributes)}={'×'.join(g.group)} (n={g.n})" for g in groups if not g.judged
+    ]
+    if small:
+        notes.append(
+            f"{len(small)} group(s) have fewer than min_group_size={min_group_size} rows and are "
+            f"reported but too small to judge (left out of disparities and verdicts): "
+            f"{_listing(small)}. Lower --min-group-size to judge them, at the cost of wide "
+            "intervals."
+        )
+    for block, judged_groups, ref in zip(blocks, judged, references, strict=True):
+        if not judged_groups[ref]:
+            notes.append(
+                f"The reference group {'×'.join(block.labels[ref])} of "
+                f"{'×'.join(block.attributes)} is too small to judge, so no group of that "
+                "attribute set is compared with it; choose another reference."
+            )
+    undefined = [
+        f"{name} of {'×'.join(g.group) or 'everyone'} ({est.undefined_reason})"
+        for g in groups
+        for name, est in g.metrics.items()
+        if est.undefined_reason is not None
+    ]
+    if undefined:
+        notes.append(f"{len(undefined)} rate(s) are undefined: {_listing(undefined)}.")
+    if table.n_dropped:
+        notes.append(
+            f"{table.n_dropped} row(s) with a missing label or prediction were dropped on request."
+        )
+    notes.append(
+        "Intervals: Wilson for rates, Newcombe hybrid score for differences, Katz log for "
+        "ratios; p-values: pooled two-proportion z-test, Holm-adjusted across "
+        f"{n_tests} distinct test(s); verdicts use Bonferroni-simultaneous intervals."
+    )
+    return tuple(notes)
+
+
+def audit_counts(
+    table: CountTable,
+    *,
+    reference: Mapping[str, object] | str | Sequence[str] | None = None,
+    max_order: int | None = None,
+    min_group_size: int = 30,
+    harm: str = "selection",
+    tolerance: float = 0.05,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> AuditResult:
+    """Audit a model's outputs from their count table alone.
+
+    Parameters
+    ----------
+    table
+        Counts per (protected values, label, prediction[, score bin]) cell, as built
+        by :func:`ethica.data.count_outcomes`.
+    reference
+        The reference group per attribute: ``{"sex": "Male"}``, ``"sex=Male"`` or a
+        list of such strings. For each attribute set the reference is the largest
+        group consistent with the values given (default: the largest group).
+    max_order
+        Largest intersection judged (``None``: every intersection).
+    min_group_size
+        Groups with fewer rows are reported but flagged "too small to judge" and
+        left out of disparities and verdicts. They raise no warning: the result
+        records them in ``notes``, which every report and the CLI show.
+    harm
+        Which harm the summary leads with: ``"selection"`` (demographic parity),
+        ``"false-negative"`` (equal opportunity), ``"false-positive"`` (false
+        positive rate parity) or ``"calibration"`` (calibration within groups).
+    tolerance
+        Largest difference from the reference still counted as parity, in (0, 1).
+    confidence
+        Coverage of every interval, in (0, 1); ``1 - confidence`` is the Holm
+        family-wise level for ``significant``.
+    seed
+        Seed for resampling-based intervals. Every interval is currently closed-form,
+        so the result does not depend on it; it is recorded in ``provenance``.
+
+    Returns
+    -------
+    AuditResult
+
+    Raises
+    ------
+    InvalidParameterError
+        A setting is out of its domain, or ``reference`` names an unknown attribute
+        or value (the message lists the valid ones).
+    SchemaError
+        The table has no rows or no protected attribute.
+    """
+    _check_settings(harm, tolerance, confidence, min_group_size)
+    if not table.attributes:
+        raise SchemaError("the count table has no protected attribute; pass protected=[...].")
+    order = _check_max_order(max_order, table.attributes)
+    wanted = _parse_reference(reference, table)
+    overall_block, blocks = marginalise(table, order, confidence)
+    total = int(overall_block.n[0])
+    if total == 0:
+        raise SchemaError(
+            "the table has no rows to audit (0 rows counted); check the source and any filter."
+        )
+    judged = [block.n >= min_group_size for block in blocks]
+    references = [_reference_index(block, wanted) for block in blocks]
+    edges = table.score_bin_edges
+    everyone = np.ones(1, dtype=np.bool_)
+    overall = _group_metrics(overall_block, everyone, total, edges, confidence)[0]
+    groups = [
+        g
+        for block, j in zip(blocks, judged, strict=True)
+        for g in _group_metrics(block, j, total, edges, confidence)
+    ]
+    found = disparities(blocks, judged, references, confidence)
+    tested = {
+        (d.attributes, d.group, HYPOTHESIS_OF[d.metric]) for d in found if d.p_value is not None
+    }
+    n_tests = len(tested)
+    return AuditResult(
+        schema_version=SCHEMA_VERSION,
+        n_rows=total,
+        protected=table.attributes,
+        harm=harm,
+        tolerance=float(tolerance),
+        confidence=float(confidence),
+        min_group_size=int(min_group_size),
+        overall=overall,
+        groups=tuple(groups),
+        references={b.attributes: b.labels[r] for b, r in zip(blocks, references, strict=True)},
+        disparities=found,
+        spreads=spreads(blocks, judged, confidence),
+        definitions=judge_definitions(
+            blocks,
+            judged,
+            references,
+            tolerance=float(tolerance),
+            confidence=float(confidence),
+            min_group_size=int(min_group_size),
+        ),
+        notes=_notes(table, groups, blocks, judged, references, min_group_size, n_tests),
+        provenance={**dict(table.provenance), "seed": seed, "n_dropped": table.n_dropped},
+    )
+
+
+def audit(
+    source: object,
+    *,
+    label: str,
+    prediction: str | None = None,
+    score: str | None = None,
+    threshold: float = 0.5,
+    protected: Sequence[Any] | str,
+    positive_label: object = 1,
+    reference: Mapping[str, object] | str | Sequence[str] | None = None,
+    max_order: int | None = None,
+    min_group_size: int = 30,
+    harm: str = "selection",
+    tolerance: float = 0.05,
+    drop_missing: bool = False,
+    table: str | None = None,
+    backend: Any = None,
+    score_bins: int = 10,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> AuditResult:
+    """Audit whether a model's outputs discriminate, per group and intersection.
+
+    The source is read once, as a GROUP BY pushed down to its engine (see
+    :func:`ethica.data.count_outcomes`); everything else is :func:`audit_counts`.
+
+    Parameters
+    ----------
+    source
+        A CSV/Parquet path, a ``.duckdb`` file (with ``table``), an Ibis connection
+        URL (with ``table``), a pandas/polars/Arrow frame or an ``ibis.Table``.
+    label, prediction, score, threshold, positive_label
+        The true outcome column, the decision column, or a score column turned
+        into decisions by ``score >= threshold``; ``positive_label`` is the value
+        meaning "positive" in the label (and prediction) column.
+    protected
+        Protected attribute columns (or bin specifications for numeric ones).
+    drop_missing, table, backend, score_bins
+        Passed to :func:`ethica.data.count_outcomes`.
+    reference, max_order, min_group_size, harm, tolerance, confidence, seed
+        As in :func:`audit_counts`.
+
+    Returns
+    -------
+    AuditResult
+    """
+    _check_settings(harm, tolerance, confidence, min_group_size)
+    counts = count_outcomes(
+        source,
+        label=label,
+        prediction=prediction,
+        score=score,
+        threshold=threshold,
+        protected=protected,
+        positive_label=positive_label,
+        score_bins=score_bins,
+        drop_missing=drop_missing,
+        table=table,
+        backend=backend,
+    )
+    return audit_counts(
+        counts,
+        reference=reference,
+        max_order=max_order,
+        min_group_size=min_group_size,
+        harm=harm,
+        tolerance=tolerance,
+        confidence=confidence,
+        seed=seed,
+    )

@@ -1,0 +1,398 @@
+"""The result of a fairness audit: frozen, JSON-serialisable dataclasses.
+
+An :class:`AuditResult` holds per-group rates with Wilson intervals, disparities
+against a reference group, max-min spreads, and one verdict per named fairness
+definition and attribute set. Reports and the CLI render from it, never from rows.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AuditResult",
+    "CalibrationBin",
+    "DefinitionResult",
+    "Disparity",
+    "Estimate",
+    "GroupMetrics",
+    "Interval",
+    "Spread",
+]
+
+#: Version of the JSON document produced by :meth:`AuditResult.to_dict`.
+SCHEMA_VERSION = "1.0"
+
+#: Verdicts from most to least severe; :meth:`AuditResult.headline` picks the first.
+VERDICT_SEVERITY: tuple[str, ...] = ("fail", "inconclusive", "pass", "not_applicable")
+
+#: The definition the summary leads with, for each harm the user protects against.
+HARM_DEFINITIONS: Mapping[str, str] = {
+    "selection": "demographic_parity",
+    "false-negative": "equal_opportunity",
+    "false-positive": "false_positive_rate_parity",
+    "calibration": "calibration_within_groups",
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A proportion ``numerator / denominator`` with its Wilson score interval.
+
+    ``value``, ``ci_low`` and ``ci_high`` are ``None`` when the denominator is zero;
+    ``undefined_reason`` then says why (e.g. "no actual positives in this group").
+    """
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    numerator: int
+    denominator: int
+    undefined_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the estimate as a JSON-ready dict."""
+        return {
+            "value": self.value,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "undefined_reason": self.undefined_reason,
+        }
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with its confidence interval; ``None`` where undefined."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+    def to_dict(self) -> dict[str, float | None]:
+        """Return the interval as a JSON-ready dict."""
+        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    """One score bin of one group: its rows, mean score and observed positive rate."""
+
+    low: float
+    high: float
+    n: int
+    mean_score: float | None
+    observed: Estimate
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the bin as a JSON-ready dict."""
+        return {
+            "low": self.low,
+            "high": self.high,
+            "n": self.n,
+            "mean_score": self.mean_score,
+            "observed": self.observed.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    """Rates of one group (one value per attribute in ``attributes``).
+
+    The overall population is the group with empty ``attributes`` and ``group``.
+    ``judged`` is ``False`` when the group has fewer rows than ``min_group_size``:
+    it is reported but excluded from disparities and verdicts.
+    """
+
+    attributes: tuple[str, ...]
+    group: tuple[str, ...]
+    n: int
+    share: float
+    judged: bool
+    metrics: Mapping[str, Estimate]
+    calibration: tuple[CalibrationBin, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the group as a JSON-ready dict."""
+        return {
+            "attributes": list(self.attributes),
+            "group": list(self.group),
+            "n": self.n,
+            "share": self.share,
+            "judged": self.judged,
+            "metrics": {name: est.to_dict() for name, est in self.metrics.items()},
+            "calibration": [b.to_dict() for b in self.calibration],
+        }
+
+
+@dataclass(frozen=True)
+class Disparity:
+    """One judged group against the reference group of its attribute set, on one metric.
+
+    ``difference`` is ``group - reference`` (Newcombe hybrid score interval);
+    ``ratio`` is ``group / reference`` (Katz log interval); ``p_value`` is the
+    two-sided pooled two-proportion z-test and ``p_holm`` its Holm adjustment
+    across every test of the audit; ``significant`` is ``p_holm < 1 - confidence``.
+    ``four_fifths_violation`` is set for selection rates only: ratio below 0.8.
+    """
+
+    attributes: tuple[str, ...]
+    metric: str
+    group: tuple[str, ...]
+    reference: tuple[str, ...]
+    difference: Interval
+    ratio: Interval
+    p_value: float | None
+    p_holm: float | None
+    significant: bool
+    four_fifths_violation: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the disparity as a JSON-ready dict."""
+        return {
+            "attributes": list(self.attributes),
+            "metric": self.metric,
+            "group": list(self.group),
+            "reference": list(self.reference),
+            "difference": self.difference.to_dict(),
+            "ratio": self.ratio.to_dict(),
+            "p_value": self.p_value,
+            "p_holm": self.p_holm,
+            "significant": self.significant,
+            "four_fifths_violation": self.four_fifths_violation,
+        }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Largest minus smallest rate among the judged groups of an attribute set.
+
+    ``difference`` is ``max - min`` and ``ratio`` is ``min / max``; their intervals
+    treat the two extreme groups as fixed (conditional on which groups are extreme).
+    """
+
+    attributes: tuple[str, ...]
+    metric: str
+    max_group: tuple[str, ...]
+    min_group: tuple[str, ...]
+    difference: Interval
+    ratio: Interval
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the spread as a JSON-ready dict."""
+        return {
+            "attributes": list(self.attributes),
+            "metric": self.metric,
+            "max_group": list(self.max_group),
+            "min_group": list(self.min_group),
+            "difference": self.difference.to_dict(),
+            "ratio": self.ratio.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class DefinitionResult:
+    """The verdict of one named fairness definition on one attribute set.
+
+    ``verdict`` is one of ``"pass"``, ``"fail"``, ``"inconclusive"``,
+    ``"not_applicable"``; ``worst_group`` and ``worst_difference`` name the judged
+    group farthest from parity (against the reference group for rate definitions,
+    against the mean score for calibration) and its simultaneous interval.
+    """
+
+    name: str
+    metrics: tuple[str, ...]
+    attributes: tuple[str, ...]
+    tolerance: float
+    worst_group: tuple[str, ...] | None
+    worst_difference: Interval
+    verdict: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the verdict as a JSON-ready dict."""
+        return {
+            "name": self.name,
+            "metrics": list(self.metrics),
+            "attributes": list(self.attributes),
+            "tolerance": self.tolerance,
+            "worst_group": None if self.worst_group is None else list(self.worst_group),
+            "worst_difference": self.worst_difference.to_dict(),
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
+
+
+def _json_ready(value: object) -> object:
+    """Convert provenance values (tuples, numpy scalars, paths) to plain JSON types."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    item = getattr(value, "item", None)
+    if callable(item):
+        return _json_ready(item())
+    return str(value)
+
+
+def _label(values: tuple[str, ...]) -> str:
+    """Render an attribute set or group tuple for people: ``sex × race``."""
+    return " × ".join(values) if values else "(everyone)"
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything a fairness audit found, computed from a count table alone.
+
+    Attributes
+    ----------
+    schema_version
+        Version of the :meth:`to_dict` document (``"1.0"``).
+    n_rows
+        Rows audited.
+    protected, harm, tolerance, confidence, min_group_size
+        The audit's settings.
+    overall
+        Rates of the whole population.
+    groups
+        Every group of every attribute set (single attributes, then intersections).
+    references
+        The reference group of each attribute set.
+    disparities, spreads, definitions
+        Group-vs-reference comparisons, max-min spreads, and named verdicts.
+    notes
+        Plain-language remarks (small groups, undefined rates, dropped rows).
+    provenance
+        Where the counts came from (columns, threshold, source, seed).
+    """
+
+    schema_version: str
+    n_rows: int
+    protected: tuple[str, ...]
+    harm: str
+    tolerance: float
+    confidence: float
+    min_group_size: int
+    overall: GroupMetrics
+    groups: tuple[GroupMetrics, ...]
+    references: Mapping[tuple[str, ...], tuple[str, ...]]
+    disparities: tuple[Disparity, ...]
+    spreads: tuple[Spread, ...]
+    definitions: tuple[DefinitionResult, ...]
+    notes: tuple[str, ...]
+    provenance: Mapping[str, object]
+
+    def headline(self) -> DefinitionResult:
+        """Return the verdict the summary leads with.
+
+        It is the definition chosen by ``harm`` on the attribute set where it fares
+        worst (fail, then inconclusive, then pass), ties broken by the largest
+        absolute worst difference.
+        """
+        name = HARM_DEFINITIONS[self.harm]
+        candidates = [d for d in self.definitions if d.name == name]
+
+        def severity(d: DefinitionResult) -> tuple[int, float]:
+            size = d.worst_difference.value
+            return (VERDICT_SEVERITY.index(d.verdict), -abs(size) if size is not None else 0.0)
+
+        return min(candidates, key=severity)
+
+    def worst_disparities(self, k: int = 10) -> tuple[Disparity, ...]:
+        """Return the ``k`` worst disparities: significant ones first, then by size.
+
+        Size is the absolute difference; undefined differences come last.
+        """
+
+        def badness(d: Disparity) -> tuple[bool, float]:
+            size = d.difference.value
+            return (not d.significant, -abs(size) if size is not None else math.inf)
+
+        return tuple(sorted(self.disparities, key=badness)[:k])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the whole result as a JSON-serialisable dict (no NaN, no tuples)."""
+        return {
+            "schema_version": self.schema_version,
+            "n_rows": self.n_rows,
+            "protected": list(self.protected),
+            "harm": self.harm,
+            "tolerance": self.tolerance,
+            "confidence": self.confidence,
+            "min_group_size": self.min_group_size,
+            "headline": self.headline().to_dict(),
+            "overall": self.overall.to_dict(),
+            "groups": [g.to_dict() for g in self.groups],
+            "references": [
+                {"attributes": list(attrs), "group": list(group)}
+                for attrs, group in self.references.items()
+            ],
+            "disparities": [d.to_dict() for d in self.disparities],
+            "spreads": [s.to_dict() for s in self.spreads],
+            "definitions": [d.to_dict() for d in self.definitions],
+            "notes": list(self.notes),
+            "provenance": _json_ready(self.provenance),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the per-group rates as a long frame: one row per (group, metric)."""
+        rows = [
+            {
+                "attributes": _label(g.attributes),
+                "group": _label(g.group),
+                "n": g.n,
+                "share": g.share,
+                "judged": g.judged,
+                "metric": name,
+                "value": est.value,
+                "ci_low": est.ci_low,
+                "ci_high": est.ci_high,
+                "numerator": est.numerator,
+                "denominator": est.denominator,
+                "undefined_reason": est.undefined_reason,
+            }
+            for g in (self.overall, *self.groups)
+            for name, est in g.metrics.items()
+        ]
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        """Return a small self-contained HTML summary (verdicts, worst disparities)."""
+
+        def fmt(x: float | None) -> str:
+            return "—" if x is None else f"{x:.3f}"
+
+        head = self.headline()
+        verdicts = "".join(
+            f"<tr><td>{html.escape(d.name)}</td><td>{html.escape(_label(d.attributes))}</td>"
+            f"<td>{html.escape(d.verdict)}</td><td>{fmt(d.worst_difference.value)}</td></tr>"
+            for d in self.definitions
+        )
+        worst = "".join(
+            f"<tr><td>{html.escape(d.metric)}</td><td>{html.escape(_label(d.group))}</td>"
+            f"<td>{html.escape(_label(d.reference))}</td><td>{fmt(d.difference.value)} "
+            f"[{fmt(d.difference.ci_low)}, {fmt(d.difference.ci_high)}]</td>"
+            f"<td>{fmt(d.p_holm)}</td></tr>"
+            for d in self.worst_disparities(5)
+        )
+        return (
+            f"<div><p><b>Fairness audit</b> of {self.n_rows} rows by "
+            f"{html.escape(', '.join(self.protected))}: {html.escape(head.name)} is "
+            f"<b>{html.escape(head.verdict)}</b> ({html.escape(head.reason)})</p>"
+            "<table><tr><th>definition</th><th>attributes</th><th>verdict</th>"
+            f"<th>worst difference</th></tr>{verdicts}</table>"
+            "<table><tr><th>metric</th><th>group</th><th>reference</th>"
+            f"<th>difference [CI]</th><th>Holm p</th></tr>{worst}</table></div>"
+        )

@@ -1,0 +1,231 @@
+r"""Disparities between groups: group vs reference, and max-min spread.
+
+For each attribute set and metric, every judged group ``g`` is compared with the
+reference group ``r`` of its attribute set:
+
+- difference :math:`\hat p_g - \hat p_r` with Newcombe's hybrid score interval;
+- ratio :math:`\hat p_g / \hat p_r` with the Katz log interval;
+- the two-sided pooled two-proportion z-test of :math:`p_g = p_r`;
+- Holm's adjustment across every test of the audit. Complementary metrics
+  (tpr/fnr, fpr/tnr, ppv/fdr, npv/for) test the same hypothesis with the same
+  p-value, so each such pair counts once in the Holm family;
+- for selection rates, the four-fifths rule: a ratio below 0.8 is flagged
+  (Equal Employment Opportunity Commission et al. (1978), Uniform Guidelines on
+  Employee Selection Procedures, 29 C.F.R. § 1607.4(D)). The Guidelines compare
+  with the highest-rate group; here the comparison is with the reference group,
+  and the spread's ``min / max`` ratio gives the Guidelines' own figure.
+
+``base_rate`` describes the data, not the model, and is not compared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ethica.fairness._audit_groups import GroupBlock
+from ethica.fairness._audit_result import Disparity, Interval, Spread
+from ethica.fairness._intervals import (
+    holm_adjust,
+    katz_ratio,
+    newcombe_difference,
+    two_proportion_p_value,
+)
+from ethica.fairness._rates import METRICS
+
+__all__ = [
+    "COMPARED_METRICS",
+    "HYPOTHESIS_OF",
+    "Comparison",
+    "compare_to_reference",
+    "disparities",
+    "spreads",
+]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Metrics compared between groups (every metric but the base rate).
+COMPARED_METRICS: tuple[str, ...] = tuple(m for m in METRICS if m != "base_rate")
+
+# Each metric's hypothesis: complementary rates share one test.
+HYPOTHESIS_OF: dict[str, str] = {
+    "selection_rate": "selection_rate",
+    "accuracy": "accuracy",
+    "tpr": "tpr",
+    "fnr": "tpr",
+    "fpr": "fpr",
+    "tnr": "fpr",
+    "ppv": "ppv",
+    "fdr": "ppv",
+    "npv": "npv",
+    "for": "npv",
+}
+
+#: The four-fifths rule's threshold on the ratio of selection rates.
+FOUR_FIFTHS = 0.8
+
+
+def optional(x: float) -> float | None:
+    """Return ``x`` as a float, or ``None`` when it is ``nan`` or infinite."""
+    return x if math.isfinite(x) else None
+
+
+def interval(value: float, low: float, high: float) -> Interval:
+    """Build an :class:`Interval`; an undefined value makes the whole interval ``None``."""
+    if not math.isfinite(value):
+        return Interval(None, None, None)
+    return Interval(value, optional(low), optional(high))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Judged groups of one attribute set against its reference, on several metrics.
+
+    Arrays are ``(groups, metrics)``: ``x1``/``n1`` each group's numerators and
+    denominators, ``x2``/``n2`` the reference's (broadcast), and
+    ``difference``/``low``/``high`` the Newcombe interval of the difference.
+    """
+
+    groups: IntArray
+    metrics: tuple[str, ...]
+    x1: IntArray
+    n1: IntArray
+    x2: IntArray
+    n2: IntArray
+    difference: FloatArray
+    low: FloatArray
+    high: FloatArray
+
+
+def compare_to_reference(
+    block: GroupBlock,
+    judged: BoolArray,
+    reference: int,
+    metrics: tuple[str, ...],
+    confidence: float,
+) -> Comparison:
+    """Compare every judged non-reference group with the reference on ``metrics``.
+
+    Nothing is compared when the reference group itself is not judged.
+    """
+    groups = np.flatnonzero(judged) if judged[reference] else np.zeros(0, dtype=np.int64)
+    groups = groups[groups != reference]
+    cols = [block.rates.column(m) for m in metrics]
+    numerator, denominator = block.rates.numerator[:, cols], block.rates.denominator[:, cols]
+    x1, n1 = numerator[groups], denominator[groups]
+    x2 = np.broadcast_to(numerator[reference], x1.shape)
+    n2 = np.broadcast_to(denominator[reference], n1.shape)
+    diff, low, high = newcombe_difference(x1, n1, x2, n2, confidence)
+    return Comparison(groups, metrics, x1, n1, x2, n2, diff, low, high)
+
+
+def _holm_by_hypothesis(
+    keys: list[tuple[tuple[str, ...], int, str]], p_values: list[float]
+) -> list[float]:
+    """Holm-adjust once per distinct hypothesis; complementary metrics share the result."""
+    family: dict[tuple[tuple[str, ...], int, str], int] = {}
+    family_p: list[float] = []
+    member = []
+    for key, p in zip(keys, p_values, strict=True):
+        if key not in family:
+            family[key] = len(family_p)
+            family_p.append(p)
+        member.append(family[key])
+    adjusted = holm_adjust(np.asarray(family_p, dtype=np.float64)).tolist()
+    return [adjusted[k] for k in member]
+
+
+def disparities(
+    blocks: list[GroupBlock],
+    judged: list[BoolArray],
+    references: list[int],
+    confidence: float,
+) -> tuple[Disparity, ...]:
+    """Compare every judged group with its reference on every compared metric.
+
+    ``significant`` is ``p_holm < 1 - confidence``, the Holm family being every
+    distinct hypothesis (attribute set, group, metric up to complement) in the audit.
+    """
+    pending: list[tuple[GroupBlock, int, str, int, Interval, Interval]] = []
+    keys: list[tuple[tuple[str, ...], int, str]] = []
+    p_values: list[float] = []
+    for block, judged_groups, ref in zip(blocks, judged, references, strict=True):
+        c = compare_to_reference(block, judged_groups, ref, COMPARED_METRICS, confidence)
+        ratio = katz_ratio(c.x1, c.n1, c.x2, c.n2, confidence)
+        p = two_proportion_p_value(c.x1, c.n1, c.x2, c.n2).tolist()
+        d_v, d_lo, d_hi = (a.tolist() for a in (c.difference, c.low, c.high))
+        r_v, r_lo, r_hi = (a.tolist() for a in ratio)
+        for i, g in enumerate(c.groups.tolist()):
+            for j, metric in enumerate(COMPARED_METRICS):
+                diff = interval(d_v[i][j], d_lo[i][j], d_hi[i][j])
+                pending.append(
+                    (block, g, metric, ref, diff, interval(r_v[i][j], r_lo[i][j], r_hi[i][j]))
+                )
+                keys.append((block.attributes, g, HYPOTHESIS_OF[metric]))
+                p_values.append(p[i][j])
+    adjusted = _holm_by_hypothesis(keys, p_values)
+    alpha = 1.0 - confidence
+    results = []
+    for (block, g, metric, ref, diff, ratio_iv), p_value, p_adj in zip(
+        pending, p_values, adjusted, strict=True
+    ):
+        p_holm = optional(p_adj)
+        four_fifths = None
+        if metric == "selection_rate" and ratio_iv.value is not None:
+            four_fifths = ratio_iv.value < FOUR_FIFTHS
+        results.append(
+            Disparity(
+                attributes=block.attributes,
+                metric=metric,
+                group=block.labels[g],
+                reference=block.labels[ref],
+                difference=diff,
+                ratio=ratio_iv,
+                p_value=optional(p_value),
+                p_holm=p_holm,
+                significant=p_holm is not None and p_holm < alpha,
+                four_fifths_violation=four_fifths,
+            )
+        )
+    return tuple(results)
+
+
+def spreads(
+    blocks: list[GroupBlock], judged: list[BoolArray], confidence: float
+) -> tuple[Spread, ...]:
+    """Return, per attribute set and compared metric, the largest minus the smallest rate.
+
+    Only judged groups whose rate is defined take part; at least two are needed.
+    The difference ``max - min`` has the Newcombe interval and the ratio
+    ``min / max`` the Katz interval, both conditional on which groups are extreme
+    (they do not account for having picked the extremes).
+    """
+    results = []
+    for block, judged_groups in zip(blocks, judged, strict=True):
+        for metric in COMPARED_METRICS:
+            j = block.rates.column(metric)
+            value = block.rates.value[:, j]
+            candidates = np.flatnonzero(judged_groups & (block.rates.denominator[:, j] > 0))
+            if candidates.size < 2:
+                continue
+            hi = int(candidates[np.argmax(value[candidates])])
+            lo = int(candidates[np.argmin(value[candidates])])
+            x, n = block.rates.numerator[:, j], block.rates.denominator[:, j]
+            d = newcombe_difference(x[[hi]], n[[hi]], x[[lo]], n[[lo]], confidence)
+            r = katz_ratio(x[[lo]], n[[lo]], x[[hi]], n[[hi]], confidence)
+            results.append(
+                Spread(
+                    attributes=block.attributes,
+                    metric=metric,
+                    max_group=block.labels[hi],
+                    min_group=block.labels[lo],
+                    difference=interval(*(float(a[0]) for a in d)),
+                    ratio=interval(*(float(a[0]) for a in r)),
+                )
+            )
+    return tuple(results)

@@ -1,0 +1,147 @@
+"""Figures for reports: Vega-Lite charts (Altair) rendered to inline SVG.
+
+Rendering happens here, with ``vl-convert`` (bundled Deno + Vega, no network), so a
+report is one HTML file that opens offline with no JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+__all__ = ["chart_to_svg", "heatmap_chart", "interval_chart", "line_chart"]
+
+#: Colours shared by every figure: judged groups, groups too small to judge, reference lines.
+JUDGED = "#1f5f8b"
+TOO_SMALL = "#b0b0b0"
+REFERENCE = "#d95f02"
+
+
+def chart_to_svg(chart: alt.TopLevelMixin) -> str:
+    """Render an Altair chart to an SVG string (offline)."""
+    import vl_convert
+
+    return str(vl_convert.vegalite_to_svg(chart.to_dict()))
+
+
+def interval_chart(
+    frame: pd.DataFrame,
+    *,
+    facet: str,
+    category: str,
+    reference: str | None = None,
+    facet_order: Sequence[str] | None = None,
+    x_title: str = "rate",
+    width: int = 200,
+) -> alt.TopLevelMixin:
+    """Point estimates with confidence whiskers, one panel per ``facet`` value.
+
+    ``frame`` has columns ``facet``, ``category``, ``value``, ``ci_low``, ``ci_high``,
+    ``n`` and ``judged`` (bool); when ``reference`` names a column, a vertical rule
+    marks that value in each panel (e.g. the overall rate).
+    """
+    data = frame.assign(status=frame["judged"].map({True: "judged", False: "too small to judge"}))
+    color = alt.Color(
+        "status:N",
+        scale=alt.Scale(domain=["judged", "too small to judge"], range=[JUDGED, TOO_SMALL]),
+        legend=alt.Legend(title=None, orient="bottom"),
+    )
+    y = alt.Y(f"{category}:N", sort=None, title=None)
+    x = alt.X("value:Q", title=x_title, scale=alt.Scale(domain=[0, 1]))
+    tooltip = [category, "value", "ci_low", "ci_high", "n"]
+    base = alt.Chart(data)
+    layers: list[Any] = [
+        base.mark_rule(strokeWidth=2).encode(x="ci_low:Q", x2="ci_high:Q", y=y, color=color),
+        base.mark_point(filled=True, size=50).encode(x=x, y=y, color=color, tooltip=tooltip),
+    ]
+    if reference is not None:
+        layers.append(
+            base.mark_rule(color=REFERENCE, strokeDash=[4, 3]).encode(x=f"mean({reference}):Q")
+        )
+    order = list(facet_order) if facet_order is not None else list(dict.fromkeys(data[facet]))
+    return (
+        alt.layer(*layers, data=data)
+        .properties(width=width)
+        .facet(column=alt.Column(f"{facet}:N", sort=order, title=None))
+        .resolve_scale(y="independent")
+        .configure_view(stroke=None)
+    )
+
+
+def heatmap_chart(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    value_title: str,
+    x_order: Iterable[str] | None = None,
+    y_order: Iterable[str] | None = None,
+) -> alt.TopLevelMixin:
+    """A heat map of ``value`` over two categorical columns, labelled with value and n.
+
+    ``frame`` has columns ``x``, ``y``, ``value`` (may be missing), ``n`` and ``judged``;
+    cells too small to judge are drawn grey whatever their value.
+    """
+    data = frame.assign(
+        label=[
+            ("–" if pd.isna(v) else f"{v:.2f}") + f"\nn={n:,}"
+            for v, n in zip(frame["value"], frame["n"], strict=True)
+        ],
+        shown=frame["value"].where(frame["judged"]),
+    )
+    x_enc = alt.X(f"{x}:N", sort=list(x_order) if x_order else None, title=x)
+    y_enc = alt.Y(f"{y}:N", sort=list(y_order) if y_order else None, title=y)
+    base = alt.Chart(data).encode(x=x_enc, y=y_enc)
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.condition(
+            "datum.shown !== null",
+            alt.Color("shown:Q", title=value_title, scale=alt.Scale(scheme="blues")),
+            alt.value(TOO_SMALL),
+        ),
+        tooltip=[x, y, "value", "n"],
+    )
+    text = base.mark_text(fontSize=10, lineBreak="\n").encode(
+        text="label:N",
+        color=alt.condition("datum.shown > 0.5", alt.value("white"), alt.value("black")),
+    )
+    size = 46
+    n_x = data[x].nunique()
+    n_y = data[y].nunique()
+    return (cells + text).properties(width=size * n_x, height=size * n_y).configure_view(
+        stroke=None
+    )
+
+
+def line_chart(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    series: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    x_log: bool = False,
+    y_log: bool = False,
+    band: tuple[str, str] | None = None,
+    width: int = 420,
+    height: int = 260,
+) -> alt.TopLevelMixin:
+    """Lines with points (one per ``series``), an optional shaded band ``(low, high)``."""
+    x_scale = alt.Scale(type="log") if x_log else alt.Undefined
+    y_scale = alt.Scale(type="log") if y_log else alt.Undefined
+    x_enc = alt.X(f"{x}:Q", title=x_title or x, scale=x_scale)
+    y_enc = alt.Y(f"{y}:Q", title=y_title or y, scale=y_scale)
+    color = alt.Color(f"{series}:N", title=None) if series else alt.value(JUDGED)
+    base = alt.Chart(frame)
+    layers: list[Any] = []
+    if band is not None:
+        layers.append(
+            base.mark_area(opacity=0.2).encode(x=x_enc, y=f"{band[0]}:Q", y2=f"{band[1]}:Q",
+                                               color=color)
+        )
+    layers.append(base.mark_line(point=True).encode(x=x_enc, y=y_enc, color=color,
+                                                     tooltip=list(frame.columns)))
+    return alt.layer(*layers).properties(width=width, height=height).configure_view(stroke=None)
