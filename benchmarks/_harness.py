@@ -29,13 +29,14 @@ def best_time(function: Callable[[], object], *, repeat: int = 3) -> float:
 def run_child(code: str) -> dict[str, float]:
     """Run ``code`` in a fresh interpreter; it must print one JSON object as its last line.
 
-    Adds ``peak_rss_mb``: the child's peak resident memory.
+    Adds ``peak_rss_mb``: the child's peak resident memory (VmHWM, which, unlike
+    ``ru_maxrss``, does not inherit the parent's peak across fork and exec).
     """
     wrapped = (
         code
-        + "\nimport resource as _r, json as _j\n"
-        + "print(_j.dumps({**RESULT, 'peak_rss_mb': "
-        + "_r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        + "\nimport json as _j, re as _re\n"
+        + "_hwm = int(_re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])\n"
+        + "print(_j.dumps({**RESULT, 'peak_rss_mb': _hwm / 1024}))\n"
     )
     output = subprocess.run(
         [sys.executable, "-c", wrapped], check=True, capture_output=True, text=True

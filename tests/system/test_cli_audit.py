@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ethica.cli import app
 
@@ -28,15 +28,23 @@ def decisions_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _audit(*args: str) -> object:
-    return runner.invoke(app, ["audit", *args])
+def _audit(source: Path, options: str, *extra: str) -> Result:
+    """``ethica audit SOURCE OPTIONS... EXTRA...`` (options split on spaces)."""
+    return runner.invoke(app, ["audit", str(source), *options.split(), *extra])
+
+
+DECISION = "--label outcome --prediction decision"
 
 
 def test_audit_writes_json_and_html(decisions_csv: Path, tmp_path: Path) -> None:
     out_json, out_html = tmp_path / "audit.json", tmp_path / "audit.html"
     result = _audit(
-        str(decisions_csv), "--label", "outcome", "--prediction", "decision",
-        "--protected", "sex,race", "--json", str(out_json), "--html", str(out_html),
+        decisions_csv,
+        f"{DECISION} --protected sex,race",
+        "--json",
+        str(out_json),
+        "--html",
+        str(out_html),
     )
     assert result.exit_code == 0, result.output
     document = json.loads(out_json.read_text())
@@ -50,8 +58,8 @@ def test_audit_writes_json_and_html(decisions_csv: Path, tmp_path: Path) -> None
 
 def test_audit_json_to_stdout_is_pure_json(decisions_csv: Path) -> None:
     result = _audit(
-        str(decisions_csv), "--label", "income", "--positive-label", ">50K",
-        "--prediction", "decision", "--protected", "sex", "--json", "-",
+        decisions_csv,
+        "--label income --positive-label >50K --prediction decision --protected sex --json -",
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -60,10 +68,7 @@ def test_audit_json_to_stdout_is_pure_json(decisions_csv: Path) -> None:
 
 
 def test_audit_bins_a_numeric_attribute(decisions_csv: Path) -> None:
-    result = _audit(
-        str(decisions_csv), "--label", "outcome", "--prediction", "decision",
-        "--protected", "sex", "--bins", "age=25/45/65", "--json", "-",
-    )
+    result = _audit(decisions_csv, f"{DECISION} --protected sex --bins age=25/45/65 --json -")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     ages = {g["group"][0] for g in document["groups"] if g["attributes"] == ["age"]}
@@ -74,10 +79,7 @@ def test_missing_column_is_one_clear_line_and_writes_nothing(
     decisions_csv: Path, tmp_path: Path
 ) -> None:
     out_html = tmp_path / "never.html"
-    result = _audit(
-        str(decisions_csv), "--label", "outcome", "--prediction", "decision",
-        "--protected", "gender", "--html", str(out_html),
-    )
+    result = _audit(decisions_csv, f"{DECISION} --protected gender", "--html", str(out_html))
     assert result.exit_code == 2
     assert "gender" in result.output and "sex" in result.output
     assert "Traceback" not in result.output
@@ -89,8 +91,7 @@ def test_debug_lets_the_traceback_through(decisions_csv: Path) -> None:
 
     result = runner.invoke(
         app,
-        ["--debug", "audit", str(decisions_csv), "--label", "outcome",
-         "--prediction", "decision", "--protected", "gender"],
+        ["--debug", "audit", str(decisions_csv), *f"{DECISION} --protected gender".split()],
     )
     assert isinstance(result.exception, SchemaError)
 
@@ -107,16 +108,12 @@ def test_debug_lets_the_traceback_through(decisions_csv: Path) -> None:
 def test_bad_options_name_the_value_and_the_fix(
     decisions_csv: Path, option: str, value: str, words: str
 ) -> None:
-    result = _audit(
-        str(decisions_csv), "--label", "outcome", "--prediction", "decision",
-        "--protected", "sex", option, value,
-    )
+    result = _audit(decisions_csv, f"{DECISION} --protected sex", option, value)
     assert result.exit_code == 2, result.output
     assert value.split("=")[-1] in result.output and words in result.output
 
 
 def test_missing_file_is_reported(tmp_path: Path) -> None:
-    result = _audit(str(tmp_path / "nope.csv"), "--label", "y", "--prediction", "p",
-                    "--protected", "g")
+    result = _audit(tmp_path / "nope.csv", "--label y --prediction p --protected g")
     assert result.exit_code == 2
     assert "nope.csv" in result.output and "Traceback" not in result.output

@@ -172,14 +172,14 @@ def print_audit(result: AuditResult) -> None:
     worst = Table(title="Largest disparities vs the reference group", title_justify="left")
     for column in ("groups", "metric", "group", "reference", "difference [95% CI]", "p (Holm)"):
         worst.add_column(column)
-    for d in result.worst_disparities(10):
+    for gap in result.worst_disparities(10):
         worst.add_row(
-            set_label(d.attributes),
-            d.metric,
-            group_label(d.group),
-            group_label(d.reference),
-            _interval(d.difference),
-            "–" if d.p_holm is None else f"{d.p_holm:.2g}" + (" *" if d.significant else ""),
+            set_label(gap.attributes),
+            gap.metric,
+            group_label(gap.group),
+            group_label(gap.reference),
+            _interval(gap.difference),
+            "–" if gap.p_holm is None else f"{gap.p_holm:.2g}" + (" *" if gap.significant else ""),
         )
     console.print(worst)
     for note in result.notes:

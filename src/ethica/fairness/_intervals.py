@@ -104,7 +104,8 @@ def katz_ratio(
 
     Where a count is zero the interval adds 0.5 to every count and trial
     (Pettigrew et al. 1986) so it stays finite; the point ratio is never
-    adjusted. The ratio is ``nan`` when ``p2 = 0``.
+    adjusted, and when ``x1 = 0`` the lower limit is 0, so the interval always
+    holds the point ratio. The ratio is ``nan`` when ``p2 = 0``.
 
     References
     ----------
@@ -117,13 +118,14 @@ def katz_ratio(
     a2, m2 = np.asarray(x2, dtype=np.float64), np.asarray(n2, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = _proportion(a1, m1) / _proportion(a2, m2)
-    half = np.where((a1 == 0) | (a2 == 0), 0.5, 0.0)
+    no_events = a1 == 0
+    half = np.where(no_events | (a2 == 0), 0.5, 0.0)
     a1, m1, a2, m2 = a1 + half, m1 + half, a2 + half, m2 + half
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = np.log(a1 / m1) - np.log(a2 / m2)
         spread = critical_value(confidence) * np.sqrt(1 / a1 - 1 / m1 + 1 / a2 - 1 / m2)
     undefined = ~np.isfinite(ratio)
-    low = np.where(undefined, np.nan, np.exp(centre - spread))
+    low = np.where(undefined, np.nan, np.where(no_events, 0.0, np.exp(centre - spread)))
     high = np.where(undefined, np.nan, np.exp(centre + spread))
     return np.where(undefined, np.nan, ratio), low, high
 

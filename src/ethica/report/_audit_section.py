@@ -189,9 +189,7 @@ def audit_section(
             if len(attributes) == 1:
                 svg = _calibration_figure(result, attributes)
                 if svg:
-                    figures.append(
-                        {"title": f"Calibration by {set_label(attributes)}", "svg": svg}
-                    )
+                    figures.append({"title": f"Calibration by {set_label(attributes)}", "svg": svg})
     group_tables = [
         {
             "label": set_label(attributes),

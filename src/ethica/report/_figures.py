@@ -7,7 +7,7 @@ report is one HTML file that opens offline with no JavaScript.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 import pandas as pd
@@ -62,12 +62,13 @@ def interval_chart(
             base.mark_rule(color=REFERENCE, strokeDash=[4, 3]).encode(x=f"mean({reference}):Q")
         )
     order = list(facet_order) if facet_order is not None else list(dict.fromkeys(data[facet]))
-    return (
+    return cast(
+        alt.TopLevelMixin,
         alt.layer(*layers, data=data)
         .properties(width=width)
         .facet(column=alt.Column(f"{facet}:N", sort=order, title=None))
         .resolve_scale(y="independent")
-        .configure_view(stroke=None)
+        .configure_view(stroke=None),
     )
 
 
@@ -110,9 +111,8 @@ def heatmap_chart(
     size = 46
     n_x = data[x].nunique()
     n_y = data[y].nunique()
-    return (cells + text).properties(width=size * n_x, height=size * n_y).configure_view(
-        stroke=None
-    )
+    chart = (cells + text).properties(width=size * n_x, height=size * n_y)
+    return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
 
 
 def line_chart(
@@ -139,9 +139,14 @@ def line_chart(
     layers: list[Any] = []
     if band is not None:
         layers.append(
-            base.mark_area(opacity=0.2).encode(x=x_enc, y=f"{band[0]}:Q", y2=f"{band[1]}:Q",
-                                               color=color)
+            base.mark_area(opacity=0.2).encode(
+                x=x_enc, y=f"{band[0]}:Q", y2=f"{band[1]}:Q", color=color
+            )
         )
-    layers.append(base.mark_line(point=True).encode(x=x_enc, y=y_enc, color=color,
-                                                     tooltip=list(frame.columns)))
-    return alt.layer(*layers).properties(width=width, height=height).configure_view(stroke=None)
+    layers.append(
+        base.mark_line(point=True).encode(
+            x=x_enc, y=y_enc, color=color, tooltip=list(frame.columns)
+        )
+    )
+    chart = alt.layer(*layers).properties(width=width, height=height)
+    return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))

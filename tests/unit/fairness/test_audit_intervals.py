@@ -58,7 +58,9 @@ def test_katz_ratio_equals_statsmodels_log_method(a: tuple[int, int], b: tuple[i
     s_low, s_high = confint_proportions_2indep(
         a[0], a[1], b[0], b[1], method=method, compare="ratio", alpha=0.05
     )
-    assert low[0] == pytest.approx(s_low, rel=1e-10)
+    # With no events the point ratio is 0, so the lower limit is 0 (statsmodels keeps the
+    # adjusted limit above the point estimate); the upper limit is statsmodels'.
+    assert low[0] == (0.0 if a[0] == 0 else pytest.approx(s_low, rel=1e-10))
     assert high[0] == pytest.approx(s_high, rel=1e-10)
 
 
@@ -140,3 +142,13 @@ def test_holm_family_spans_the_whole_audit_and_counts_complements_once() -> None
         key = (d.attributes, d.group, pairs.get(d.metric, d.metric))
         assert d.p_holm == pytest.approx(adjusted[key], rel=1e-9, abs=1e-300)
         assert d.significant is bool(adjusted[key] < 0.05)
+
+
+def test_katz_interval_holds_a_zero_ratio() -> None:
+    """A group with no events has ratio 0; its interval must start at 0, not above it."""
+    import numpy as np
+
+    from ethica.fairness._intervals import katz_ratio
+
+    ratio, low, high = katz_ratio(np.array([0]), np.array([12]), np.array([30]), np.array([90]), 0.95)
+    assert ratio[0] == 0.0 and low[0] == 0.0 and high[0] > 0.0
