@@ -8,6 +8,7 @@ that make the guarantee necessary.
 
 from __future__ import annotations
 
+from ethica import datasets
 from ethica._exceptions import (
     BudgetExceededError,
     ConvergenceWarning,
@@ -23,12 +24,14 @@ from ethica._exceptions import (
     SchemaError,
     SmallGroupWarning,
 )
+from ethica.data import Bins
 from ethica.fairness import AuditResult, audit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AuditResult",
+    "Bins",
     "BudgetExceededError",
     "ConvergenceWarning",
     "DataSourceError",
@@ -44,4 +47,5 @@ __all__ = [
     "SmallGroupWarning",
     "__version__",
     "audit",
+    "datasets",
 ]
