@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python scripts/build_datasets.py [--raw DIR] [--out DIR]
 
-(defaults: ``--raw /work/shared/data``, ``--out src/ethica/data/_files``).
+(defaults: ``--raw ../shared/data`` beside the checkout, ``--out src/ethica/data/_files``).
 
 The output is byte-for-byte reproducible (gzip with a zero timestamp, fixed row order),
 so re-running it on the same raw files yields identical files.
@@ -113,7 +113,9 @@ def build(raw: Path, out: Path) -> list[Path]:
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument(
+        "--raw", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     root = Path(__file__).resolve().parent.parent
     parser.add_argument("--out", type=Path, default=root / "src" / "ethica" / "data" / "_files")
     args = parser.parse_args()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +13,9 @@ import pytest
 from ethica import InvalidParameterError
 from ethica.datasets import load_adult, load_german
 
-RAW = Path("/work/shared/data")
 ROOT = Path(__file__).resolve().parents[3]
+# The raw UCI files live in shared/ beside the checkout (as in CI); ETHICA_SHARED_DATA overrides.
+RAW = Path(os.environ.get("ETHICA_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SHIPPED = ROOT / "src" / "ethica" / "data" / "_files"
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education_num", "marital_status",
