@@ -12,12 +12,16 @@ from ethica.data._count_table import MISSING_LABEL, CountTable
 from ethica.data._counting import count_outcomes
 from ethica.data._datasets import load_adult, load_german
 from ethica.data._sources import resolve_table
+from ethica.data._training import TrainingEncoding, TrainingMatrix, fit_encoding
 
 __all__ = [
     "MISSING_LABEL",
     "Bins",
     "CountTable",
+    "TrainingEncoding",
+    "TrainingMatrix",
     "count_outcomes",
+    "fit_encoding",
     "load_adult",
     "load_german",
     "resolve_table",

@@ -1,0 +1,217 @@
+"""Materialise training matrices for the learners from any source ethica can read.
+
+Learning is the one place the rows themselves must leave the engine: the learner needs a
+feature matrix in memory. :func:`fit_encoding` learns, from a training source, how to turn
+columns into features (one-hot categories, standardised numbers, the 0/1 label and the
+protected columns); :meth:`TrainingEncoding.transform` applies the same encoding to any
+other source (a test split), so train and test matrices have identical columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ethica._exceptions import SchemaError
+
+__all__ = ["TrainingEncoding", "TrainingMatrix", "fit_encoding", "to_frame"]
+
+FloatArray = npt.NDArray[np.float64]
+_MISSING = "(missing)"
+
+
+def _read(source: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows of ``source`` (all columns, or ``columns``) as a pandas frame."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    from ethica.data._engine import to_arrow
+    from ethica.data._sources import open_source
+
+    opened = open_source(source)
+    table = opened.table
+    if columns is not None:
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            _raise_missing(missing, list(table.columns))
+        table = table.select(*columns)
+    frame: pd.DataFrame = to_arrow(table, opened.backend).to_pandas()
+    return frame
+
+
+def to_frame(source: Any, columns: Sequence[str]) -> pd.DataFrame:
+    """The ``columns`` of ``source`` as a pandas frame (a frame is used as is)."""
+    frame = _read(source, columns)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        _raise_missing(missing, list(frame.columns))
+    return frame.loc[:, list(columns)]
+
+
+def _raise_missing(missing: list[str], available: list[str]) -> None:
+    raise SchemaError(
+        f"column(s) {missing} not found; the source has {available}. Check the spelling of "
+        "label, protected and feature names."
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingMatrix:
+    """In-memory training data: features, 0/1 labels and protected values per row.
+
+    Attributes
+    ----------
+    X
+        Feature matrix, shape (n, d).
+    y
+        Labels, 1 for the positive (favourable) outcome.
+    sensitive
+        Protected values, shape (n,) for one column or (n, k) for several.
+    feature_names
+        Name of every column of ``X`` (``column=value`` for one-hot columns).
+    feature_sources
+        Source column of every column of ``X``.
+    """
+
+    X: FloatArray
+    y: npt.NDArray[np.int8]
+    sensitive: npt.NDArray[Any]
+    feature_names: tuple[str, ...]
+    feature_sources: tuple[str, ...]
+
+    def columns_of(self, source_column: str) -> npt.NDArray[np.intp]:
+        """Indices of the features built from ``source_column``."""
+        return np.flatnonzero(np.asarray(self.feature_sources) == source_column)
+
+
+@dataclass(frozen=True)
+class TrainingEncoding:
+    """How source columns become features; learned once on the training source."""
+
+    label: str
+    positive: Any
+    protected: tuple[str, ...]
+    numeric: tuple[str, ...]
+    categories: tuple[tuple[str, tuple[str, ...]], ...]
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    include_protected: bool
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]:
+        """Source columns that feed features, numeric first."""
+        return self.numeric + tuple(name for name, _ in self.categories)
+
+    def transform(self, source: Any) -> TrainingMatrix:
+        """Encode ``source`` (a frame, path, URL or table with the same columns)."""
+        needed = list(dict.fromkeys([*self.feature_columns, *self.protected, self.label]))
+        frame = to_frame(source, needed)
+        blocks: list[FloatArray] = []
+        names: list[str] = []
+        sources: list[str] = []
+        if self.numeric:
+            values = frame.loc[:, list(self.numeric)].apply(pd.to_numeric, errors="coerce")
+            scaled = (values.to_numpy(dtype=np.float64) - np.array(self.means)) / np.array(
+                self.scales
+            )
+            blocks.append(np.nan_to_num(scaled, nan=0.0))
+            names.extend(self.numeric)
+            sources.extend(self.numeric)
+        for column, levels in self.categories:
+            text = _as_text(frame[column])
+            blocks.append((text[:, None] == np.array(levels, dtype=object)[None, :]).astype(float))
+            names.extend(f"{column}={level}" for level in levels)
+            sources.extend([column] * len(levels))
+        n = len(frame)
+        X = np.hstack(blocks) if blocks else np.zeros((n, 0))
+        labels = frame[self.label].to_numpy()
+        sensitive = frame.loc[:, list(self.protected)].to_numpy(dtype=object)
+        return TrainingMatrix(
+            X=X,
+            y=(labels == self.positive).astype(np.int8),
+            sensitive=sensitive[:, 0] if len(self.protected) == 1 else sensitive,
+            feature_names=tuple(names),
+            feature_sources=tuple(sources),
+        )
+
+
+def _as_text(column: pd.Series) -> npt.NDArray[np.object_]:
+    return np.asarray(
+        column.astype(object).where(column.notna(), _MISSING).astype(str), dtype=object
+    )
+
+
+def _default_positive(label: str, values: pd.Series) -> Any:
+    distinct = set(values.dropna().unique().tolist())
+    if distinct <= {0, 1}:  # also True/False, which compare equal to 1/0
+        return 1
+    raise SchemaError(
+        f"label column {label!r} has values {sorted(map(str, distinct))[:5]}; name the "
+        "favourable one with positive=..., e.g. positive='>50K'."
+    )
+
+
+def fit_encoding(
+    source: Any,
+    *,
+    label: str,
+    protected: str | Sequence[str],
+    positive: Any = None,
+    features: Sequence[str] | None = None,
+    include_protected: bool = False,
+) -> TrainingEncoding:
+    """Learn the feature encoding from a training source.
+
+    Parameters
+    ----------
+    source
+        A pandas frame, or anything :func:`ethica.data.resolve_table` accepts.
+    label
+        Label column; ``positive`` names its favourable value (default 1 / True).
+    protected
+        Protected column(s); they are features only when ``include_protected``.
+    features
+        Feature columns (default: every other column). Numeric columns are standardised
+        (missing values become the mean); other columns are one-hot encoded with a
+        ``(missing)`` level.
+    """
+    protected_columns = (protected,) if isinstance(protected, str) else tuple(protected)
+    frame = _read(source)
+    wanted = (
+        list(features)
+        if features is not None
+        else [c for c in frame.columns if c != label and c not in protected_columns]
+    )
+    if include_protected:
+        wanted += [c for c in protected_columns if c not in wanted]
+    frame = to_frame(frame, list(dict.fromkeys([*wanted, *protected_columns, label])))
+    if positive is None:
+        positive = _default_positive(label, frame[label])
+    elif not (frame[label] == positive).any():
+        raise SchemaError(
+            f"positive={positive!r} never occurs in label column {label!r} (values "
+            f"{sorted(map(str, frame[label].dropna().unique()))[:5]}); pick one of those."
+        )
+    numeric = tuple(
+        c
+        for c in wanted
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    )
+    categorical = tuple(c for c in wanted if c not in numeric)
+    values = frame.loc[:, list(numeric)].to_numpy(dtype=np.float64)
+    means = np.nanmean(values, axis=0) if numeric else np.zeros(0)
+    scales = np.nanstd(values, axis=0) if numeric else np.zeros(0)
+    return TrainingEncoding(
+        label=label,
+        positive=positive,
+        protected=protected_columns,
+        numeric=numeric,
+        categories=tuple((c, tuple(sorted(set(_as_text(frame[c]).tolist())))) for c in categorical),
+        means=tuple(float(m) for m in means),
+        scales=tuple(float(s) if s > 0 else 1.0 for s in scales),
+        include_protected=include_protected,
+    )

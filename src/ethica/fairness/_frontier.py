@@ -1,0 +1,250 @@
+"""The price of fairness: the error/disparity Pareto frontier of a constrained learner.
+
+Sweep the bound of a constraint, train an :class:`ExponentiatedGradient` model at each bound
+(each run warm-started with every classifier met at the earlier bounds), and measure the
+expected error and disparity of each randomised model on held-out rows. A point is
+*dominated* when another has no larger error and no larger disparity, one strictly smaller.
+The frontier's quality is its *hypervolume*: the area dominated by its points and bounded by
+a reference point ``(r_error, r_disparity)`` (Zitzler and Thiele 1998):
+
+    HV = area( union_i [error_i, r_error] x [disparity_i, r_disparity] ).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ethica._exceptions import ConvergenceWarning, InvalidParameterError
+from ethica.fairness._constraints import DemographicParity, FairnessConstraint
+from ethica.fairness._hypothesis_pool import HypothesisPool
+from ethica.fairness._learning_base import binary_labels
+from ethica.fairness._learning_results import LearningResult
+from ethica.fairness._reductions import ExponentiatedGradient
+
+__all__ = ["FrontierPoint", "FrontierResult", "frontier", "hypervolume", "pareto_mask"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def pareto_mask(errors: Sequence[float] | FloatArray,
+                disparities: Sequence[float] | FloatArray) -> npt.NDArray[np.bool_]:
+    """True for the points no other point dominates (both objectives minimised)."""
+    e = np.asarray(errors, dtype=np.float64)
+    d = np.asarray(disparities, dtype=np.float64)
+    no_worse = (e[None, :] <= e[:, None]) & (d[None, :] <= d[:, None])
+    better = (e[None, :] < e[:, None]) | (d[None, :] < d[:, None])
+    dominated: npt.NDArray[np.bool_] = np.asarray((no_worse & better).any(axis=1))
+    return ~dominated
+
+
+def hypervolume(errors: Sequence[float] | FloatArray, disparities: Sequence[float] | FloatArray,
+                reference: tuple[float, float] = (1.0, 1.0)) -> float:
+    """Area dominated by the points inside the box up to ``reference`` (module docstring)."""
+    e = np.asarray(errors, dtype=np.float64)
+    d = np.asarray(disparities, dtype=np.float64)
+    inside = (e < reference[0]) & (d < reference[1])
+    keep = pareto_mask(e[inside], d[inside])
+    e, d = e[inside][keep], d[inside][keep]
+    order = np.lexsort((d, e))
+    area, ceiling = 0.0, reference[1]
+    for i in order:
+        if d[i] < ceiling:
+            area += (reference[0] - e[i]) * (ceiling - d[i])
+            ceiling = d[i]
+    return float(area)
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One trained model: its bound, held-out and training error and disparity."""
+
+    bound: float
+    error: float
+    disparity: float
+    train_error: float
+    train_disparity: float
+    dominated: bool
+
+
+@dataclass(frozen=True)
+class FrontierResult(LearningResult):
+    """The swept frontier.
+
+    Attributes
+    ----------
+    constraint
+        Registry name of the constraint swept (e.g. ``"demographic-parity"``).
+    points
+        Every bound tried, in sweep order, with ``dominated`` flags.
+    hypervolume, reference
+        Hypervolume of the held-out points and the reference point used.
+    chosen
+        Index of the chosen point: the most accurate undominated point whose held-out
+        disparity is at most ``target_disparity`` (else the least disparate one).
+    target_disparity
+        The disparity the choice aimed for.
+    models
+        The fitted model of every point (not serialised).
+    """
+
+    kind: ClassVar[str] = "frontier"
+    _not_serialised: ClassVar[tuple[str, ...]] = ("models",)
+
+    constraint: str
+    points: tuple[FrontierPoint, ...]
+    hypervolume: float
+    reference: tuple[float, float]
+    chosen: int
+    target_disparity: float
+    models: tuple[ExponentiatedGradient, ...] = field(repr=False, compare=False)
+
+    @property
+    def chosen_model(self) -> ExponentiatedGradient:
+        """The fitted model of the chosen point."""
+        return self.models[self.chosen]
+
+    def pareto(self) -> tuple[FrontierPoint, ...]:
+        """The undominated points, by increasing error."""
+        return tuple(sorted((p for p in self.points if not p.dominated), key=lambda p: p.error))
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [{"constraint": self.constraint, "bound": p.bound, "error": p.error,
+                 "disparity": p.disparity, "train_error": p.train_error,
+                 "train_disparity": p.train_disparity, "dominated": p.dominated,
+                 "chosen": i == self.chosen} for i, p in enumerate(self.points)]
+
+
+def _default_bounds(spec: FairnessConstraint, y: Any, sensitive: Any, start: Any,
+                    points: int) -> list[float]:
+    """Bounds from 0 up to the unconstrained model's worst violation on the training rows."""
+    bound = type(spec)(difference_bound=0.0).bind(y, sensitive)
+    worst = float(bound.violations(np.asarray(start, dtype=np.float64)).max())
+    return [float(b) for b in np.linspace(0.0, max(worst, 1e-3), points)]
+
+
+def frontier(
+    X_train: Any,
+    y_train: Any,
+    sensitive_train: Any,
+    X_test: Any,
+    y_test: Any,
+    sensitive_test: Any,
+    *,
+    constraint: FairnessConstraint | None = None,
+    points: int = 10,
+    bounds: Sequence[float] | None = None,
+    estimator: Any = None,
+    target_disparity: float | None = None,
+    reference: tuple[float, float] = (1.0, 1.0),
+    max_iter: int = 50,
+    random_state: int | None = None,
+) -> FrontierResult:
+    """Sweep a constraint's bound and measure each model on held-out rows.
+
+    Parameters
+    ----------
+    X_train, y_train, sensitive_train, X_test, y_test, sensitive_test
+        Training and held-out features, 0/1 labels and protected values.
+    constraint
+        Spec whose bound is swept (default ``DemographicParity()``); it is not changed.
+    points
+        Number of bounds when ``bounds`` is not given: evenly spaced from 0 to the
+        unconstrained model's worst training violation.
+    bounds
+        Explicit bounds, each in [0, 1].
+    estimator
+        Base classifier accepting ``sample_weight`` (default LogisticRegression).
+    target_disparity
+        Held-out disparity the chosen point must not exceed (default: the spec's bound).
+    reference
+        Reference point of the hypervolume.
+    max_iter, random_state
+        Passed to every :class:`ExponentiatedGradient`.
+    """
+    spec = DemographicParity() if constraint is None else constraint
+    if not isinstance(spec, FairnessConstraint) or spec.uses_ratio:
+        raise InvalidParameterError(
+            "frontier sweeps a difference bound and needs a constraint spec such as "
+            f"DemographicParity(), got {spec!r}."
+        )
+    if bounds is None and (isinstance(points, bool) or not isinstance(points, int)
+                           or points < 2):
+        raise InvalidParameterError(f"points={points!r} must be an integer of at least 2.")
+    models: list[ExponentiatedGradient] = []
+    pool: HypothesisPool | None = None
+
+    def fit(bound: float) -> ExponentiatedGradient:
+        nonlocal pool
+        model = ExponentiatedGradient(estimator=estimator, constraint=spec.with_bound(bound),
+                                      max_iter=max_iter, random_state=random_state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # reported per point below
+            pool = model.fit_warm(X_train, y_train, sensitive_features=sensitive_train,
+                                  pool=pool)
+        return model
+
+    y_train, y_test = _coded_labels(y_train, y_test)
+    if bounds is None:
+        loosest = fit(1.0)  # a bound of 1 never binds: the unconstrained solution
+        start = loosest._pmf_predict(X_train)[:, 1]
+        bounds = _default_bounds(spec, y_train, sensitive_train, start, points)
+    sweep = sorted(float(b) for b in bounds)
+    for b in sweep:
+        if not 0.0 <= b <= 1.0:
+            raise InvalidParameterError(f"bound {b!r} is outside [0, 1]; give bounds in [0, 1].")
+    for b in reversed(sweep):  # loosest first: each run warm-starts the next, tighter one
+        models.insert(0, fit(b))
+    train_bound = type(spec)(difference_bound=0.0).bind(y_train, sensitive_train)
+    test_bound = type(spec)(difference_bound=0.0).bind(y_test, sensitive_test)
+    rows = []
+    for model in models:
+        train_positive = model._pmf_predict(X_train)[:, 1]
+        test_positive = model._pmf_predict(X_test)[:, 1]
+        rows.append((float(np.mean(np.abs(test_positive - y_test))),
+                     test_bound.disparity(test_positive),
+                     float(np.mean(np.abs(train_positive - y_train))),
+                     train_bound.disparity(train_positive)))
+    errors = [r[0] for r in rows]
+    disparities = [r[1] for r in rows]
+    keep = pareto_mask(errors, disparities)
+    result_points = tuple(
+        FrontierPoint(bound=b, error=r[0], disparity=r[1], train_error=r[2],
+                      train_disparity=r[3], dominated=not bool(k))
+        for b, r, k in zip(sweep, rows, keep, strict=True)
+    )
+    target = spec.bound if target_disparity is None else float(target_disparity)
+    return FrontierResult(
+        constraint=spec.name,
+        points=result_points,
+        hypervolume=hypervolume(errors, disparities, reference),
+        reference=(float(reference[0]), float(reference[1])),
+        chosen=_choose(result_points, target),
+        target_disparity=target,
+        models=tuple(models),
+    )
+
+
+def _coded_labels(y_train: Any, y_test: Any) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+    """Both label vectors coded 0/1 with the training classes."""
+    classes, coded = binary_labels(y_train)
+    test = np.asarray(y_test)
+    unknown = sorted(set(np.unique(test).tolist()) - set(classes.tolist()))
+    if unknown:
+        raise InvalidParameterError(
+            f"held-out labels {unknown} never occur in training labels {classes.tolist()}; "
+            "encode both splits the same way."
+        )
+    return coded, (test == classes[1]).astype(np.int8)
+
+
+def _choose(points: Sequence[FrontierPoint], target: float) -> int:
+    candidates = [i for i, p in enumerate(points) if not p.dominated and p.disparity <= target]
+    if candidates:
+        return min(candidates, key=lambda i: points[i].error)
+    return min(range(len(points)), key=lambda i: (points[i].disparity, points[i].error))
