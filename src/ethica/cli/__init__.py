@@ -9,6 +9,7 @@ from __future__ import annotations
 # Command groups: importing a module registers its commands on ``app``.
 # Keep one line per module, sorted.
 from ethica.cli import _audit  # noqa: F401
+from ethica.cli import _budget  # noqa: F401
 from ethica.cli import _demo  # noqa: F401
 from ethica.cli._app import app
 

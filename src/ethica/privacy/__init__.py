@@ -1,1 +1,80 @@
-"""ethica.privacy."""
+"""Differential privacy core: exact noise, typed budgets and accounting, a persistent ledger.
+
+Samplers (exact, integer arithmetic, random bits only from the OS CSPRNG):
+:func:`discrete_laplace`, :func:`discrete_gaussian`, :func:`bernoulli_exp`;
+selection: :func:`permute_and_flip`, :func:`exponential_mechanism`, :func:`private_quantile`.
+
+Budgets (immutable, exact): :class:`PureDP`, :class:`ZCDP`, :class:`ApproxDP`; ``+`` is
+sequential composition within a kind; conversions :func:`pure_to_zcdp`,
+:func:`pure_to_approx`, :func:`zcdp_to_approx`; :func:`parallel_composition`.
+Mechanism costs: :func:`laplace_cost`, :func:`gaussian_cost`, :func:`exponential_cost`,
+and the inverses :func:`laplace_scale`, :func:`gaussian_sigma`.
+
+Ledger: :class:`Ledger` (SQLite) with :meth:`Ledger.charge` (a context manager) or the
+two-phase :meth:`Ledger.record_charge` / :meth:`Ledger.complete` / :meth:`Ledger.fail`.
+
+A typical release::
+
+    cost = laplace_cost(sensitivity=1, scale=2)          # PureDP(1/2)
+    with Ledger().charge("adult", cost, "row count") as charge:
+        noisy = true_count + int(discrete_laplace(2, 1)[0])
+        charge.set_output(noisy)
+"""
+
+from __future__ import annotations
+
+from ethica.privacy._accounting import (
+    exponential_cost,
+    gaussian_cost,
+    gaussian_sigma,
+    laplace_cost,
+    laplace_scale,
+    parallel_composition,
+    pure_to_approx,
+    pure_to_zcdp,
+    sequential_composition,
+    zcdp_to_approx,
+)
+from ethica.privacy._bernoulli import bernoulli_exp
+from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP, budget_from_dict
+from ethica.privacy._gaussian import discrete_gaussian
+from ethica.privacy._laplace import discrete_laplace
+from ethica.privacy._ledger import (
+    ChargeHandle,
+    ChargeRecord,
+    DatasetStatus,
+    Ledger,
+    default_ledger_path,
+    output_hash,
+)
+from ethica.privacy._selection import exponential_mechanism, permute_and_flip, private_quantile
+
+__all__ = [
+    "ZCDP",
+    "ApproxDP",
+    "Budget",
+    "ChargeHandle",
+    "ChargeRecord",
+    "DatasetStatus",
+    "Ledger",
+    "PureDP",
+    "bernoulli_exp",
+    "budget_from_dict",
+    "default_ledger_path",
+    "discrete_gaussian",
+    "discrete_laplace",
+    "exponential_cost",
+    "exponential_mechanism",
+    "gaussian_cost",
+    "gaussian_sigma",
+    "laplace_cost",
+    "laplace_scale",
+    "output_hash",
+    "parallel_composition",
+    "permute_and_flip",
+    "private_quantile",
+    "pure_to_approx",
+    "pure_to_zcdp",
+    "sequential_composition",
+    "zcdp_to_approx",
+]

@@ -1,0 +1,553 @@
+"""A persistent privacy-budget ledger in SQLite that survives processes, crashes and races.
+
+Model: a *dataset* has a total budget (one kind: PureDP, ZCDP or ApproxDP). Every release
+is a *charge* against it, recorded with what was released (description), when (UTC), by
+whom (principal: the OS user unless given), its exact cost, a SHA-256 hash of the output,
+and a status ``charged -> released | failed``. Spent budget is the exact sum of *all*
+charges, whatever their status: budget is never refunded, because a failed release may
+still have leaked (its noise may have been computed, logged, or partially sent).
+
+Proof obligations:
+
+* Atomic check-and-spend: :meth:`Ledger.record_charge` runs ``BEGIN IMMEDIATE`` (the SQLite
+  write lock), recomputes the spent total from the charges table, and inserts the charge only
+  if ``spent + cost <= total``; concurrent processes are serialised by the lock, so the
+  ledger never spends more than its total.
+* Durability: WAL journal with ``synchronous=FULL``; a charge is committed *before*
+  :meth:`Ledger.charge` yields, so killing the process at any later point cannot lose it,
+  and killing it earlier leaves no trace. An optional ``request_id`` makes a retried charge
+  idempotent: the same id is never charged twice.
+* Safety of foreign files: the file's SQLite ``application_id`` must be ethica's; an
+  unknown, corrupt or non-SQLite file raises :class:`LedgerError` after a read-only check, and
+  is never modified, reset or overwritten.
+
+The path is the ``path`` argument, else ``$ETHICA_LEDGER``, else ``ledger.sqlite3`` in the
+user data directory (platformdirs).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import platformdirs
+
+from ethica._exceptions import BudgetExceededError, InvalidParameterError, LedgerError
+from ethica.privacy._budgets import Budget, budget_from_dict, zero_like
+
+__all__ = ["ChargeRecord", "DatasetStatus", "Ledger", "default_ledger_path", "output_hash"]
+
+APPLICATION_ID = 0x45544831  # "ETH1"
+SCHEMA_VERSION = 1
+ENV_VAR = "ETHICA_LEDGER"
+_FIX = f"set {ENV_VAR} or pass --ledger PATH (Ledger(path=...)) to use another file"
+
+_SCHEMA = """
+CREATE TABLE datasets (
+    name TEXT PRIMARY KEY,
+    total TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE charges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL REFERENCES datasets(name),
+    cost TEXT NOT NULL,
+    description TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('charged', 'released', 'failed')),
+    output_hash TEXT,
+    completed_at TEXT,
+    error TEXT,
+    request_id TEXT UNIQUE
+);
+CREATE INDEX charges_by_dataset ON charges(dataset);
+"""
+
+
+def default_ledger_path() -> Path:
+    """``$ETHICA_LEDGER`` if set, else ``<user data dir>/ethica/ledger.sqlite3``."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("ethica", appauthor=False)) / "ledger.sqlite3"
+
+
+def output_hash(output: object) -> str:
+    """SHA-256 of a released output (bytes, numpy array, or JSON-serialisable value)."""
+    digest = hashlib.sha256()
+    if isinstance(output, bytes):
+        digest.update(output)
+    elif isinstance(output, np.ndarray):
+        digest.update(f"{output.dtype.str}{output.shape}".encode())
+        digest.update(np.ascontiguousarray(output).tobytes())
+    else:
+        digest.update(json.dumps(output, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _dump(budget: Budget) -> str:
+    return json.dumps(budget.to_dict(), sort_keys=True)
+
+
+def _load(text: str) -> Budget:
+    return budget_from_dict(json.loads(text))
+
+
+class _TabularMixin:
+    """``to_frame`` and ``_repr_html_`` from ``to_dict`` (nested budgets flattened)."""
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row DataFrame; budgets become ``<field>.<parameter>`` float columns."""
+        flat: dict[str, Any] = {}
+        for key, value in self.to_dict().items():
+            if isinstance(value, dict):
+                flat[f"{key}.kind"] = value["kind"]
+                flat.update(
+                    {f"{key}.{k[:-6]}": v for k, v in value.items() if k.endswith("_float")}
+                )
+            elif key != "schema_version":
+                flat[key] = value
+        return pd.DataFrame([flat])
+
+    def _repr_html_(self) -> str:
+        return str(self.to_frame().to_html(index=False))
+
+
+@dataclass(frozen=True)
+class ChargeRecord(_TabularMixin):
+    """One row of a dataset's history."""
+
+    id: int
+    dataset: str
+    cost: Budget
+    description: str
+    principal: str
+    created_at: str
+    status: str
+    output_hash: str | None
+    completed_at: str | None
+    error: str | None
+    request_id: str | None
+    replayed: bool = field(default=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (costs as exact ``"p/q"`` strings)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "id": self.id,
+            "dataset": self.dataset,
+            "cost": self.cost.to_dict(),
+            "description": self.description,
+            "principal": self.principal,
+            "created_at": self.created_at,
+            "status": self.status,
+            "output_hash": self.output_hash,
+            "completed_at": self.completed_at,
+            "error": self.error,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetStatus(_TabularMixin):
+    """A dataset's total, spent and remaining budget."""
+
+    name: str
+    total: Budget
+    spent: Budget
+    remaining: Budget
+    charges: int
+    created_at: str
+    created_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (budgets as exact ``"p/q"`` strings)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "total": self.total.to_dict(),
+            "spent": self.spent.to_dict(),
+            "remaining": self.remaining.to_dict(),
+            "charges": self.charges,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+        }
+
+
+class ChargeHandle:
+    """Yielded by :meth:`Ledger.charge`; call :meth:`set_output` with what you release."""
+
+    def __init__(self, record: ChargeRecord) -> None:
+        self.record = record
+        self.output_hash: str | None = None
+
+    def set_output(self, output: object) -> None:
+        """Remember the released output; its SHA-256 is stored when the block ends."""
+        self.output_hash = output_hash(output)
+
+
+class Ledger:
+    """The persistent budget ledger (see the module docstring for its guarantees).
+
+    Parameters
+    ----------
+    path
+        SQLite file; default from ``$ETHICA_LEDGER`` or the user data directory.
+    principal
+        Who charges (recorded with each charge); default the OS user name.
+    timeout
+        Seconds to wait for another process's write lock.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        principal: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        explicit = path is not None or bool(os.environ.get(ENV_VAR))
+        self.path = Path(path) if path is not None else default_ledger_path()
+        self.principal = principal or _os_user()
+        self._timeout = timeout
+        if self.path.exists() and self.path.stat().st_size > 0:
+            self._check_foreign()
+        elif not explicit:
+            self._make_parent()
+        self._conn = self._connect()
+
+    # ----------------------------------------------------------------- opening
+    def _make_parent(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise LedgerError(
+                f"cannot create the ledger directory {self.path.parent} ({error.strerror}); {_FIX}."
+            ) from error
+
+    def _check_foreign(self) -> None:
+        """Read-only check that an existing file is an ethica ledger; never writes to it."""
+        if self.path.is_dir():
+            raise LedgerError(f"ledger path {self.path} is a directory; {_FIX}.")
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(
+                f"{self.path} is not a readable ethica ledger ({error}); it was left untouched. "
+                f"Restore it from a backup, or {_FIX}."
+            ) from error
+        if app_id != APPLICATION_ID:
+            raise LedgerError(
+                f"{self.path} is an SQLite file of another application (application_id "
+                f"{app_id:#x}, expected {APPLICATION_ID:#x}); it was left untouched. {_FIX}."
+            )
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self.path} has ledger schema version {version}, newer than this ethica "
+                f"({SCHEMA_VERSION}); upgrade ethica."
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                if app_id == 0:
+                    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                    if tables:
+                        raise LedgerError(
+                            f"{self.path} is an SQLite file of another application; "
+                            f"it was left untouched. {_FIX}."
+                        )
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as error:
+            raise LedgerError(
+                f"cannot write the ledger at {self.path} ({error}): the path is read-only or "
+                f"its directory does not exist; {_FIX} in a writable directory."
+            ) from error
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(
+                f"{self.path} is not a readable ethica ledger ({error}); {_FIX}."
+            ) from error
+        return conn
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------- transactions
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise LedgerError(
+                f"cannot lock the ledger at {self.path} for writing ({error}); {_FIX}."
+            ) from error
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            self._conn.execute("ROLLBACK")
+            raise LedgerError(f"cannot commit to the ledger at {self.path} ({error}).") from error
+
+    # ------------------------------------------------------------------ datasets
+    def create_dataset(self, name: str, total: Budget) -> DatasetStatus:
+        """Register ``name`` with a total budget; an existing name raises LedgerError."""
+        _check_name(name)
+        if not hasattr(total, "to_dict") or type(total).__name__ not in _KINDS:
+            raise InvalidParameterError(
+                f"total must be a PureDP, ZCDP or ApproxDP budget, got {total!r}."
+            )
+        with self._write() as conn:
+            if _row(conn, name) is not None:
+                raise LedgerError(
+                    f"dataset {name!r} already exists in {self.path}; its budget cannot be "
+                    "reset. Choose another name."
+                )
+            conn.execute(
+                "INSERT INTO datasets (name, total, created_at, created_by) VALUES (?,?,?,?)",
+                (name, _dump(total), _now(), self.principal),
+            )
+        return self.status(name)
+
+    def _dataset_row(self, conn: sqlite3.Connection, name: str) -> tuple[str, str, str, str]:
+        row = _row(conn, name)
+        if row is None:
+            raise LedgerError(
+                f"no dataset {name!r} in the ledger {self.path}; create it with "
+                f"`ethica budget create {name} --epsilon E` (or Ledger.create_dataset)."
+            )
+        return row
+
+    def status(self, name: str) -> DatasetStatus:
+        """Total, spent and remaining budget of one dataset."""
+        row = self._dataset_row(self._conn, name)
+        total = _load(row[1])
+        spent = _spent(self._conn, name, total)
+        count = self._conn.execute(
+            "SELECT count(*) FROM charges WHERE dataset = ?", (name,)
+        ).fetchone()[0]
+        return DatasetStatus(name, total, spent, total - spent, count, row[2], row[3])
+
+    def datasets(self) -> list[DatasetStatus]:
+        """Status of every dataset, by name."""
+        names = [r[0] for r in self._conn.execute("SELECT name FROM datasets ORDER BY name")]
+        return [self.status(n) for n in names]
+
+    def history(self, name: str) -> list[ChargeRecord]:
+        """Every charge against ``name``, oldest first."""
+        self.status(name)
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM charges WHERE dataset = ? ORDER BY id", (name,)
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    # ------------------------------------------------------------------- charges
+    def record_charge(
+        self,
+        dataset: str,
+        cost: Budget,
+        description: str,
+        *,
+        principal: str | None = None,
+        request_id: str | None = None,
+    ) -> ChargeRecord:
+        """Phase one: atomically check the remaining budget and record the charge as spent.
+
+        Raises :class:`BudgetExceededError` (with ``.requested`` and ``.remaining``) and
+        records nothing when ``cost`` exceeds what remains. With a ``request_id`` already
+        in the ledger, returns that charge (``replayed=True``) and spends nothing more.
+        """
+        if not description or not isinstance(description, str):
+            raise InvalidParameterError(
+                f"description must say what is released, got {description!r}."
+            )
+        with self._write() as conn:
+            if request_id is not None:
+                existing = conn.execute(
+                    f"SELECT {_COLUMNS} FROM charges WHERE request_id = ?", (request_id,)
+                ).fetchone()
+                if existing is not None:
+                    record = _record(existing)
+                    return ChargeRecord(**{**record.__dict__, "replayed": True})
+            total = _load(self._dataset_row(conn, dataset)[1])
+            remaining = total - _spent(conn, dataset, total)
+            if not cost <= remaining:  # raises TypeError for a cost of another kind
+                raise BudgetExceededError(
+                    f"charge {cost} for {description!r} exceeds the budget left on "
+                    f"{dataset!r}: {remaining} of {total}; nothing was released. Spend less "
+                    "(larger noise) or release less.",
+                    requested=cost,
+                    remaining=remaining,
+                )
+            cursor = conn.execute(
+                "INSERT INTO charges (dataset, cost, description, principal, created_at, status,"
+                " request_id) VALUES (?,?,?,?,?, 'charged', ?)",
+                (
+                    dataset,
+                    _dump(cost),
+                    description,
+                    principal or self.principal,
+                    _now(),
+                    request_id,
+                ),
+            )
+            charge_id = cursor.lastrowid
+            record = conn.execute(
+                f"SELECT {_COLUMNS} FROM charges WHERE id = ?", (charge_id,)
+            ).fetchone()
+        return _record(record)
+
+    def complete(self, charge_id: int, output: object = None, *, digest: str | None = None) -> None:
+        """Phase two (success): mark a charge released, storing the output's SHA-256."""
+        value = digest if digest is not None else (None if output is None else output_hash(output))
+        self._finish(charge_id, "released", value, None)
+
+    def fail(self, charge_id: int, error: str) -> None:
+        """Phase two (failure): mark a charge failed. Its budget stays spent."""
+        self._finish(charge_id, "failed", None, error)
+
+    def _finish(self, charge_id: int, status: str, digest: str | None, error: str | None) -> None:
+        with self._write() as conn:
+            updated = conn.execute(
+                "UPDATE charges SET status = ?, output_hash = ?, error = ?, completed_at = ? "
+                "WHERE id = ? AND status = 'charged'",
+                (status, digest, error, _now(), charge_id),
+            ).rowcount
+            if updated != 1:
+                raise LedgerError(
+                    f"charge {charge_id} is not pending in {self.path} (unknown or already "
+                    "completed); each charge completes once."
+                )
+
+    @contextmanager
+    def charge(
+        self,
+        dataset: str,
+        cost: Budget,
+        description: str,
+        *,
+        principal: str | None = None,
+        request_id: str | None = None,
+    ) -> Iterator[ChargeHandle]:
+        """Spend ``cost`` on ``dataset``, then run the release inside the ``with`` block.
+
+        The charge is committed before the block runs. If the block raises, the charge is
+        marked ``failed`` (budget still spent) and the error propagates; otherwise it is
+        marked ``released`` with the hash given to :meth:`ChargeHandle.set_output`.
+
+        Examples
+        --------
+        >>> with ledger.charge("adult", PureDP(1), "count of rows") as c:  # doctest: +SKIP
+        ...     noisy = n + discrete_laplace(1, 1)[0]
+        ...     c.set_output(noisy)
+        """
+        record = self.record_charge(
+            dataset, cost, description, principal=principal, request_id=request_id
+        )
+        handle = ChargeHandle(record)
+        try:
+            yield handle
+        except BaseException as error:
+            self.fail(record.id, f"{type(error).__name__}: {error}")
+            raise
+        self.complete(record.id, digest=handle.output_hash)
+
+
+_KINDS = {"PureDP", "ZCDP", "ApproxDP"}
+_COLUMNS = (
+    "id, dataset, cost, description, principal, created_at, status, output_hash, "
+    "completed_at, error, request_id"
+)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterError(f"dataset name must be a non-empty string, got {name!r}.")
+
+
+def _row(conn: sqlite3.Connection, name: str) -> tuple[str, str, str, str] | None:
+    row = conn.execute(
+        "SELECT name, total, created_at, created_by FROM datasets WHERE name = ?", (name,)
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+def _spent(conn: sqlite3.Connection, name: str, total: Budget) -> Budget:
+    """Exact sum of every charge on ``name`` (any status: spent budget is never refunded)."""
+    spent = zero_like(total)
+    for (text,) in conn.execute("SELECT cost FROM charges WHERE dataset = ?", (name,)):
+        spent = spent + _load(text)
+    return spent
+
+
+def _record(row: tuple[Any, ...]) -> ChargeRecord:
+    return ChargeRecord(
+        id=row[0],
+        dataset=row[1],
+        cost=_load(row[2]),
+        description=row[3],
+        principal=row[4],
+        created_at=row[5],
+        status=row[6],
+        output_hash=row[7],
+        completed_at=row[8],
+        error=row[9],
+        request_id=row[10],
+    )
