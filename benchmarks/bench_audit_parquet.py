@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import DATA_DIR, report, run_child  # noqa: E402
+from _harness import DATA_DIR, report, run_child
 
 
 def make_parquet(rows: int) -> Path:

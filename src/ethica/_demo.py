@@ -110,18 +110,22 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
             "would.</p>"
         ),
     )
-    report = (
-        Report(
-            "ethica demo",
-            "Fairness and privacy, measured on real data: what each guarantee costs.",
-        )
-        .with_section(intro)
-        .with_section(audit_section(result, title="Does the model's output discriminate?"))
-    )
-    from ethica.report._audit_section import headline_sentence
+    from ethica._demo_attacks import attack_sections
+    from ethica._demo_learning import learning_sections
 
+    sections = (
+        intro,
+        audit_section(result, title="Does the model's output discriminate?"),
+        *learning_sections(progress=step),
+        *attack_sections(progress=step),
+    )
+    report = Report(
+        "ethica demo",
+        "Fairness and privacy, measured on real data: what each guarantee costs.",
+        sections,
+    )
     summary = (
         f"Model accuracy on Adult test: {100 * accuracy:.1f}% ({len(test):,} people).",
-        headline_sentence(result),
+        *(f"{section.title}: {section.lead}" for section in sections[1:] if section.lead),
     )
     return DemoResult(html=report.render(), summary=summary)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 # Command groups: importing a module registers its commands on ``app``.
 # Keep one line per module, sorted.
+from ethica.cli import _attack  # noqa: F401
 from ethica.cli import _audit  # noqa: F401
 from ethica.cli import _budget  # noqa: F401
 from ethica.cli import _demo  # noqa: F401
+from ethica.cli import _frontier  # noqa: F401
+from ethica.cli import _proxies  # noqa: F401
+from ethica.cli import _release  # noqa: F401
 from ethica.cli._app import app
 
 __all__ = ["app", "main"]

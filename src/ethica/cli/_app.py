@@ -34,7 +34,9 @@ class _EthicaGroup(TyperGroup):
         except EthicaError as error:
             if _state["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from error
         except Exception as error:
             if _state["debug"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ethica._exceptions import InvalidParameterError
@@ -81,6 +82,14 @@ def audit(
     ] = False,
     table: Annotated[str | None, typer.Option(help="Table name in a database source.")] = None,
     backend: Annotated[str, typer.Option(help="Engine: duckdb or spark.")] = "duckdb",
+    subgroups: Annotated[
+        bool,
+        typer.Option(
+            "--subgroups",
+            help="Also find the most unfair rich subgroup (linear threshold) and conjunction "
+            "of protected values for the harm's rate, from the counts.",
+        ),
+    ] = False,
     json_path: Annotated[
         str | None, typer.Option("--json", help="Write the result as JSON to PATH, or - .")
     ] = None,
@@ -119,6 +128,7 @@ def audit(
             drop_missing=drop_missing,
             table=table,
             backend=None if backend == "duckdb" else backend,
+            subgroups=subgroups,
         )
     if html_path is not None:
         write_audit_html(result, html_path)
@@ -182,8 +192,31 @@ def print_audit(result: AuditResult) -> None:
             "–" if gap.p_holm is None else f"{gap.p_holm:.2g}" + (" *" if gap.significant else ""),
         )
     console.print(worst)
+    if result.subgroups:
+        print_subgroups(result)
     for note in result.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def print_subgroups(result: AuditResult) -> None:
+    """The most gamma-unfair subgroups: size x |rate - overall rate| (Kearns et al. 2018)."""
+    found = Table(
+        title="Most unfair subgroups (gamma = share of rows x |rate - overall rate|)",
+        title_justify="left",
+    )
+    for column in ("shape", "subgroup", "metric", "share", "rate", "overall", "gamma"):
+        found.add_column(column, overflow="fold")
+    for s in result.subgroups:
+        found.add_row(
+            s.shape,
+            escape(s.description),
+            s.metric,
+            f"{s.size:.3f}",
+            f"{s.group_rate:.3f}",
+            f"{s.overall_rate:.3f}",
+            f"{s.gamma_unfairness:.4f}",
+        )
+    console.print(found)
 
 
 def _interval(iv: Any) -> str:

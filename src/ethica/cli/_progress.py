@@ -1,15 +1,22 @@
-"""Progress display for long work: a spinner with elapsed time on standard error."""
+"""Progress display for long work on standard error: spinners, and bars for known totals."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from ethica.cli._app import err_console
 
-__all__ = ["stages", "working"]
+__all__ = ["bar", "stages", "working"]
 
 
 @contextmanager
@@ -55,3 +62,26 @@ def stages(title: str) -> Iterator[Callable[[str], None]]:
         yield advance
         if current:
             progress.console.print(f"[green]✓[/] {current[-1]}", highlight=False)
+
+
+@contextmanager
+def bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A determinate progress bar fed by a science callback ``progress(done, total)``.
+
+    Yields the callback; the bar learns its total from the first call, so one bar can
+    follow an attack whose amount of work is only known once it starts.
+    """
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

@@ -25,6 +25,7 @@ from ethica.fairness._audit_result import (
     Estimate,
     GroupMetrics,
 )
+from ethica.fairness._audit_subgroups import check_subgroup_harm, subgroup_findings
 from ethica.fairness._definitions import judge_definitions
 from ethica.fairness._disparities import HYPOTHESIS_OF, disparities, spreads
 from ethica.fairness._intervals import wilson_interval
@@ -235,6 +236,7 @@ def audit_counts(
     tolerance: float = 0.05,
     confidence: float = 0.95,
     seed: int = 0,
+    subgroups: bool = False,
 ) -> AuditResult:
     """Audit a model's outputs from their count table alone.
 
@@ -265,6 +267,10 @@ def audit_counts(
     seed
         Seed for resampling-based intervals. Every interval is currently closed-form,
         so the result does not depend on it; it is recorded in ``provenance``.
+    subgroups
+        Also search the rich subgroups (Kearns et al. 2018) on the table's cells: the
+        most gamma-unfair linear-threshold subgroup and conjunction for the harm's rate
+        (not for ``harm="calibration"``).
 
     Returns
     -------
@@ -279,6 +285,8 @@ def audit_counts(
         The table has no rows or no protected attribute.
     """
     _check_settings(harm, tolerance, confidence, min_group_size)
+    if subgroups:
+        check_subgroup_harm(harm)
     if not table.attributes:
         raise SchemaError("the count table has no protected attribute; pass protected=[...].")
     order = _check_max_order(max_order, table.attributes)
@@ -327,6 +335,7 @@ def audit_counts(
         ),
         notes=_notes(table, groups, blocks, judged, references, min_group_size, n_tests),
         provenance={**dict(table.provenance), "seed": seed, "n_dropped": table.n_dropped},
+        subgroups=subgroup_findings(table, harm) if subgroups else (),
     )
 
 
@@ -350,6 +359,7 @@ def audit(
     score_bins: int = 10,
     confidence: float = 0.95,
     seed: int = 0,
+    subgroups: bool = False,
 ) -> AuditResult:
     """Audit whether a model's outputs discriminate, per group and intersection.
 
@@ -369,7 +379,7 @@ def audit(
         Protected attribute columns (or bin specifications for numeric ones).
     drop_missing, table, backend, score_bins
         Passed to :func:`ethica.data.count_outcomes`.
-    reference, max_order, min_group_size, harm, tolerance, confidence, seed
+    reference, max_order, min_group_size, harm, tolerance, confidence, seed, subgroups
         As in :func:`audit_counts`.
 
     Returns
@@ -377,6 +387,8 @@ def audit(
     AuditResult
     """
     _check_settings(harm, tolerance, confidence, min_group_size)
+    if subgroups:
+        check_subgroup_harm(harm)
     counts = count_outcomes(
         source,
         label=label,
@@ -399,4 +411,5 @@ def audit(
         tolerance=tolerance,
         confidence=confidence,
         seed=seed,
+        subgroups=subgroups,
     )

@@ -11,9 +11,12 @@ import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ethica.fairness._rich_subgroups import RichSubgroup
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -276,6 +279,9 @@ class AuditResult:
         Plain-language remarks (small groups, undefined rates, dropped rows).
     provenance
         Where the counts came from (columns, threshold, source, seed).
+    subgroups
+        With ``subgroups=True``: the most gamma-unfair linear-threshold subgroup and the
+        most gamma-unfair conjunction for the harm's rate (empty otherwise).
     """
 
     schema_version: str
@@ -293,6 +299,7 @@ class AuditResult:
     definitions: tuple[DefinitionResult, ...]
     notes: tuple[str, ...]
     provenance: Mapping[str, object]
+    subgroups: tuple[RichSubgroup, ...] = ()
 
     def headline(self) -> DefinitionResult:
         """Return the verdict the summary leads with.
@@ -344,6 +351,7 @@ class AuditResult:
             "definitions": [d.to_dict() for d in self.definitions],
             "notes": list(self.notes),
             "provenance": _json_ready(self.provenance),
+            "subgroups": [s.to_dict() for s in self.subgroups],
         }
 
     def to_frame(self) -> pd.DataFrame:

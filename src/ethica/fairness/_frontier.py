@@ -13,7 +13,7 @@ a reference point ``(r_error, r_disparity)`` (Zitzler and Thiele 1998):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -144,6 +144,7 @@ def frontier(
     reference: tuple[float, float] = (1.0, 1.0),
     max_iter: int = 50,
     random_state: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FrontierResult:
     """Sweep a constraint's bound and measure each model on held-out rows.
 
@@ -166,6 +167,9 @@ def frontier(
         Reference point of the hypervolume.
     max_iter, random_state
         Passed to every :class:`ExponentiatedGradient`.
+    progress
+        Called as ``progress(done, total)`` after each model is trained (``total`` counts
+        the unconstrained run that sets the default bounds).
     """
     spec = DemographicParity() if constraint is None else constraint
     if not isinstance(spec, FairnessConstraint) or spec.uses_ratio:
@@ -178,6 +182,8 @@ def frontier(
         raise InvalidParameterError(f"points={points!r} must be an integer of at least 2.")
     models: list[ExponentiatedGradient] = []
     pool: HypothesisPool | None = None
+    total = points + 1 if bounds is None else len(bounds)
+    trained = [0]
 
     def fit(bound: float) -> ExponentiatedGradient:
         nonlocal pool
@@ -187,6 +193,9 @@ def frontier(
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported per point below
             pool = model.fit_warm(X_train, y_train, sensitive_features=sensitive_train,
                                   pool=pool)
+        trained[0] += 1
+        if progress is not None:
+            progress(trained[0], total)
         return model
 
     y_train, y_test = _coded_labels(y_train, y_test)

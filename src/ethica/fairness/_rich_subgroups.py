@@ -18,6 +18,11 @@ one scan covers both directions; the smaller of the two is reported, scored exac
 
 :func:`audit_conjunctions` searches the groups defined by conjunctions of attribute values
 (``race = Black and sex = Female``) exhaustively, one vectorised pass per attribute subset.
+
+Both accept ``sample_weight``: a row of weight ``w`` counts as ``w`` identical rows, so the
+auditors run on a count table's cells (weights: the cell counts) and give the answer of the
+expanded rows. Weighted least squares with weights ``w`` minimises the same objective as
+ordinary least squares on the expanded rows, and the threshold scan sums ``w_i * cost_i``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ Metric = Literal["fpr", "fnr", "selection"]
 _METRICS = ("fpr", "fnr", "selection")
 #: Attributes with more distinct values than this are better binned before a conjunction search.
 MAX_CONJUNCTION_LEVELS = 50
+#: Relative cut-off below which singular values of the oracle's design count as zero.
+_RCOND = 1e-10
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class RichSubgroup(LearningResult):
     group_rate, overall_rate, disparity, gamma_unfairness
         Rate in the subgroup (within the event), overall rate, ``beta`` and ``alpha * beta``.
     members
-        Rows of the event inside the subgroup.
+        Rows of the event inside the subgroup (the sum of their weights, rounded).
     """
 
     kind: ClassVar[str] = "rich_subgroup"
@@ -151,9 +158,9 @@ def encode_attributes(
 
 
 def _event_values(
-    predictions: Any, labels: Any, metric: str
-) -> tuple[npt.NDArray[np.bool_], FloatArray, int]:
-    """Rows of the event, the per-row value ``v`` on them, and the total row count."""
+    predictions: Any, labels: Any, metric: str, sample_weight: Any = None
+) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, float]:
+    """Rows of the event, the value ``v`` and the weight of each, and the total weight."""
     if metric not in _METRICS:
         raise InvalidParameterError(
             f"metric={metric!r} is not known; choose one of {list(_METRICS)}."
@@ -175,13 +182,29 @@ def _event_values(
             f"no rows in the event of metric={metric!r} (labels {np.unique(y).tolist()}); "
             "choose another metric."
         )
+    weights = _weights(sample_weight, y.shape[0])
     values = 1.0 - scores[event] if metric == "fnr" else scores[event]
-    return event, values, int(y.shape[0])
+    return event, values, weights[event], float(weights.sum())
+
+
+def _weights(sample_weight: Any, n: int) -> FloatArray:
+    """Per-row weights (ones by default), checked to be finite, non-negative, one per row."""
+    if sample_weight is None:
+        return np.ones(n)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n,) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise InvalidParameterError(
+            f"sample_weight must hold one finite, non-negative weight per row ({n} rows), got "
+            f"shape {weights.shape} with minimum {np.min(weights, initial=np.inf)}; pass e.g. "
+            "the count of each cell."
+        )
+    return weights
 
 
 @dataclass(frozen=True)
 class _Scored:
     members: npt.NDArray[np.bool_]
+    count: float
     size: float
     rate: float
     disparity: float
@@ -189,14 +212,15 @@ class _Scored:
     direction: int
 
 
-def _score(members: npt.NDArray[np.bool_], values: FloatArray, base: float, n: int) -> _Scored:
+def _score(members: npt.NDArray[np.bool_], values: FloatArray, weights: FloatArray,
+           base: float, n: float) -> _Scored:
     """Exact alpha, rate, beta and alpha*beta of one candidate (members within the event)."""
-    count = int(members.sum())
+    count = float(weights[members].sum())
     if count == 0:
-        return _Scored(members, 0.0, base, 0.0, 0.0, 1)
-    rate = float(values[members].mean())
+        return _Scored(members, 0.0, 0.0, base, 0.0, 0.0, 1)
+    rate = float(np.dot(values[members], weights[members]) / count)
     size = count / n
-    return _Scored(members, size, rate, abs(rate - base), size * abs(rate - base),
+    return _Scored(members, count, size, rate, abs(rate - base), size * abs(rate - base),
                    1 if rate >= base else -1)
 
 
@@ -209,9 +233,16 @@ class LinearOracle:
     pseudo-inverse of the design matrix is computed once, so every call is a product.
     """
 
-    def __init__(self, attributes: FloatArray) -> None:
+    def __init__(self, attributes: FloatArray, weights: FloatArray | None = None) -> None:
         self.design = np.column_stack([attributes, np.ones(attributes.shape[0])])
-        self.projector = np.linalg.pinv(self.design)
+        # One-hot attributes and the intercept are collinear: their numerically-zero
+        # singular values (~1e-13 relative on Adult) must be cut, not inverted.
+        if weights is None:
+            self.projector = np.linalg.pinv(self.design, rcond=_RCOND)
+        else:  # weighted least squares: pinv(sqrt(W) D) sqrt(W)
+            root = np.sqrt(weights)
+            self.projector = np.linalg.pinv(self.design * root[:, None],
+                                            rcond=_RCOND) * root[None, :]
 
     def fit_costs(self, costs: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Least-squares coefficients (intercept last) and fitted values for ``costs``."""
@@ -244,7 +275,12 @@ def best_threshold(scores: FloatArray, costs: FloatArray) -> float:
 
 
 def audit_rich_subgroups(
-    predictions: Any, labels: Any, protected: Any, *, metric: Metric = "fpr"
+    predictions: Any,
+    labels: Any,
+    protected: Any,
+    *,
+    metric: Metric = "fpr",
+    sample_weight: Any = None,
 ) -> RichSubgroup:
     """Find the linear-threshold subgroup with the largest ``alpha * beta`` (module docstring).
 
@@ -258,23 +294,25 @@ def audit_rich_subgroups(
         Protected attributes: a frame, a 2-D array or one column.
     metric
         ``"fpr"``, ``"fnr"`` or ``"selection"``.
+    sample_weight
+        Non-negative weight per row (default 1): a row of weight ``w`` counts as ``w`` rows.
     """
-    event, values, n = _event_values(predictions, labels, metric)
+    event, values, weights, n = _event_values(predictions, labels, metric, sample_weight)
     matrix, names = encode_attributes(protected)
     if matrix.shape[0] != event.shape[0]:
         raise InvalidParameterError(
             f"protected has {matrix.shape[0]} rows but predictions have {event.shape[0]}; "
             "pass one row of attributes per prediction."
         )
-    base = float(values.mean())
+    base = float(np.dot(values, weights) / weights.sum())
     gains = values - base
-    solution, fitted = LinearOracle(matrix[event]).fit_costs(-gains / n)
-    cut = best_threshold(fitted, -gains)
+    solution, fitted = LinearOracle(matrix[event], weights).fit_costs(-gains / n)
+    cut = best_threshold(fitted, -gains * weights)
     # {fitted < cut} and its complement {fitted > cut} have the same alpha * beta (the gains
     # sum to zero over the event); report the smaller, which may lie below the base rate.
     members = fitted < cut
-    sign = 1.0 if 2 * members.sum() <= members.shape[0] else -1.0
-    best = _score(members if sign > 0 else ~members, values, base, n)
+    sign = 1.0 if 2 * weights[members].sum() <= weights.sum() else -1.0
+    best = _score(members if sign > 0 else ~members, values, weights, base, n)
     # the hyperplane is scale-free: normalise the largest coefficient to 1 for reading
     scale = float(np.abs(solution[:-1]).max()) or 1.0
     coefficients = sign * np.asarray(solution[:-1], dtype=np.float64) / scale
@@ -297,13 +335,15 @@ def audit_conjunctions(
     *,
     metric: Metric = "fpr",
     max_attributes: int | None = None,
+    sample_weight: Any = None,
 ) -> RichSubgroup:
     """Find the conjunction of attribute values with the largest ``alpha * beta``.
 
     Every subset of at most ``max_attributes`` attributes (default: all) and every
-    combination of their values is scored exactly, one ``bincount`` per subset.
+    combination of their values is scored exactly, one ``bincount`` per subset;
+    ``sample_weight`` as in :func:`audit_rich_subgroups`.
     """
-    event, values, n = _event_values(predictions, labels, metric)
+    event, values, weights, n = _event_values(predictions, labels, metric, sample_weight)
     frame = _as_frame(protected)
     if len(frame) != event.shape[0]:
         raise InvalidParameterError(
@@ -327,14 +367,14 @@ def audit_conjunctions(
             )
         codes.append(code)
         levels.append(names)
-    base = float(values.mean())
+    base = float(np.dot(values, weights) / weights.sum())
     best: tuple[float, tuple[int, ...], tuple[int, ...]] = (-1.0, (), ())
     for size in range(1, min(depth, len(columns)) + 1):
         for subset in itertools.combinations(range(len(columns)), size):
             radix = [levels[j].shape[0] for j in subset]
             cell = np.ravel_multi_index([codes[j] for j in subset], radix)
-            counts = np.bincount(cell, minlength=int(np.prod(radix)))
-            sums = np.bincount(cell, weights=values, minlength=counts.shape[0])
+            counts = np.bincount(cell, weights=weights, minlength=int(np.prod(radix)))
+            sums = np.bincount(cell, weights=values * weights, minlength=counts.shape[0])
             with np.errstate(invalid="ignore", divide="ignore"):
                 unfairness = np.where(counts > 0, counts / n * np.abs(sums / counts - base), 0)
             top = int(np.argmax(unfairness))
@@ -349,7 +389,7 @@ def audit_conjunctions(
         members &= codes[j] == i
     return _result(metric, "conjunction", " and ".join(f"{c} = {v}" for c, v in conditions),
                    tuple(c for c, _ in conditions), np.zeros(0), 0.0, conditions,
-                   _score(members, values, base, n), base)
+                   _score(members, values, weights, base, n), base)
 
 
 def _result(metric: str, shape: str, description: str, attributes: tuple[str, ...],
@@ -370,5 +410,5 @@ def _result(metric: str, shape: str, description: str, attributes: tuple[str, ..
         overall_rate=base,
         disparity=scored.disparity,
         gamma_unfairness=scored.unfairness,
-        members=int(scored.members.sum()),
+        members=round(scored.count),
     )

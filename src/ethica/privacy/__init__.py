@@ -35,8 +35,15 @@ from ethica.privacy._accounting import (
     sequential_composition,
     zcdp_to_approx,
 )
+from ethica.privacy._accuracy import (
+    error_table,
+    gaussian_half_width,
+    laplace_half_width,
+    plan_budget,
+)
 from ethica.privacy._bernoulli import bernoulli_exp
 from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP, budget_from_dict
+from ethica.privacy._consistency import make_consistent
 from ethica.privacy._gaussian import discrete_gaussian
 from ethica.privacy._laplace import discrete_laplace
 from ethica.privacy._ledger import (
@@ -47,31 +54,62 @@ from ethica.privacy._ledger import (
     default_ledger_path,
     output_hash,
 )
+from ethica.privacy._queries import (
+    Batch,
+    BoundsEstimate,
+    Count,
+    Histogram,
+    Mean,
+    Quantiles,
+    Sum,
+    Variance,
+)
+from ethica.privacy._release import Release, ReleasedTable
 from ethica.privacy._selection import exponential_mechanism, permute_and_flip, private_quantile
+from ethica.privacy._sensitivity import Rows, UserLevel
+from ethica.privacy._session import Session
 
 __all__ = [
     "ZCDP",
     "ApproxDP",
+    "Batch",
+    "BoundsEstimate",
     "Budget",
     "ChargeHandle",
     "ChargeRecord",
+    "Count",
     "DatasetStatus",
+    "Histogram",
     "Ledger",
+    "Mean",
     "PureDP",
+    "Quantiles",
+    "Release",
+    "ReleasedTable",
+    "Rows",
+    "Session",
+    "Sum",
+    "UserLevel",
+    "Variance",
     "bernoulli_exp",
     "budget_from_dict",
     "default_ledger_path",
     "discrete_gaussian",
     "discrete_laplace",
+    "error_table",
     "exponential_cost",
     "exponential_mechanism",
     "gaussian_cost",
+    "gaussian_half_width",
     "gaussian_sigma",
     "laplace_cost",
+    "laplace_half_width",
     "laplace_scale",
+    "make_consistent",
     "output_hash",
     "parallel_composition",
     "permute_and_flip",
+    "plan_budget",
     "private_quantile",
     "pure_to_approx",
     "pure_to_zcdp",

@@ -7,7 +7,15 @@ Vega-Lite charts rendered to inline SVG: the page needs no network.
 
 from __future__ import annotations
 
+from ethica.report._attacks_section import (
+    census_section,
+    membership_section,
+    reconstruction_section,
+)
 from ethica.report._audit_section import audit_section
+from ethica.report._learning_sections import frontier_section, proxies_section
 from ethica.report._page import Report, Section
 
 __all__ = ["Report", "Section", "audit_section"]
+__all__ += ["census_section", "membership_section", "reconstruction_section"]
+__all__ += ["frontier_section", "proxies_section"]

@@ -150,3 +150,77 @@ def line_chart(
     )
     chart = alt.layer(*layers).properties(width=width, height=height)
     return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
+
+
+__all__ += ["bar_chart", "frontier_chart"]
+
+#: Point status of a frontier chart, with its colour: undominated, dominated, chosen.
+FRONTIER_STATUS = {"on the frontier": JUDGED, "dominated": TOO_SMALL, "chosen": REFERENCE}
+
+
+def frontier_chart(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    width: int = 420,
+    height: int = 280,
+) -> alt.TopLevelMixin:
+    """A Pareto frontier: points coloured by ``status``, a line through the undominated ones.
+
+    ``frame`` has columns ``x``, ``y`` and ``status`` (a key of :data:`FRONTIER_STATUS`);
+    dominated points are grey, the chosen point is drawn larger in the reference colour.
+    """
+    color = alt.Color(
+        "status:N",
+        scale=alt.Scale(domain=list(FRONTIER_STATUS), range=list(FRONTIER_STATUS.values())),
+        legend=alt.Legend(title=None, orient="bottom"),
+    )
+    x_enc = alt.X(f"{x}:Q", title=x_title or x)
+    y_enc = alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False))
+    undominated = frame[frame["status"] != "dominated"].sort_values(x)
+    line = alt.Chart(undominated).mark_line(color=JUDGED, opacity=0.6).encode(x=x_enc, y=y_enc)
+    points = alt.Chart(frame).mark_point(filled=True).encode(
+        x=x_enc,
+        y=y_enc,
+        color=color,
+        size=alt.condition("datum.status === 'chosen'", alt.value(180), alt.value(60)),
+        tooltip=list(frame.columns),
+    )
+    chart = alt.layer(line, points).properties(width=width, height=height)
+    return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
+
+
+def bar_chart(
+    frame: pd.DataFrame,
+    *,
+    category: str,
+    value: str,
+    value_title: str | None = None,
+    reference: float | None = None,
+    domain: tuple[float, float] | None = None,
+    width: int = 360,
+) -> alt.TopLevelMixin:
+    """Horizontal bars of ``value`` per ``category``, in the frame's order.
+
+    ``reference`` draws a dashed vertical rule (e.g. chance level); ``domain`` fixes the
+    value axis.
+    """
+    scale = alt.Scale(domain=list(domain)) if domain is not None else alt.Undefined
+    x_enc = alt.X(f"{value}:Q", title=value_title or value, scale=scale)
+    y_enc = alt.Y(f"{category}:N", sort=list(frame[category]), title=None)
+    layers: list[Any] = [
+        alt.Chart(frame).mark_bar(color=JUDGED).encode(
+            x=x_enc, y=y_enc, tooltip=[category, value]
+        )
+    ]
+    if reference is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame({"reference": [reference]}))
+            .mark_rule(color=REFERENCE, strokeDash=[4, 3])
+            .encode(x="reference:Q")
+        )
+    chart = alt.layer(*layers).properties(width=width, height=22 * len(frame))
+    return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))

@@ -150,5 +150,7 @@ def test_katz_interval_holds_a_zero_ratio() -> None:
 
     from ethica.fairness._intervals import katz_ratio
 
-    ratio, low, high = katz_ratio(np.array([0]), np.array([12]), np.array([30]), np.array([90]), 0.95)
+    ratio, low, high = katz_ratio(
+        np.array([0]), np.array([12]), np.array([30]), np.array([90]), 0.95
+    )
     assert ratio[0] == 0.0 and low[0] == 0.0 and high[0] > 0.0

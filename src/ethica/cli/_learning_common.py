@@ -1,0 +1,133 @@
+"""Options and output shared by the fair-learning commands (``frontier``, ``proxies``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ethica.cli._app import console
+from ethica.cli._audit import write_text_atomically
+from ethica.cli._options import parse_list, parse_scalar
+from ethica.cli._progress import working
+
+if TYPE_CHECKING:
+    from ethica._learning import LearningData
+    from ethica.report import Section
+
+__all__ = [
+    "ConstraintOption",
+    "ExcludeOption",
+    "HtmlOption",
+    "JsonOption",
+    "LabelOption",
+    "PositiveOption",
+    "ProtectedOption",
+    "SeedOption",
+    "SourceArgument",
+    "TestFractionOption",
+    "TestOption",
+    "finish",
+    "load",
+]
+
+CONSTRAINTS = (
+    "demographic-parity",
+    "equal-opportunity",
+    "equalized-odds",
+    "false-positive-rate-parity",
+    "error-rate-parity",
+)
+
+SourceArgument = Annotated[
+    str, typer.Argument(help="Training rows: CSV/Parquet path, .duckdb file, or Ibis URL.")
+]
+LabelOption = Annotated[str, typer.Option(help="Column with the true (binary) outcome.")]
+ProtectedOption = Annotated[
+    list[str], typer.Option(help="Protected attribute columns, comma-separated.")
+]
+PositiveOption = Annotated[
+    str | None, typer.Option(help="Value of the label that is the favourable outcome.")
+]
+TestOption = Annotated[
+    str | None, typer.Option("--test", help="Held-out rows (default: split SOURCE).")
+]
+TestFractionOption = Annotated[
+    float, typer.Option(help="Share of SOURCE held out when --test is not given.")
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of the split and the learners.")]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Columns that are not features (e.g. a sampling weight), comma-separated."),
+]
+ConstraintOption = Annotated[
+    str, typer.Option(help="Fairness constraint: " + ", ".join(CONSTRAINTS) + ".")
+]
+JsonOption = Annotated[
+    str | None, typer.Option("--json", help="Write the result as JSON to PATH, or - .")
+]
+HtmlOption = Annotated[
+    Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
+]
+
+
+def load(
+    source: str,
+    *,
+    label: str,
+    protected: list[str],
+    positive_label: str | None,
+    test: str | None,
+    test_fraction: float,
+    seed: int,
+    exclude: list[str] | None,
+    include_protected: bool,
+) -> LearningData:
+    """Read, check, split and encode the rows (a spinner while it runs)."""
+    from ethica._learning import load_learning_data
+
+    with working("Reading and encoding the rows"):
+        return load_learning_data(
+            source,
+            label=label,
+            protected=parse_list(protected),
+            positive=None if positive_label is None else parse_scalar(positive_label),
+            test=test,
+            test_fraction=test_fraction,
+            seed=seed,
+            exclude=parse_list(exclude),
+            include_protected=include_protected,
+        )
+
+
+def finish(
+    document: dict[str, Any],
+    *,
+    title: str,
+    sections: Callable[[], tuple[Section, ...]],
+    json_path: str | None,
+    html_path: Path | None,
+    show: Callable[[], None],
+) -> None:
+    """Write the HTML page and the JSON document; print the tables unless JSON goes to stdout."""
+    if html_path is not None:
+        from ethica.report import Report
+
+        with working("Drawing the report"):
+            report = Report(title)
+            for section in sections():
+                report = report.with_section(section)
+            write_text_atomically(html_path, report.render())
+    text = json.dumps(document, indent=2)
+    if json_path == "-":
+        typer.echo(text)
+        return
+    if json_path is not None:
+        write_text_atomically(Path(json_path), text)
+    show()
+    for path, kind in ((json_path, "JSON"), (html_path, "HTML report")):
+        if path is not None:
+            console.print(f"[green]wrote[/] {kind}: {path}")

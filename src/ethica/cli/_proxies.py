@@ -1,0 +1,77 @@
+"""``ethica proxies``: dropping the protected attribute is no guarantee of fairness."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ethica.cli import _learning_common as shared
+from ethica.cli._app import app, console
+from ethica.cli._progress import working
+
+if TYPE_CHECKING:
+    from ethica.fairness import ProxyResult
+
+
+@app.command()
+def proxies(
+    source: shared.SourceArgument,
+    label: shared.LabelOption,
+    protected: shared.ProtectedOption,
+    constraint: shared.ConstraintOption = "demographic-parity",
+    top: Annotated[int, typer.Option(help="Proxy features listed.")] = 10,
+    test: shared.TestOption = None,
+    test_fraction: shared.TestFractionOption = 0.3,
+    positive_label: shared.PositiveOption = None,
+    exclude: shared.ExcludeOption = None,
+    seed: shared.SeedOption = 0,
+    json_path: shared.JsonOption = None,
+    html_path: shared.HtmlOption = None,
+) -> None:
+    """Train with and without the protected attribute; rank the features that stand in for it."""
+    from ethica._exceptions import InvalidParameterError
+    from ethica._learning import run_proxies
+    from ethica.fairness import constraint_from_name
+
+    constraint_from_name(constraint)
+    if top < 1:
+        raise InvalidParameterError(f"--top {top} must be at least 1; e.g. --top 10.")
+    data = shared.load(source, label=label, protected=protected,
+                       positive_label=positive_label, test=test, test_fraction=test_fraction,
+                       seed=seed, exclude=exclude, include_protected=True)
+    with working("Training with and without the protected attribute, ranking proxies"):
+        result = run_proxies(data, constraint, top=top)
+
+    def sections() -> tuple[Any, ...]:
+        from ethica.report import proxies_section
+
+        return (proxies_section(result),)
+
+    shared.finish(result.to_dict(), title="Proxies of the protected attribute",
+                  sections=sections, json_path=json_path, html_path=html_path,
+                  show=lambda: print_proxies(result))
+
+
+def print_proxies(result: ProxyResult) -> None:
+    """The with/without comparison, then the ranked proxies."""
+    from ethica.report._learning_sections import proxies_sentence
+
+    comparison = Table(title=f"{result.constraint} on the held-out rows", title_justify="left")
+    for column in ("model", "error", "disparity"):
+        comparison.add_column(column, justify="right" if column != "model" else "left")
+    protected = ", ".join(result.protected)
+    comparison.add_row(f"with {protected}", f"{result.error_with:.4f}",
+                       f"{result.disparity_with:.4f}")
+    comparison.add_row(f"without {protected}", f"{result.error_without:.4f}",
+                       f"{result.disparity_without:.4f}")
+    console.print(comparison)
+    ranked = Table(title=f"Features that predict {protected} (held-out AUC, 0.5 = chance)",
+                   title_justify="left")
+    for column in ("rank", "feature", "AUC"):
+        ranked.add_column(column, justify="left" if column == "feature" else "right")
+    for i, p in enumerate(result.proxies, start=1):
+        ranked.add_row(str(i), p.feature, f"{p.auc:.3f}")
+    console.print(ranked)
+    console.print(proxies_sentence(result), highlight=False)

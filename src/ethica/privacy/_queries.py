@@ -1,0 +1,368 @@
+"""Release queries as immutable specs (frozen dataclasses); a session binds them to data.
+
+Statistics, each per cell of an optional group-by (its sensitivity per privacy unit is in
+:mod:`._sensitivity`):
+
+* :class:`Count`: ``n_c = #{rows in cell c}`` (``B = 1``). Several ``by`` columns give a
+  multi-way contingency table.
+* :class:`Sum`: ``s_c = Σ clamp(x, lower, upper)`` (``B = max(|lower|, |upper|)``).
+* :class:`Mean`: ``s_c / n_c`` over present values, from a noisy clamped sum and a noisy count
+  of present values (budget split in two).
+* :class:`Variance`: ``Σ(x-μ)²/n`` from noisy ``n``, ``Σ y``, ``Σ y²`` with ``y = clamp(x) -
+  (lower + upper)/2`` (budget split in three).
+* :class:`Histogram`: counts of ``column`` in the bins cut at public ``edges``.
+* :class:`Quantiles`: each ``q`` by the exponential mechanism over a public grid of
+  ``candidates`` points in ``[lower, upper]`` with utility ``-|#{x < c} - q n|``
+  (Smith 2011; McSherry & Talwar 2007); sensitivity ``k m`` under user-level bounding.
+* :class:`BoundsEstimate`: clamping bounds as an explicit, budgeted step: the ``q`` and
+  ``1 - q`` quantiles over a public, data-independent grid ``0, ±2**j``.
+* :class:`Batch`: several queries sharing one budget, split by ``weights``.
+
+Group keys are *public* (``keys`` given: a mapping column -> values, whose product is the key
+set, or an explicit sequence of key tuples; cells without rows are released too) or *private*
+(``keys=None`` with ``by`` given: cells found in the data, kept only if they pass DP
+partition selection, which needs an ``ApproxDP`` budget).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from ethica._exceptions import InvalidParameterError
+
+__all__ = [
+    "REGISTRY",
+    "Batch",
+    "BoundsEstimate",
+    "Count",
+    "Histogram",
+    "Mean",
+    "Quantiles",
+    "Query",
+    "Sum",
+    "Variance",
+    "normalise_keys",
+]
+
+KeyTuple = tuple[object, ...]
+KeysLike = Mapping[str, Sequence[object]] | Sequence[object]
+"""Public keys as given: ``{column: values}`` (their product) or a sequence of key tuples."""
+
+
+def normalise_keys(by: tuple[str, ...], keys: object) -> tuple[KeyTuple, ...] | None:
+    """Public keys as a tuple of key tuples in ``by`` order; ``None`` stays ``None``."""
+    if keys is None:
+        return None
+    if not by:
+        raise InvalidParameterError(
+            f"keys={keys!r} were given without by=; name the key columns, e.g. by=('sex',)."
+        )
+    if isinstance(keys, Mapping):
+        missing = [c for c in by if c not in keys]
+        extra = [c for c in keys if c not in by]
+        if missing or extra:
+            raise InvalidParameterError(
+                f"keys must give values for exactly the by columns {list(by)}; missing "
+                f"{missing}, unexpected {extra}."
+            )
+        return tuple(itertools.product(*(tuple(keys[c]) for c in by)))
+    if isinstance(keys, str) or not isinstance(keys, Sequence):
+        raise InvalidParameterError(
+            f"keys must be a mapping column -> values or a sequence of key tuples, got {keys!r}."
+        )
+    out: list[KeyTuple] = []
+    for key in keys:
+        item = tuple(key) if isinstance(key, (tuple, list)) else (key,)
+        if len(item) != len(by):
+            raise InvalidParameterError(
+                f"key {key!r} has {len(item)} values but by={list(by)} has {len(by)} columns."
+            )
+        out.append(item)
+    if len(set(out)) != len(out):
+        raise InvalidParameterError("keys lists a key more than once; list each key once.")
+    return tuple(out)
+
+
+def _by(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise InvalidParameterError(f"by must be a column name or a list of names, got {value!r}.")
+
+
+def _finite(value: object, name: str, query: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidParameterError(f"{query}: {name} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def _bounds(query: str, column: str, lower: object, upper: object) -> tuple[float, float]:
+    if lower is None or upper is None:
+        raise InvalidParameterError(
+            f"{query}({column!r}) needs clamping bounds lower= and upper=: bounds derived from "
+            "the data would leak it. Give public bounds (e.g. lower=0, upper=100), or spend "
+            "budget on a BoundsEstimate query first."
+        )
+    lo, hi = _finite(lower, "lower", query), _finite(upper, "upper", query)
+    if not lo < hi:
+        raise InvalidParameterError(
+            f"{query}({column!r}): lower must be below upper, got lower={lo}, upper={hi}."
+        )
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """Common part of the per-cell statistics: group keys (public or private)."""
+
+    by: str | Sequence[str] = field(default=(), kw_only=True)
+    keys: KeysLike | None = field(default=None, kw_only=True)
+
+    def _init_keys(self) -> None:
+        by = _by(self.by)
+        object.__setattr__(self, "by", by)
+        object.__setattr__(self, "keys", normalise_keys(by, self.keys))
+
+    @property
+    def group_by(self) -> tuple[str, ...]:
+        """The key columns, normalised."""
+        return cast(tuple[str, ...], self.by)
+
+    @property
+    def key_set(self) -> tuple[KeyTuple, ...] | None:
+        """The public key tuples (``None``: private keys), normalised."""
+        return cast("tuple[KeyTuple, ...] | None", self.keys)
+
+    @property
+    def private_keys(self) -> bool:
+        """Whether the key set is taken from the data (needs DP partition selection)."""
+        return bool(self.by) and self.keys is None
+
+    def _describe(self, what: str) -> str:
+        return what + (f" by {' × '.join(self.group_by)}" if self.by else "")
+
+
+@dataclass(frozen=True)
+class Count(_Grouped):
+    """Row count per cell: ``n_c = #{rows in c}`` (``B = 1``). A multi-column ``by`` is a
+    contingency table."""
+
+    def __post_init__(self) -> None:
+        self._init_keys()
+
+    def describe(self) -> str:
+        """A short label."""
+        return self._describe("count")
+
+
+@dataclass(frozen=True)
+class _Measured(_Grouped):
+    """A statistic of a clamped numeric column."""
+
+    column: str
+    lower: float | None = None
+    upper: float | None = None
+    step: float | None = None
+
+    def _init_measure(self, name: str) -> None:
+        self._init_keys()
+        if not isinstance(self.column, str) or not self.column:
+            raise InvalidParameterError(f"{name} needs column=, the numeric column to measure.")
+        lo, hi = _bounds(name, self.column, self.lower, self.upper)
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+        if self.step is not None and (_finite(self.step, "step", name) <= 0):
+            raise InvalidParameterError(f"{name}: step must be > 0, got {self.step!r}.")
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The clamping interval."""
+        assert self.lower is not None and self.upper is not None
+        return self.lower, self.upper
+
+    @property
+    def grid(self) -> float:
+        """The rounding step of clamped values: given, else ``max(|lower|, |upper|) / 1000``."""
+        if self.step is not None:
+            return float(self.step)
+        lo, hi = self.bounds
+        return max(abs(lo), abs(hi)) / 1000
+
+
+@dataclass(frozen=True)
+class Sum(_Measured):
+    """Clamped sum per cell, ``s_c = Σ clamp(x, lower, upper)``; ``B = max(|lower|, |upper|)``.
+
+    Values are rounded to multiples of ``step`` in the engine so the sum is an exact integer
+    number of steps (default step: ``B / 1000``).
+    """
+
+    def __post_init__(self) -> None:
+        self._init_measure("Sum")
+
+    def describe(self) -> str:
+        """A short label."""
+        return self._describe(f"sum of {self.column}")
+
+
+@dataclass(frozen=True)
+class Mean(_Measured):
+    """Clamped mean per cell from a noisy sum and a noisy count of present values."""
+
+    def __post_init__(self) -> None:
+        self._init_measure("Mean")
+
+    def describe(self) -> str:
+        """A short label."""
+        return self._describe(f"mean of {self.column}")
+
+
+@dataclass(frozen=True)
+class Variance(_Measured):
+    """Clamped population variance per cell from noisy ``n``, ``Σy`` and ``Σy²``."""
+
+    def __post_init__(self) -> None:
+        self._init_measure("Variance")
+
+    def describe(self) -> str:
+        """A short label."""
+        return self._describe(f"variance of {self.column}")
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of ``column`` in the bins ``< e_1, [e_1, e_2), ..., >= e_k`` (public keys)."""
+
+    column: str
+    edges: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        edges = tuple(_finite(e, "edge", "Histogram") for e in self.edges)
+        if not edges or any(b <= a for a, b in itertools.pairwise(edges)):
+            raise InvalidParameterError(
+                f"Histogram edges must be increasing and non-empty, got {list(self.edges)}."
+            )
+        object.__setattr__(self, "edges", edges)
+
+    def describe(self) -> str:
+        """A short label."""
+        return f"histogram of {self.column}"
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    """The ``qs`` quantiles of a clamped column, by the exponential mechanism on a grid."""
+
+    column: str
+    qs: tuple[float, ...] = (0.5,)
+    lower: float | None = None
+    upper: float | None = None
+    candidates: int = 1001
+
+    def __post_init__(self) -> None:
+        lo, hi = _bounds("Quantiles", self.column, self.lower, self.upper)
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+        qs = tuple(_finite(q, "q", "Quantiles") for q in self.qs)
+        if not qs or any(not 0 <= q <= 1 for q in qs):
+            raise InvalidParameterError(f"Quantiles qs must lie in [0, 1], got {list(self.qs)}.")
+        object.__setattr__(self, "qs", qs)
+        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or (
+            self.candidates < 2
+        ):
+            raise InvalidParameterError(
+                f"candidates must be an integer >= 2, got {self.candidates!r}."
+            )
+
+    def grid(self) -> tuple[float, ...]:
+        """The public candidate answers: evenly spaced in ``[lower, upper]``."""
+        assert self.lower is not None and self.upper is not None
+        n = self.candidates
+        return tuple(self.lower + (self.upper - self.lower) * i / (n - 1) for i in range(n))
+
+    def describe(self) -> str:
+        """A short label."""
+        return f"quantiles of {self.column}"
+
+
+@dataclass(frozen=True)
+class BoundsEstimate:
+    """Clamping bounds for ``column`` as a budgeted step: DP ``q`` and ``1 - q`` quantiles over
+    the public grid ``0, ±2**j`` (``j`` from ``-10`` to ``max_power``)."""
+
+    column: str
+    q: float = 0.01
+    max_power: int = 40
+
+    def __post_init__(self) -> None:
+        if not 0 < _finite(self.q, "q", "BoundsEstimate") < 0.5:
+            raise InvalidParameterError(f"BoundsEstimate q must lie in (0, 0.5), got {self.q!r}.")
+
+    def grid(self) -> tuple[float, ...]:
+        """The public, data-independent candidates."""
+        powers = [2.0**j for j in range(-10, self.max_power + 1)]
+        return tuple(sorted([-p for p in powers] + [0.0] + powers))
+
+    def describe(self) -> str:
+        """A short label."""
+        return f"bounds of {self.column}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Several queries sharing one budget; query ``i`` gets ``weights[i] / Σ weights`` of it."""
+
+    queries: tuple[Any, ...]
+    weights: tuple[float, ...] | None = None
+    names: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        queries = tuple(self.queries)
+        if not queries or any(isinstance(q, Batch) or not _is_query(q) for q in queries):
+            raise InvalidParameterError(
+                f"Batch needs a non-empty list of (non-batch) queries, got {self.queries!r}."
+            )
+        object.__setattr__(self, "queries", queries)
+        if self.weights is not None:
+            weights = tuple(_finite(w, "weight", "Batch") for w in self.weights)
+            if len(weights) != len(queries) or any(w <= 0 for w in weights):
+                raise InvalidParameterError(
+                    f"Batch weights must be {len(queries)} positive numbers, got "
+                    f"{list(self.weights)}."
+                )
+            object.__setattr__(self, "weights", weights)
+        if self.names is not None:
+            names = tuple(self.names)
+            if len(names) != len(queries) or len(set(names)) != len(names):
+                raise InvalidParameterError(
+                    f"Batch names must be {len(queries)} distinct names, got {list(names)}."
+                )
+            object.__setattr__(self, "names", names)
+
+    def describe(self) -> str:
+        """A short label."""
+        return "batch: " + "; ".join(q.describe() for q in self.queries)
+
+
+Query = Count | Sum | Mean | Variance | Histogram | Quantiles | BoundsEstimate | Batch
+
+
+REGISTRY: dict[str, type] = {
+    "count": Count,
+    "sum": Sum,
+    "mean": Mean,
+    "variance": Variance,
+    "histogram": Histogram,
+    "quantiles": Quantiles,
+    "bounds": BoundsEstimate,
+}
+"""Spec-file names of the (non-batch) query types."""
+
+
+def _is_query(value: object) -> bool:
+    return isinstance(value, (*REGISTRY.values(), Batch))
