@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from ethica._demo_learning import DEMO_BOUNDS, learning_sections
 from ethica.report import Report
+from ethica.workflows._demo_learning import DEMO_BOUNDS, learning_sections
 
 
 @pytest.mark.slow

@@ -176,10 +176,10 @@ def census(
     if tables:
         _attack_own_tables(tables, noisy=noisy, json_path=json_path, html_path=html_path)
         return
-    from ethica._attack_census import run_census_comparison
-    from ethica._census_release import check_epsilons
     from ethica.datasets import load_adult
     from ethica.report import census_section
+    from ethica.workflows._attack_census import run_census_comparison
+    from ethica.workflows._census_release import check_epsilons
 
     epsilons = check_epsilons(epsilon if epsilon is not None else (0.25, 1.0, 4.0))
     with bar("Rebuilding blocks from exact and DP tables") as update:
@@ -209,8 +209,8 @@ def census(
 def _attack_own_tables(
     paths: list[Path], *, noisy: bool, json_path: str | None, html_path: Path | None
 ) -> None:
-    from ethica._attack_census import infer_census_schema, read_rows
     from ethica.attacks import reconstruct_blocks
+    from ethica.workflows._attack_census import infer_census_schema, read_rows
 
     if html_path is not None:
         raise InvalidParameterError(
@@ -269,10 +269,10 @@ def membership(
     html_path: HtmlOption = None,
 ) -> None:
     """Tell a model's training rows from held-out rows (loss threshold and shadow models)."""
-    from ethica._attack_census import read_rows
-    from ethica._attack_membership import run_membership
     from ethica.cli._options import parse_scalar
     from ethica.report import membership_section
+    from ethica.workflows._attack_census import read_rows
+    from ethica.workflows._attack_membership import run_membership
 
     if source is None:
         from ethica.datasets import load_adult

@@ -17,7 +17,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for report.html.")] = Path("ethica-demo"),
 ) -> None:
     """Train an ordinary model on Adult, audit it, and write ethica-demo/report.html."""
-    from ethica._demo import build_demo
+    from ethica.workflows._demo import build_demo
 
     with stages("ethica demo") as advance:
         result = build_demo(progress=advance)

@@ -17,8 +17,8 @@ from ethica.cli._options import parse_list
 from ethica.cli._progress import bar, working
 
 if TYPE_CHECKING:
-    from ethica._learning import LearningData
     from ethica.fairness import AuditResult, FrontierResult
+    from ethica.workflows._learning import LearningData
 
 #: Format tag of the saved model bundle.
 MODEL_FORMAT = "ethica-frontier-model/1.0"
@@ -76,8 +76,8 @@ def frontier(
     html_path: shared.HtmlOption = None,
 ) -> None:
     """Train models under a fairness constraint at several bounds and show what each costs."""
-    from ethica._learning import audit_model, resolve_estimator, run_frontier
     from ethica.fairness import constraint_from_name
+    from ethica.workflows._learning import audit_model, resolve_estimator, run_frontier
 
     constraint_from_name(constraint)  # fail on a misspelt name before reading anything
     base = resolve_estimator(estimator)

@@ -15,8 +15,8 @@ from ethica.cli._options import parse_list, parse_scalar
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
-    from ethica._learning import LearningData
     from ethica.report import Section
+    from ethica.workflows._learning import LearningData
 
 __all__ = [
     "ConstraintOption",
@@ -87,7 +87,7 @@ def load(
     include_protected: bool,
 ) -> LearningData:
     """Read, check, split and encode the rows (a spinner while it runs)."""
-    from ethica._learning import load_learning_data
+    from ethica.workflows._learning import load_learning_data
 
     with working("Reading and encoding the rows"):
         return load_learning_data(

@@ -32,8 +32,8 @@ def proxies(
 ) -> None:
     """Train with and without the protected attribute; rank the features that stand in for it."""
     from ethica._exceptions import InvalidParameterError
-    from ethica._learning import run_proxies
     from ethica.fairness import constraint_from_name
+    from ethica.workflows._learning import run_proxies
 
     constraint_from_name(constraint)
     if top < 1:

@@ -13,9 +13,6 @@ import pytest
 from numpy.typing import NDArray
 
 from ethica import InvalidParameterError
-from ethica._attack_census import infer_census_schema, read_rows, run_census_comparison
-from ethica._attack_membership import run_membership
-from ethica._census_release import check_epsilons, dp_census_tables
 from ethica.attacks import (
     adult_census_schema,
     census_tables,
@@ -23,6 +20,9 @@ from ethica.attacks import (
     synthetic_blocks,
 )
 from ethica.privacy import PureDP
+from ethica.workflows._attack_census import infer_census_schema, read_rows, run_census_comparison
+from ethica.workflows._attack_membership import run_membership
+from ethica.workflows._census_release import check_epsilons, dp_census_tables
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +205,7 @@ def test_membership_bad_input(adult: pd.DataFrame, options: dict[str, object], w
 
 
 def test_demo_sections_show_that_exact_statistics_leak_and_dp_does_not() -> None:
-    from ethica._demo_attacks import attack_sections
+    from ethica.workflows._demo_attacks import attack_sections
 
     steps: list[str] = []
     sections = attack_sections(progress=steps.append)

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethica._attack_census import offset_progress
 from ethica._exceptions import InvalidParameterError
 from ethica.attacks import MembershipResult, Progress, loss_threshold_attack, shadow_model_attack
 from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica.workflows._attack_census import offset_progress
 
 __all__ = ["MODELS", "MembershipComparison", "TargetModel", "make_model", "run_membership"]
 

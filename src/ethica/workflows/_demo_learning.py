@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ethica.report import Section
 
 if TYPE_CHECKING:
-    from ethica._learning import LearningData
+    from ethica.workflows._learning import LearningData
 
 __all__ = ["DEMO_BOUNDS", "learning_sections"]
 
@@ -31,9 +31,14 @@ NOT_FEATURES = ("fnlwgt",)
 
 def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Section, ...]:
     """Frontier, audit of the chosen model and proxies, on Adult train/test, as sections."""
-    from ethica._learning import audit_model, load_learning_data, run_frontier, run_proxies
     from ethica.datasets import load_adult
     from ethica.report import audit_section, frontier_section, proxies_section
+    from ethica.workflows._learning import (
+        audit_model,
+        load_learning_data,
+        run_frontier,
+        run_proxies,
+    )
 
     step = progress or (lambda _message: None)
     step("Mitigation: loading Adult train and test files")

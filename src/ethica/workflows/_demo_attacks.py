@@ -73,11 +73,11 @@ def attack_sections(progress: Callable[[str], None] | None = None) -> tuple[Sect
     tuple of Section
         Overview ("exact statistics leak; DP does not"), reconstruction, census, membership.
     """
-    from ethica._attack_census import run_census_comparison
-    from ethica._attack_membership import run_membership
     from ethica.attacks import recovery_sweep
     from ethica.datasets import load_adult
     from ethica.report import census_section, membership_section, reconstruction_section
+    from ethica.workflows._attack_census import run_census_comparison
+    from ethica.workflows._attack_membership import run_membership
 
     step = progress or (lambda _message: None)
     step("Attack 1/3: reconstructing secret bits from subset counts (Dinur–Nissim)")

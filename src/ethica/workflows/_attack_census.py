@@ -5,7 +5,7 @@ Shared by ``ethica attack census`` and the demo. The science lives in
 builds the Adult population, releases its tables under differential privacy at several
 epsilons, attacks every release and collects the results.
 
-The DP releases come from :func:`ethica._census_release.dp_census_tables` (discrete
+The DP releases come from :func:`ethica.workflows._census_release.dp_census_tables` (discrete
 Laplace per cell, made consistent); consistent tables are integer and add up, so the
 attacker solves them exactly, as it would a statistical office's tables.
 """
@@ -18,7 +18,6 @@ from typing import Any
 
 import pandas as pd
 
-from ethica._census_release import check_epsilons, dp_census_tables
 from ethica.attacks import (
     CensusAttackResult,
     CensusSchema,
@@ -30,6 +29,7 @@ from ethica.attacks import (
     synthetic_blocks,
 )
 from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica.workflows._census_release import check_epsilons, dp_census_tables
 
 __all__ = [
     "CensusComparison",

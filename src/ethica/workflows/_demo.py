@@ -110,8 +110,8 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
             "would.</p>"
         ),
     )
-    from ethica._demo_attacks import attack_sections
-    from ethica._demo_learning import learning_sections
+    from ethica.workflows._demo_attacks import attack_sections
+    from ethica.workflows._demo_learning import learning_sections
 
     sections = (
         intro,
