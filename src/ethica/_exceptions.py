@@ -102,4 +102,3 @@ class HighCardinalityWarning(EthicaWarning):
 
 class ConvergenceWarning(EthicaWarning):
     """An iterative algorithm stopped before meeting its tolerance."""
-

@@ -36,12 +36,25 @@ def decisions_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _audit(source: Path, *options: str) -> Result:
-    return runner.invoke(app, ["audit", str(source), "--label", "outcome", "--prediction",
-                               "decision", "--protected", "sex,race", *options])
+    return runner.invoke(
+        app,
+        [
+            "audit",
+            str(source),
+            "--label",
+            "outcome",
+            "--prediction",
+            "decision",
+            "--protected",
+            "sex,race",
+            *options,
+        ],
+    )
 
 
-def _by_hand(members: np.ndarray, rows: pd.DataFrame, event: np.ndarray,
-             value: np.ndarray) -> tuple[float, float, float]:
+def _by_hand(
+    members: np.ndarray, rows: pd.DataFrame, event: np.ndarray, value: np.ndarray
+) -> tuple[float, float, float]:
     """alpha, subgroup rate and alpha * beta computed directly on the rows."""
     inside = members & event
     overall = value[event].mean()
@@ -50,8 +63,9 @@ def _by_hand(members: np.ndarray, rows: pd.DataFrame, event: np.ndarray,
     return alpha, rate, alpha * abs(rate - overall)
 
 
-@pytest.mark.parametrize(("harm", "metric"), [("false-negative", "fnr"),
-                                              ("selection", "selection")])
+@pytest.mark.parametrize(
+    ("harm", "metric"), [("false-negative", "fnr"), ("selection", "selection")]
+)
 def test_subgroups_match_the_rows(decisions_csv: Path, harm: str, metric: str) -> None:
     result = _audit(decisions_csv, "--subgroups", "--harm", harm, "--json", "-")
     assert result.exit_code == 0, result.output
@@ -75,10 +89,12 @@ def test_subgroups_match_the_rows(decisions_csv: Path, harm: str, metric: str) -
     assert conjunction["gamma_unfairness"] == pytest.approx(gamma)
     # the linear threshold, evaluated on one-hot rows from its hyperplane
     linear = found["linear"]
-    onehot = np.column_stack([
-        (rows[name.split("=", 1)[0]].astype(str) == name.split("=", 1)[1]).to_numpy(float)
-        for name in linear["attributes"]
-    ])
+    onehot = np.column_stack(
+        [
+            (rows[name.split("=", 1)[0]].astype(str) == name.split("=", 1)[1]).to_numpy(float)
+            for name in linear["attributes"]
+        ]
+    )
     members = onehot @ np.array(linear["coefficients"]) + linear["intercept"] < 0
     alpha, rate, gamma = _by_hand(members, rows, event, value)
     assert linear["gamma_unfairness"] == pytest.approx(gamma)
@@ -90,8 +106,7 @@ def test_subgroups_are_shown_on_the_terminal_and_in_the_report(
     decisions_csv: Path, tmp_path: Path
 ) -> None:
     page = tmp_path / "audit.html"
-    result = _audit(decisions_csv, "--subgroups", "--harm", "false-positive", "--html",
-                    str(page))
+    result = _audit(decisions_csv, "--subgroups", "--harm", "false-positive", "--html", str(page))
     assert result.exit_code == 0, result.output
     assert "Most unfair subgroups" in result.output
     assert "conjunction" in result.output and "linear" in result.output
@@ -108,9 +123,22 @@ def test_without_the_option_no_subgroups_are_searched(decisions_csv: Path) -> No
 
 
 def test_calibration_harm_is_refused_in_one_line(decisions_csv: Path) -> None:
-    result = runner.invoke(app, ["audit", str(decisions_csv), "--label", "outcome", "--score",
-                                 "education_num", "--protected", "sex", "--harm",
-                                 "calibration", "--subgroups"])
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            str(decisions_csv),
+            "--label",
+            "outcome",
+            "--score",
+            "education_num",
+            "--protected",
+            "sex",
+            "--harm",
+            "calibration",
+            "--subgroups",
+        ],
+    )
     assert result.exit_code == 2
     assert result.output.count("error:") == 1 and "Traceback" not in result.output
     assert "calibration" in result.output and "false-positive" in result.output

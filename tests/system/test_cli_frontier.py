@@ -13,10 +13,9 @@ from typer.testing import CliRunner, Result
 from ethica.cli import app
 from ethica.datasets import load_adult
 from ethica.fairness import DemographicParity, frontier
+from tests.system._adult_options import ADULT
 
 runner = CliRunner()
-ADULT = ["--label", "income", "--positive-label", ">50K", "--protected", "sex",
-         "--exclude", "fnlwgt"]
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +48,27 @@ def test_frontier_sweeps_saves_the_chosen_model_and_its_audit(
     adult_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     train, test = adult_files
-    model, document_path, page = tmp_path / "out" / "fair.joblib", tmp_path / "f.json", (
-        tmp_path / "f.html")
-    result = _frontier(train, *ADULT, "--test", str(test), "--bounds", "0,0.02,0.2",
-                       "--target-disparity", "0.05", "--model-out", str(model),
-                       "--json", str(document_path), "--html", str(page))
+    model, document_path, page = (
+        tmp_path / "out" / "fair.joblib",
+        tmp_path / "f.json",
+        (tmp_path / "f.html"),
+    )
+    result = _frontier(
+        train,
+        *ADULT,
+        "--test",
+        str(test),
+        "--bounds",
+        "0,0.02,0.2",
+        "--target-disparity",
+        "0.05",
+        "--model-out",
+        str(model),
+        "--json",
+        str(document_path),
+        "--html",
+        str(page),
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(document_path.read_text())
     assert document["kind"] == "frontier" and document["schema_version"] == "1.0"
@@ -70,7 +85,8 @@ def test_frontier_sweeps_saves_the_chosen_model_and_its_audit(
     positive = bundle["model"]._pmf_predict(rows.X)[:, 1]
     assert float(np.mean(np.abs(positive - rows.y))) == pytest.approx(chosen["error"])
     assert bundle["point"]["bound"] == chosen["bound"] and bundle["constraint"] == (
-        "demographic-parity")
+        "demographic-parity"
+    )
     audit = json.loads(model.with_suffix(".audit.json").read_text())
     assert audit["n_rows"] == 2000 and audit["protected"] == ["sex"]
     assert {s["shape"] for s in audit["subgroups"]} == {"linear", "conjunction"}
@@ -81,11 +97,21 @@ def test_frontier_sweeps_saves_the_chosen_model_and_its_audit(
 
 
 def test_frontier_splits_the_source_with_points_and_json_to_stdout(
-    adult_files: tuple[Path, Path]
+    adult_files: tuple[Path, Path],
 ) -> None:
     train, _ = adult_files
-    result = _frontier(train, *ADULT, "--points", "3", "--constraint", "equal-opportunity",
-                       "--test-fraction", "0.4", "--json", "-")
+    result = _frontier(
+        train,
+        *ADULT,
+        "--points",
+        "3",
+        "--constraint",
+        "equal-opportunity",
+        "--test-fraction",
+        "0.4",
+        "--json",
+        "-",
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["constraint"] == "equal-opportunity"
@@ -98,8 +124,17 @@ def test_frontier_reports_progress_for_every_model() -> None:
     group = rng.integers(0, 2, 400)
     y = (X[:, 0] + group + rng.normal(size=400) > 0.5).astype(int)
     calls: list[tuple[int, int]] = []
-    frontier(X, y, group, X, y, group, constraint=DemographicParity(), points=3,
-             progress=lambda done, total: calls.append((done, total)))
+    frontier(
+        X,
+        y,
+        group,
+        X,
+        y,
+        group,
+        constraint=DemographicParity(),
+        points=3,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # the unconstrained run, then 3 bounds
 
 
@@ -109,8 +144,10 @@ def test_frontier_reports_progress_for_every_model() -> None:
         (["--bounds", "0,1.5"], ["1.5", "outside [0, 1]"]),
         (["--bounds", "-0.1"], ["-0.1", "outside [0, 1]"]),
         (["--bounds", "tight"], ["--bounds", "tight"]),
-        (["--estimator", "sklearn.neighbors.KNeighborsClassifier"],
-         ["KNeighborsClassifier", "sample_weight"]),
+        (
+            ["--estimator", "sklearn.neighbors.KNeighborsClassifier"],
+            ["KNeighborsClassifier", "sample_weight"],
+        ),
         (["--estimator", "no.such.Learner"], ["no.such.Learner", "class path"]),
         (["--constraint", "parity-of-esteem"], ["parity-of-esteem", "demographic-parity"]),
         (["--test-fraction", "1.5"], ["1.5", "between 0 and 1"]),
@@ -138,7 +175,8 @@ def bad_tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rows[rows["sex"] == "Male"].to_csv(men, index=False)
     bands = folder / "bands.csv"
     rows.assign(income=np.where(rows["age"] < 30, "young", rows["income"])).to_csv(
-        bands, index=False)
+        bands, index=False
+    )
     return {"men": men, "bands": bands}
 
 

@@ -11,10 +11,9 @@ from typer.testing import CliRunner, Result
 
 from ethica.cli import app
 from ethica.datasets import load_adult
+from tests.system._adult_options import ADULT
 
 runner = CliRunner()
-ADULT = ["--label", "income", "--positive-label", ">50K", "--protected", "sex",
-         "--exclude", "fnlwgt"]
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +59,20 @@ def test_bad_input_is_one_clear_line(adult_csv: Path, tmp_path: Path) -> None:
     rows[rows["sex"] == "Female"].to_csv(women, index=False)
     many = tmp_path / "many.csv"
     rows.assign(income=np.where(rows["age"] > 60, "retired", rows["income"])).to_csv(
-        many, index=False)
+        many, index=False
+    )
     cases = [
         (_proxies(women, *ADULT), ["single group ['Female']"]),
         (_proxies(many, *ADULT), ["3 distinct value(s)", "binary"]),
         (_proxies(adult_csv, *ADULT, "--top", "0"), ["--top 0", "at least 1"]),
         (_proxies(adult_csv, *ADULT, "--exclude", "weight"), ["['weight']", "exclude"]),
         (_proxies(adult_csv, *ADULT, "--constraint", "fair"), ["'fair'", "equal-opportunity"]),
-        (_proxies(adult_csv, "--label", "income", "--positive-label", ">50K", "--protected",
-                  "gender"), ["gender", "sex"]),
+        (
+            _proxies(
+                adult_csv, "--label", "income", "--positive-label", ">50K", "--protected", "gender"
+            ),
+            ["gender", "sex"],
+        ),
     ]
     for result, words in cases:
         assert result.exit_code == 2, result.output

@@ -42,8 +42,9 @@ def test_release_writes_tables_metadata_and_report(workdir: Path, fmt: str) -> N
     spec = workdir / "spec.yaml"
     spec.write_text(SPEC.replace("FORMAT", fmt), encoding="utf-8")
     out = workdir / "out"
-    result = runner.invoke(app, ["release", str(spec), "--out", str(out),
-                                 "--ledger", str(workdir / "l.sqlite3")])
+    result = runner.invoke(
+        app, ["release", str(spec), "--out", str(out), "--ledger", str(workdir / "l.sqlite3")]
+    )
     assert result.exit_code == 0, result.output
     tables = sorted(out.glob(f"*.{fmt}"))
     assert len(tables) == 3

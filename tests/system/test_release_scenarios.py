@@ -59,8 +59,11 @@ def test_census_tables_are_consistent(census: pd.DataFrame) -> None:
         assert (frame["value"] >= 0).all() and (frame["value"] % 1 == 0).all()
     total = frames[0]["value"].iloc[0]
     for coarse, fine in itertools.pairwise(frames[1:]):
-        parent = [c for c in coarse.columns if c in fine.columns and c not in (
-            "value", "ci_low", "ci_high")]
+        parent = [
+            c
+            for c in coarse.columns
+            if c in fine.columns and c not in ("value", "ci_low", "ci_high")
+        ]
         sums = fine.groupby(parent)["value"].sum()
         assert np.array_equal(coarse.set_index(parent)["value"].to_numpy(), sums.to_numpy())
     assert frames[1]["value"].sum() == total

@@ -65,3 +65,10 @@ def _root(
 ) -> None:
     """ethica: audit model outputs, learn fairly, release statistics privately."""
     _state["debug"] = debug
+
+
+def command_group(name: str, help: str) -> typer.Typer:
+    """A sub-command group ``ethica NAME ...``, registered on :data:`app`."""
+    group = typer.Typer(name=name, help=help, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group

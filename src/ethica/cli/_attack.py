@@ -16,7 +16,8 @@ import typer
 from rich.table import Table
 
 from ethica._exceptions import InfeasibleError, InvalidParameterError
-from ethica.cli._app import app, console
+from ethica.cli._app import command_group, console
+from ethica.cli._output import HtmlOption, JsonOption, emit
 from ethica.cli._progress import bar
 
 if TYPE_CHECKING:
@@ -24,19 +25,10 @@ if TYPE_CHECKING:
 
     from ethica.report import Section
 
-attack_app = typer.Typer(
-    name="attack",
-    help="Privacy attacks on real data: exact statistics leak; DP does not.",
-    no_args_is_help=True,
+attack_app = command_group(
+    "attack", "Privacy attacks on real data: exact statistics leak; DP does not."
 )
-app.add_typer(attack_app, name="attack")
 
-JsonOption = Annotated[
-    str | None, typer.Option("--json", help="Write the result as JSON to PATH, or - for stdout.")
-]
-HtmlOption = Annotated[
-    Path | None, typer.Option("--html", help="Write a self-contained HTML report to PATH.")
-]
 SeedOption = Annotated[int, typer.Option(help="Seed of the attack's own randomness.")]
 
 
@@ -69,19 +61,18 @@ def finish(
     headline: str = "",
 ) -> None:
     """Write the HTML page and JSON asked for, then print the headline and the table."""
-    from ethica.cli._learning_common import finish as write_outputs
 
     def show() -> None:
         if headline:
             console.print(headline, highlight=False)
         console.print(table)
 
-    write_outputs(
+    emit(
         document,
-        title=title,
-        sections=lambda: () if section is None else (section(),),
         json_path=json_path,
         html_path=html_path if section is not None else None,
+        title=title,
+        sections=lambda: () if section is None else (section(),),
         show=show,
     )
 
@@ -210,7 +201,8 @@ def _attack_own_tables(
     paths: list[Path], *, noisy: bool, json_path: str | None, html_path: Path | None
 ) -> None:
     from ethica.attacks import reconstruct_blocks
-    from ethica.workflows._attack_census import infer_census_schema, read_rows
+    from ethica.data import read_rows
+    from ethica.workflows._attack_census import infer_census_schema
 
     if html_path is not None:
         raise InvalidParameterError(
@@ -270,8 +262,8 @@ def membership(
 ) -> None:
     """Tell a model's training rows from held-out rows (loss threshold and shadow models)."""
     from ethica.cli._options import parse_scalar
+    from ethica.data import read_rows
     from ethica.report import membership_section
-    from ethica.workflows._attack_census import read_rows
     from ethica.workflows._attack_membership import run_membership
 
     if source is None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,11 +11,13 @@ from rich.table import Table
 from ethica._exceptions import InvalidParameterError
 from ethica.cli._app import app, console, err_console
 from ethica.cli._options import parse_key_values, parse_list, parse_scalar
+from ethica.cli._output import HtmlOption, JsonOption, emit
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
     from ethica.data import Bins
     from ethica.fairness import AuditResult
+    from ethica.report import Section
 
 HARMS = ("selection", "false-negative", "false-positive", "calibration")
 BACKENDS = ("duckdb", "spark")
@@ -90,12 +90,8 @@ def audit(
             "of protected values for the harm's rate, from the counts.",
         ),
     ] = False,
-    json_path: Annotated[
-        str | None, typer.Option("--json", help="Write the result as JSON to PATH, or - .")
-    ] = None,
-    html_path: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
-    ] = None,
+    json_path: JsonOption = None,
+    html_path: HtmlOption = None,
 ) -> None:
     """Audit a table of decisions and outcomes for discrimination in the outputs."""
     from ethica.fairness import audit as run_audit
@@ -130,34 +126,20 @@ def audit(
             backend=None if backend == "duckdb" else backend,
             subgroups=subgroups,
         )
-    if html_path is not None:
-        write_audit_html(result, html_path)
-    if json_path == "-":
-        typer.echo(json.dumps(result.to_dict(), indent=2))
-        return
-    if json_path is not None:
-        Path(json_path).write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
-    print_audit(result)
-    for path, kind in ((json_path, "JSON"), (html_path, "HTML report")):
-        if path is not None:
-            console.print(f"[green]wrote[/] {kind}: {path}")
+    emit(
+        result.to_dict(),
+        json_path=json_path,
+        html_path=html_path,
+        title="Fairness audit",
+        sections=lambda: (_audit_section(result),),
+        show=lambda: print_audit(result),
+    )
 
 
-def write_audit_html(result: AuditResult, path: Path) -> None:
-    """Render the audit's report page and write it in one step (no partial file)."""
-    from ethica.report import Report, audit_section
+def _audit_section(result: AuditResult) -> Section:
+    from ethica.report import audit_section
 
-    with working("Drawing the report"):
-        page = Report("Fairness audit").with_section(audit_section(result)).render()
-    write_text_atomically(path, page)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a failure leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    return audit_section(result)
 
 
 def print_audit(result: AuditResult) -> None:

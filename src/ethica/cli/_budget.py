@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -11,15 +10,11 @@ import typer
 from rich.table import Table
 
 from ethica._exceptions import InvalidParameterError
-from ethica.cli._app import app, console
+from ethica.cli._app import command_group, console
+from ethica.cli._output import json_text
 from ethica.privacy import ZCDP, ApproxDP, Budget, Ledger, PureDP
 
-budget_app = typer.Typer(
-    name="budget",
-    help="Create and inspect privacy budgets in the persistent ledger.",
-    no_args_is_help=True,
-)
-app.add_typer(budget_app, name="budget")
+budget_app = command_group("budget", "Create and inspect privacy budgets in the persistent ledger.")
 
 LedgerOption = Annotated[
     Path | None,
@@ -133,7 +128,7 @@ def history(
     with Ledger(ledger) as book:
         records = book.history(dataset)
         if as_json:
-            typer.echo(json.dumps([r.to_dict() for r in records], indent=2))
+            typer.echo(json_text([r.to_dict() for r in records]))
             return
         table = Table(title=f"Charges against {dataset}")
         for column in ("id", "when (UTC)", "principal", "description", "cost", "status", "output"):

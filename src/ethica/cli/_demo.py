@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ethica.cli._app import app, console
-from ethica.cli._audit import write_text_atomically
+from ethica.cli._output import say_written, write_text_atomically
 from ethica.cli._progress import stages
 
 
@@ -25,4 +25,4 @@ def demo(
     write_text_atomically(target, result.html)
     for line in result.summary:
         console.print(line, highlight=False)
-    console.print(f"[green]wrote[/] {target}")
+    say_written("HTML report", target)

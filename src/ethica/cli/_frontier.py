@@ -12,8 +12,16 @@ from rich.table import Table
 from ethica._exceptions import InvalidParameterError
 from ethica.cli import _learning_common as shared
 from ethica.cli._app import app, console
-from ethica.cli._audit import print_subgroups, write_text_atomically
+from ethica.cli._audit import print_subgroups
 from ethica.cli._options import parse_list
+from ethica.cli._output import (
+    HtmlOption,
+    JsonOption,
+    emit,
+    json_text,
+    write_atomically,
+    write_text_atomically,
+)
 from ethica.cli._progress import bar, working
 
 if TYPE_CHECKING:
@@ -72,8 +80,8 @@ def frontier(
             "as JSON beside it (NAME.audit.json)."
         ),
     ] = None,
-    json_path: shared.JsonOption = None,
-    html_path: shared.HtmlOption = None,
+    json_path: JsonOption = None,
+    html_path: HtmlOption = None,
 ) -> None:
     """Train models under a fairness constraint at several bounds and show what each costs."""
     from ethica.fairness import constraint_from_name
@@ -82,37 +90,63 @@ def frontier(
     constraint_from_name(constraint)  # fail on a misspelt name before reading anything
     base = resolve_estimator(estimator)
     swept = parse_bounds(bounds)
-    data = shared.load(source, label=label, protected=protected,
-                       positive_label=positive_label, test=test, test_fraction=test_fraction,
-                       seed=seed, exclude=exclude, include_protected=False)
+    data = shared.load(
+        source,
+        label=label,
+        protected=protected,
+        positive_label=positive_label,
+        test=test,
+        test_fraction=test_fraction,
+        seed=seed,
+        exclude=exclude,
+        include_protected=False,
+    )
     with bar("Training models along the frontier") as progress:
-        result = run_frontier(data, constraint, points=points, bounds=swept, estimator=base,
-                              target_disparity=target_disparity, seed=seed, progress=progress)
+        result = run_frontier(
+            data,
+            constraint,
+            points=points,
+            bounds=swept,
+            estimator=base,
+            target_disparity=target_disparity,
+            seed=seed,
+            progress=progress,
+        )
     with working("Auditing the chosen model on the held-out rows"):
         chosen_audit = audit_model(result.chosen_model, data, constraint)
+    saved: list[tuple[str, Path]] = []
     if model_out is not None:
         save_model(model_out, result, data, chosen_audit)
+        saved = [("model", model_out), ("model audit", audit_path(model_out))]
 
     def sections() -> tuple[Any, ...]:
         from ethica.report import audit_section, frontier_section
 
-        return (frontier_section(result),
-                audit_section(chosen_audit, section_id="chosen-audit",
-                              title="Audit of the chosen model"))
+        return (
+            frontier_section(result),
+            audit_section(
+                chosen_audit, section_id="chosen-audit", title="Audit of the chosen model"
+            ),
+        )
 
     def show() -> None:
         from ethica.report._audit_section import headline_sentence
 
         print_frontier(result, data)
-        console.print(f"Chosen model on the held-out rows: {headline_sentence(chosen_audit)}",
-                      highlight=False)
+        console.print(
+            f"Chosen model on the held-out rows: {headline_sentence(chosen_audit)}", highlight=False
+        )
         print_subgroups(chosen_audit)
-        if model_out is not None:
-            console.print(f"[green]wrote[/] model: {model_out} (audit: "
-                          f"{audit_path(model_out)})")
 
-    shared.finish(result.to_dict(), title="Fairness frontier", sections=sections,
-                  json_path=json_path, html_path=html_path, show=show)
+    emit(
+        result.to_dict(),
+        title="Fairness frontier",
+        sections=sections,
+        json_path=json_path,
+        html_path=html_path,
+        show=show,
+        written=saved,
+    )
 
 
 def audit_path(model_path: Path) -> Path:
@@ -120,15 +154,14 @@ def audit_path(model_path: Path) -> Path:
     return model_path.with_suffix(".audit.json")
 
 
-def save_model(path: Path, result: FrontierResult, data: LearningData,
-               chosen_audit: AuditResult) -> None:
+def save_model(
+    path: Path, result: FrontierResult, data: LearningData, chosen_audit: AuditResult
+) -> None:
     """Save the chosen model with its encoding (joblib) and its audit (JSON) beside it.
 
     Reuse: ``bundle = joblib.load(path)``, then
     ``bundle["model"].predict(bundle["encoding"].transform(rows).X)``.
     """
-    import json
-
     import joblib
 
     bundle = {
@@ -140,11 +173,8 @@ def save_model(path: Path, result: FrontierResult, data: LearningData,
         "label": data.label,
         "protected": data.protected,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    joblib.dump(bundle, temporary)
-    temporary.replace(path)
-    write_text_atomically(audit_path(path), json.dumps(chosen_audit.to_dict(), indent=2))
+    write_atomically(path, lambda temporary: joblib.dump(bundle, temporary))
+    write_text_atomically(audit_path(path), json_text(chosen_audit.to_dict()))
 
 
 def print_frontier(result: FrontierResult, data: LearningData) -> None:
@@ -152,16 +182,26 @@ def print_frontier(result: FrontierResult, data: LearningData) -> None:
     from ethica.report._learning_sections import frontier_sentence
 
     table = Table(
-        title=f"{result.constraint} frontier; held out: {data.held_out}, "
-        f"{len(data.test.y):,} rows",
+        title=f"{result.constraint} frontier; held out: {data.held_out}, {len(data.test.y):,} rows",
         title_justify="left",
     )
     for column in ("bound", "error", "disparity", "train error", "train disparity", ""):
         table.add_column(column, justify="left" if not column else "right")
     for i, p in enumerate(result.points):
-        status = ("[bold green]chosen[/]" if i == result.chosen
-                  else "[dim]dominated[/]" if p.dominated else "frontier")
-        table.add_row(f"{p.bound:.4f}", f"{p.error:.4f}", f"{p.disparity:.4f}",
-                      f"{p.train_error:.4f}", f"{p.train_disparity:.4f}", status)
+        status = (
+            "[bold green]chosen[/]"
+            if i == result.chosen
+            else "[dim]dominated[/]"
+            if p.dominated
+            else "frontier"
+        )
+        table.add_row(
+            f"{p.bound:.4f}",
+            f"{p.error:.4f}",
+            f"{p.disparity:.4f}",
+            f"{p.train_error:.4f}",
+            f"{p.train_disparity:.4f}",
+            status,
+        )
     console.print(table)
     console.print(frontier_sentence(result), highlight=False)

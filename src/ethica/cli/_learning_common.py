@@ -1,28 +1,20 @@
-"""Options and output shared by the fair-learning commands (``frontier``, ``proxies``)."""
+"""Options and data loading shared by the fair-learning commands (``frontier``, ``proxies``)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ethica.cli._app import console
-from ethica.cli._audit import write_text_atomically
 from ethica.cli._options import parse_list, parse_scalar
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
-    from ethica.report import Section
     from ethica.workflows._learning import LearningData
 
 __all__ = [
     "ConstraintOption",
     "ExcludeOption",
-    "HtmlOption",
-    "JsonOption",
     "LabelOption",
     "PositiveOption",
     "ProtectedOption",
@@ -30,7 +22,6 @@ __all__ = [
     "SourceArgument",
     "TestFractionOption",
     "TestOption",
-    "finish",
     "load",
 ]
 
@@ -66,12 +57,6 @@ ExcludeOption = Annotated[
 ConstraintOption = Annotated[
     str, typer.Option(help="Fairness constraint: " + ", ".join(CONSTRAINTS) + ".")
 ]
-JsonOption = Annotated[
-    str | None, typer.Option("--json", help="Write the result as JSON to PATH, or - .")
-]
-HtmlOption = Annotated[
-    Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
-]
 
 
 def load(
@@ -101,33 +86,3 @@ def load(
             exclude=parse_list(exclude),
             include_protected=include_protected,
         )
-
-
-def finish(
-    document: dict[str, Any],
-    *,
-    title: str,
-    sections: Callable[[], tuple[Section, ...]],
-    json_path: str | None,
-    html_path: Path | None,
-    show: Callable[[], None],
-) -> None:
-    """Write the HTML page and the JSON document; print the tables unless JSON goes to stdout."""
-    if html_path is not None:
-        from ethica.report import Report
-
-        with working("Drawing the report"):
-            report = Report(title)
-            for section in sections():
-                report = report.with_section(section)
-            write_text_atomically(html_path, report.render())
-    text = json.dumps(document, indent=2)
-    if json_path == "-":
-        typer.echo(text)
-        return
-    if json_path is not None:
-        write_text_atomically(Path(json_path), text)
-    show()
-    for path, kind in ((json_path, "JSON"), (html_path, "HTML report")):
-        if path is not None:
-            console.print(f"[green]wrote[/] {kind}: {path}")

@@ -19,19 +19,24 @@ from ethica.cli._app import err_console
 __all__ = ["bar", "stages", "working"]
 
 
+def _spinner() -> Progress:
+    """A transient spinner with the task's description and the elapsed time, on stderr."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
 @contextmanager
 def working(description: str) -> Iterator[None]:
     """Show ``description`` with a spinner and elapsed time while the block runs.
 
     Shown only on a terminal (``transient``: it disappears when done).
     """
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
+    with _spinner() as progress:
         progress.add_task(description, total=None)
         yield
 
@@ -43,25 +48,21 @@ def stages(title: str) -> Iterator[Callable[[str], None]]:
     Yields ``advance(message)``, which the science calls (as a plain callback) when it
     starts a new stage.
     """
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
+    with _spinner() as progress:
         task = progress.add_task(title, total=None)
         current: list[str] = []
 
-        def advance(message: str) -> None:
+        def tick_current() -> None:
             if current:
                 progress.console.print(f"[green]✓[/] {current[-1]}", highlight=False)
+
+        def advance(message: str) -> None:
+            tick_current()
             current.append(message)
             progress.update(task, description=message)
 
         yield advance
-        if current:
-            progress.console.print(f"[green]✓[/] {current[-1]}", highlight=False)
+        tick_current()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ethica.cli import _learning_common as shared
 from ethica.cli._app import app, console
+from ethica.cli._output import HtmlOption, JsonOption, emit
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
@@ -27,8 +28,8 @@ def proxies(
     positive_label: shared.PositiveOption = None,
     exclude: shared.ExcludeOption = None,
     seed: shared.SeedOption = 0,
-    json_path: shared.JsonOption = None,
-    html_path: shared.HtmlOption = None,
+    json_path: JsonOption = None,
+    html_path: HtmlOption = None,
 ) -> None:
     """Train with and without the protected attribute; rank the features that stand in for it."""
     from ethica._exceptions import InvalidParameterError
@@ -38,9 +39,17 @@ def proxies(
     constraint_from_name(constraint)
     if top < 1:
         raise InvalidParameterError(f"--top {top} must be at least 1; e.g. --top 10.")
-    data = shared.load(source, label=label, protected=protected,
-                       positive_label=positive_label, test=test, test_fraction=test_fraction,
-                       seed=seed, exclude=exclude, include_protected=True)
+    data = shared.load(
+        source,
+        label=label,
+        protected=protected,
+        positive_label=positive_label,
+        test=test,
+        test_fraction=test_fraction,
+        seed=seed,
+        exclude=exclude,
+        include_protected=True,
+    )
     with working("Training with and without the protected attribute, ranking proxies"):
         result = run_proxies(data, constraint, top=top)
 
@@ -49,9 +58,14 @@ def proxies(
 
         return (proxies_section(result),)
 
-    shared.finish(result.to_dict(), title="Proxies of the protected attribute",
-                  sections=sections, json_path=json_path, html_path=html_path,
-                  show=lambda: print_proxies(result))
+    emit(
+        result.to_dict(),
+        title="Proxies of the protected attribute",
+        sections=sections,
+        json_path=json_path,
+        html_path=html_path,
+        show=lambda: print_proxies(result),
+    )
 
 
 def print_proxies(result: ProxyResult) -> None:
@@ -62,13 +76,17 @@ def print_proxies(result: ProxyResult) -> None:
     for column in ("model", "error", "disparity"):
         comparison.add_column(column, justify="right" if column != "model" else "left")
     protected = ", ".join(result.protected)
-    comparison.add_row(f"with {protected}", f"{result.error_with:.4f}",
-                       f"{result.disparity_with:.4f}")
-    comparison.add_row(f"without {protected}", f"{result.error_without:.4f}",
-                       f"{result.disparity_without:.4f}")
+    comparison.add_row(
+        f"with {protected}", f"{result.error_with:.4f}", f"{result.disparity_with:.4f}"
+    )
+    comparison.add_row(
+        f"without {protected}", f"{result.error_without:.4f}", f"{result.disparity_without:.4f}"
+    )
     console.print(comparison)
-    ranked = Table(title=f"Features that predict {protected} (held-out AUC, 0.5 = chance)",
-                   title_justify="left")
+    ranked = Table(
+        title=f"Features that predict {protected} (held-out AUC, 0.5 = chance)",
+        title_justify="left",
+    )
     for column in ("rank", "feature", "AUC"):
         ranked.add_column(column, justify="left" if column == "feature" else "right")
     for i, p in enumerate(result.proxies, start=1):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -13,12 +12,20 @@ from rich.table import Table
 
 from ethica._exceptions import DataSourceError, InvalidParameterError
 from ethica.cli._app import app, console
-from ethica.cli._audit import write_text_atomically
 from ethica.cli._options import parse_list
+from ethica.cli._output import (
+    JsonOption,
+    emit,
+    json_text,
+    render_page,
+    say_written,
+    write_atomically,
+    write_text_atomically,
+)
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
-    from ethica.privacy import Release
+    from ethica.privacy import Release, ReleasedTable
 
 _TARGET = re.compile(
     r"^\s*(?:±|\+-|\+/-)?\s*([0-9]*\.?[0-9]+)\s*(?:at\s*([0-9]*\.?[0-9]+)\s*%)?\s*$"
@@ -55,9 +62,7 @@ def plan(
     figure: Annotated[
         Path | None, typer.Option(help="Write the error-vs-budget curve as SVG.")
     ] = None,
-    json_path: Annotated[str | None, typer.Option("--json", help="Write JSON to PATH or -.")] = (
-        None
-    ),
+    json_path: JsonOption = None,
 ) -> None:
     """The budget a query needs for an error target, and its error-vs-budget table."""
     from ethica.privacy import error_table, plan_budget
@@ -84,23 +89,27 @@ def plan(
     out = {"target": half_width, "confidence": level, "budget": budget.to_dict(), "curve": rows}
     if figure is not None:
         _plan_figure(rows, figure, "epsilon" if kind == "pure" else "rho")
-    if json_path == "-":
-        typer.echo(json.dumps(out, indent=2))
-        return
-    if json_path is not None:
-        write_text_atomically(Path(json_path), json.dumps(out, indent=2))
-    console.print(
-        f"±{half_width:g} at {100 * level:g}% needs [bold]{budget}[/] "
-        f"({statistic}, L1 sensitivity {float(l1 * Fraction(unit_value)):g})",
-        highlight=False,
+
+    def show() -> None:
+        console.print(
+            f"±{half_width:g} at {100 * level:g}% needs [bold]{budget}[/] "
+            f"({statistic}, L1 sensitivity {float(l1 * Fraction(unit_value)):g})",
+            highlight=False,
+        )
+        table = Table(title="Error vs budget", title_justify="left")
+        axis = "epsilon" if kind == "pure" else "rho"
+        table.add_column(axis)
+        table.add_column(f"± at {100 * level:g}%")
+        for row in rows:
+            table.add_row(f"{row[axis]:g}", f"{row['half_width']:,.6g}")
+        console.print(table)
+
+    emit(
+        out,
+        json_path=json_path,
+        show=show,
+        written=[] if figure is None else [("figure", figure)],
     )
-    table = Table(title="Error vs budget", title_justify="left")
-    axis = "epsilon" if kind == "pure" else "rho"
-    table.add_column(axis)
-    table.add_column(f"± at {100 * level:g}%")
-    for row in rows:
-        table.add_row(f"{row[axis]:g}", f"{row['half_width']:,.6g}")
-    console.print(table)
 
 
 def _plan_figure(rows: list[dict[str, float]], path: Path, axis: str) -> None:
@@ -109,7 +118,11 @@ def _plan_figure(rows: list[dict[str, float]], path: Path, axis: str) -> None:
     from ethica.report._figures import chart_to_svg, line_chart
 
     chart = line_chart(
-        pd.DataFrame(rows), x=axis, y="half_width", x_log=True, y_log=True,
+        pd.DataFrame(rows),
+        x=axis,
+        y="half_width",
+        x_log=True,
+        y_log=True,
         y_title="CI half-width",
     )
     write_text_atomically(path, chart_to_svg(chart))
@@ -157,8 +170,8 @@ def release(
         result = make_consistent(result)
     written = write_release(result, out, parsed.format, parsed.title)
     console.print(f"released {len(result.tables)} table(s) under {result.budget}", highlight=False)
-    for path in written:
-        console.print(f"[green]wrote[/] {path}")
+    for kind, path in written:
+        say_written(kind, path)
 
 
 def _file_name(name: str, index: int) -> str:
@@ -166,24 +179,31 @@ def _file_name(name: str, index: int) -> str:
     return f"{index:02d}_{slug or 'table'}"
 
 
-def write_release(result: Release, out: Path, fmt: str, title: str) -> list[Path]:
-    """Write every table, the JSON metadata and the HTML report into ``out``."""
-    from ethica.report import Report
+def _write_table(table: ReleasedTable, path: Path, fmt: str) -> None:
+    frame = table.to_frame()
+    if fmt == "parquet":
+        by_as_text = frame.astype({c: str for c in table.by})
+        write_atomically(path, lambda temporary: by_as_text.to_parquet(temporary, index=False))
+    else:
+        write_atomically(path, lambda temporary: frame.to_csv(temporary, index=False))
+
+
+def write_release(result: Release, out: Path, fmt: str, title: str) -> list[tuple[str, Path]]:
+    """Write every table, the JSON metadata and the HTML report into ``out``.
+
+    Returns what was written, as (kind, path) pairs. The page is drawn before any file is
+    written, and each file is written atomically.
+    """
     from ethica.report._release_section import release_section
 
-    out.mkdir(parents=True, exist_ok=True)
+    page = render_page(title, [release_section(result)])
     written = []
     for i, table in enumerate(result.tables, start=1):
-        frame = table.to_frame()
         path = out / f"{_file_name(table.name, i)}.{fmt}"
-        if fmt == "parquet":
-            frame.astype({c: str for c in table.by}).to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False)
-        written.append(path)
+        _write_table(table, path, fmt)
+        written.append(("table", path))
     metadata = out / "release.json"
-    write_text_atomically(metadata, json.dumps(result.to_dict(), indent=2))
-    page = Report(title).with_section(release_section(result)).render()
+    write_text_atomically(metadata, json_text(result.to_dict()))
     html = out / "report.html"
     write_text_atomically(html, page)
-    return [*written, metadata, html]
+    return [*written, ("metadata", metadata), ("HTML report", html)]

@@ -12,7 +12,7 @@ from ethica.data._count_table import MISSING_LABEL, CountTable
 from ethica.data._counting import count_outcomes
 from ethica.data._datasets import load_adult, load_german
 from ethica.data._sources import resolve_table
-from ethica.data._training import TrainingEncoding, TrainingMatrix, fit_encoding
+from ethica.data._training import TrainingEncoding, TrainingMatrix, fit_encoding, read_rows
 
 __all__ = [
     "MISSING_LABEL",
@@ -24,5 +24,6 @@ __all__ = [
     "fit_encoding",
     "load_adult",
     "load_german",
+    "read_rows",
     "resolve_table",
 ]

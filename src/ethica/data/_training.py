@@ -18,10 +18,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from ethica._exceptions import SchemaError
+from ethica._typing import FloatArray
 
-__all__ = ["TrainingEncoding", "TrainingMatrix", "fit_encoding", "to_frame"]
+__all__ = ["TrainingEncoding", "TrainingMatrix", "fit_encoding", "read_rows", "to_frame"]
 
-FloatArray = npt.NDArray[np.float64]
 _MISSING = "(missing)"
 
 
@@ -50,6 +50,15 @@ def to_frame(source: Any, columns: Sequence[str]) -> pd.DataFrame:
     if missing:
         _raise_missing(missing, list(frame.columns))
     return frame.loc[:, list(columns)]
+
+
+def read_rows(source: Any) -> pd.DataFrame:
+    """Every row of ``source`` (a CSV/Parquet path, URL, table or frame) as a pandas frame.
+
+    A frame is returned as is; anything else is opened by :mod:`ethica.data._sources`, so
+    errors name the file and the fix.
+    """
+    return _read(source)
 
 
 def _raise_missing(missing: list[str], available: list[str]) -> None:

@@ -28,7 +28,12 @@ from ethica.fairness._gerryfair import GerryFairClassifier
 from ethica.fairness._postprocessing import RejectOptionClassifier, ThresholdOptimizer
 from ethica.fairness._proxies import ProxyFeature, ProxyResult, proxy_analysis
 from ethica.fairness._reductions import ExponentiatedGradient, GridSearch
-from ethica.fairness._rich_subgroups import RichSubgroup, audit_conjunctions, audit_rich_subgroups
+from ethica.fairness._rich_subgroups import (
+    RichSubgroup,
+    RichSubgroupAuditor,
+    audit_conjunctions,
+    audit_rich_subgroups,
+)
 
 __all__ = [
     "AuditResult",
@@ -54,6 +59,7 @@ __all__ = [
     "ProxyResult",
     "RejectOptionClassifier",
     "RichSubgroup",
+    "RichSubgroupAuditor",
     "Spread",
     "ThresholdOptimizer",
     "audit",

@@ -12,9 +12,9 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ethica._exceptions import InvalidParameterError, SchemaError
+from ethica._typing import BoolArray
 from ethica.data import CountTable, count_outcomes
 from ethica.fairness._audit_groups import GroupBlock, marginalise
 from ethica.fairness._audit_result import (
@@ -32,7 +32,6 @@ from ethica.fairness._intervals import wilson_interval
 
 __all__ = ["audit", "audit_counts"]
 
-BoolArray = npt.NDArray[np.bool_]
 
 #: How many offending groups a note lists by name before summarising the rest.
 _NOTE_EXAMPLES = 5

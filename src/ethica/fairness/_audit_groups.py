@@ -13,16 +13,14 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from ethica._typing import FloatArray, IntArray
 from ethica.data import CountTable
 from ethica.fairness._rates import CELLS, RateTable, rate_table
 
 __all__ = ["GroupBlock", "attribute_sets", "marginalise"]
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 # label * 2 + prediction -> column of CELLS (tp, fp, fn, tn).
 _CELL_OF_OUTCOME = np.array([3, 1, 2, 0], dtype=np.int64)

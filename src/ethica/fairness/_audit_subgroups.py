@@ -70,10 +70,12 @@ def subgroup_findings(table: CountTable, harm: str) -> tuple[RichSubgroup, RichS
     predictions = cells["prediction"].to_numpy(dtype=float)
     labels = cells["label"].to_numpy()
     weights = cells["n"].to_numpy(dtype=float)
-    linear = audit_rich_subgroups(predictions, labels, protected, metric=metric,
-                                  sample_weight=weights)
-    conjunction = audit_conjunctions(predictions, labels, protected, metric=metric,
-                                     sample_weight=weights)
+    linear = audit_rich_subgroups(
+        predictions, labels, protected, metric=metric, sample_weight=weights
+    )
+    conjunction = audit_conjunctions(
+        predictions, labels, protected, metric=metric, sample_weight=weights
+    )
     return _readable(linear, protected), conjunction
 
 
@@ -82,8 +84,9 @@ def _readable(subgroup: RichSubgroup, protected: pd.DataFrame) -> RichSubgroup:
     combinations = protected.drop_duplicates().sort_values(list(protected.columns))
     inside = combinations[subgroup.contains(combinations)]
     names = [" × ".join(row) for row in inside.itertuples(index=False, name=None)]
-    shown = "; ".join(names[:_LISTED]) + (f"; and {len(names) - _LISTED} more"
-                                            if len(names) > _LISTED else "")
+    shown = "; ".join(names[:_LISTED]) + (
+        f"; and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+    )
     title = " × ".join(protected.columns)
     description = f"{len(names)} of {len(combinations)} {title} groups: {shown}"
     return dataclasses.replace(subgroup, description=description)

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ethica._exceptions import InvalidParameterError
+from ethica._typing import FloatArray
 
 __all__ = [
     "BoundConstraint",
@@ -41,7 +42,6 @@ __all__ = [
     "encode_groups",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
 #: Default difference bound when neither bound is given.
@@ -161,8 +161,9 @@ class FairnessConstraint:
                 f"the protected attribute has a single group {list(names)}; a fairness "
                 "constraint needs at least two groups to compare: check the column."
             )
-        return BoundConstraint(spec=self, labels=labels.astype(np.int8), groups=codes,
-                               group_names=names)
+        return BoundConstraint(
+            spec=self, labels=labels.astype(np.int8), groups=codes, group_names=names
+        )
 
 
 def _check_unit_interval(name: str, value: float, owner: str) -> None:
@@ -361,14 +362,15 @@ class BoundConstraint:
         on_cell, on_event = self.coefficients()
         per_cell = (on_cell * multipliers).reshape(2, n_cells).sum(axis=0)
         per_event_rows = (on_event * multipliers).reshape(2, n_cells).sum(axis=0)
-        per_event = np.bincount(self.cell_event, weights=per_event_rows,
-                                minlength=self.event_size.shape[0])
+        per_event = np.bincount(
+            self.cell_event, weights=per_event_rows, minlength=self.event_size.shape[0]
+        )
         rows = self.cell_of_row >= 0
         gradient = np.zeros(self.labels.shape[0])
         cell = self.cell_of_row[rows]
         event = self.event_of_row[rows]
-        gradient[rows] = per_cell[cell] / self.cell_size[cell] + per_event[event] / (
-            self.event_size[event]
+        gradient[rows] = (
+            per_cell[cell] / self.cell_size[cell] + per_event[event] / (self.event_size[event])
         )
         result: FloatArray = gradient * self.slope
         return result
@@ -396,4 +398,3 @@ def constraint_from_name(name: str, bound: float | None = None) -> FairnessConst
             f"unknown constraint {name!r}; choose one of {sorted(CONSTRAINTS)}."
         ) from None
     return cls(difference_bound=bound)
-

@@ -52,8 +52,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from ethica._typing import BoolArray
 from ethica.fairness._audit_groups import GroupBlock
 from ethica.fairness._audit_result import DefinitionResult, Interval
 from ethica.fairness._disparities import compare_to_reference, interval
@@ -61,8 +61,6 @@ from ethica.fairness._intervals import wilson_interval
 
 __all__ = ["DEFINITIONS", "judge_definitions"]
 
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
 
 CALIBRATION = "calibration_within_groups"
 

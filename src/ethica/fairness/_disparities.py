@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from ethica._typing import BoolArray, FloatArray, IntArray
 from ethica.fairness._audit_groups import GroupBlock
 from ethica.fairness._audit_result import Disparity, Interval, Spread
 from ethica.fairness._intervals import (
@@ -45,9 +45,6 @@ __all__ = [
     "spreads",
 ]
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 #: Metrics compared between groups (every metric but the base rate).
 COMPARED_METRICS: tuple[str, ...] = tuple(m for m in METRICS if m != "base_rate")

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ethica._exceptions import ConvergenceWarning, InvalidParameterError
+from ethica._typing import FloatArray
 from ethica.fairness._constraints import DemographicParity, FairnessConstraint
 from ethica.fairness._hypothesis_pool import HypothesisPool
 from ethica.fairness._learning_base import binary_labels
@@ -29,11 +30,10 @@ from ethica.fairness._reductions import ExponentiatedGradient
 
 __all__ = ["FrontierPoint", "FrontierResult", "frontier", "hypervolume", "pareto_mask"]
 
-FloatArray = npt.NDArray[np.float64]
 
-
-def pareto_mask(errors: Sequence[float] | FloatArray,
-                disparities: Sequence[float] | FloatArray) -> npt.NDArray[np.bool_]:
+def pareto_mask(
+    errors: Sequence[float] | FloatArray, disparities: Sequence[float] | FloatArray
+) -> npt.NDArray[np.bool_]:
     """True for the points no other point dominates (both objectives minimised)."""
     e = np.asarray(errors, dtype=np.float64)
     d = np.asarray(disparities, dtype=np.float64)
@@ -43,8 +43,11 @@ def pareto_mask(errors: Sequence[float] | FloatArray,
     return ~dominated
 
 
-def hypervolume(errors: Sequence[float] | FloatArray, disparities: Sequence[float] | FloatArray,
-                reference: tuple[float, float] = (1.0, 1.0)) -> float:
+def hypervolume(
+    errors: Sequence[float] | FloatArray,
+    disparities: Sequence[float] | FloatArray,
+    reference: tuple[float, float] = (1.0, 1.0),
+) -> float:
     """Area dominated by the points inside the box up to ``reference`` (module docstring)."""
     e = np.asarray(errors, dtype=np.float64)
     d = np.asarray(disparities, dtype=np.float64)
@@ -114,14 +117,24 @@ class FrontierResult(LearningResult):
         return tuple(sorted((p for p in self.points if not p.dominated), key=lambda p: p.error))
 
     def _rows(self) -> list[dict[str, Any]]:
-        return [{"constraint": self.constraint, "bound": p.bound, "error": p.error,
-                 "disparity": p.disparity, "train_error": p.train_error,
-                 "train_disparity": p.train_disparity, "dominated": p.dominated,
-                 "chosen": i == self.chosen} for i, p in enumerate(self.points)]
+        return [
+            {
+                "constraint": self.constraint,
+                "bound": p.bound,
+                "error": p.error,
+                "disparity": p.disparity,
+                "train_error": p.train_error,
+                "train_disparity": p.train_disparity,
+                "dominated": p.dominated,
+                "chosen": i == self.chosen,
+            }
+            for i, p in enumerate(self.points)
+        ]
 
 
-def _default_bounds(spec: FairnessConstraint, y: Any, sensitive: Any, start: Any,
-                    points: int) -> list[float]:
+def _default_bounds(
+    spec: FairnessConstraint, y: Any, sensitive: Any, start: Any, points: int
+) -> list[float]:
     """Bounds from 0 up to the unconstrained model's worst violation on the training rows."""
     bound = type(spec)(difference_bound=0.0).bind(y, sensitive)
     worst = float(bound.violations(np.asarray(start, dtype=np.float64)).max())
@@ -177,8 +190,7 @@ def frontier(
             "frontier sweeps a difference bound and needs a constraint spec such as "
             f"DemographicParity(), got {spec!r}."
         )
-    if bounds is None and (isinstance(points, bool) or not isinstance(points, int)
-                           or points < 2):
+    if bounds is None and (isinstance(points, bool) or not isinstance(points, int) or points < 2):
         raise InvalidParameterError(f"points={points!r} must be an integer of at least 2.")
     models: list[ExponentiatedGradient] = []
     pool: HypothesisPool | None = None
@@ -187,12 +199,15 @@ def frontier(
 
     def fit(bound: float) -> ExponentiatedGradient:
         nonlocal pool
-        model = ExponentiatedGradient(estimator=estimator, constraint=spec.with_bound(bound),
-                                      max_iter=max_iter, random_state=random_state)
+        model = ExponentiatedGradient(
+            estimator=estimator,
+            constraint=spec.with_bound(bound),
+            max_iter=max_iter,
+            random_state=random_state,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported per point below
-            pool = model.fit_warm(X_train, y_train, sensitive_features=sensitive_train,
-                                  pool=pool)
+            pool = model.fit_warm(X_train, y_train, sensitive_features=sensitive_train, pool=pool)
         trained[0] += 1
         if progress is not None:
             progress(trained[0], total)
@@ -215,16 +230,26 @@ def frontier(
     for model in models:
         train_positive = model._pmf_predict(X_train)[:, 1]
         test_positive = model._pmf_predict(X_test)[:, 1]
-        rows.append((float(np.mean(np.abs(test_positive - y_test))),
-                     test_bound.disparity(test_positive),
-                     float(np.mean(np.abs(train_positive - y_train))),
-                     train_bound.disparity(train_positive)))
+        rows.append(
+            (
+                float(np.mean(np.abs(test_positive - y_test))),
+                test_bound.disparity(test_positive),
+                float(np.mean(np.abs(train_positive - y_train))),
+                train_bound.disparity(train_positive),
+            )
+        )
     errors = [r[0] for r in rows]
     disparities = [r[1] for r in rows]
     keep = pareto_mask(errors, disparities)
     result_points = tuple(
-        FrontierPoint(bound=b, error=r[0], disparity=r[1], train_error=r[2],
-                      train_disparity=r[3], dominated=not bool(k))
+        FrontierPoint(
+            bound=b,
+            error=r[0],
+            disparity=r[1],
+            train_error=r[2],
+            train_disparity=r[3],
+            dominated=not bool(k),
+        )
         for b, r, k in zip(sweep, rows, keep, strict=True)
     )
     target = spec.bound if target_disparity is None else float(target_disparity)

@@ -26,22 +26,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ethica._exceptions import ConvergenceWarning, InvalidParameterError
+from ethica._typing import FloatArray
 from ethica.fairness._learning_base import (
     BinaryFairClassifier,
     check_number,
     check_sample_weight_support,
     fit_weighted,
+    mixture_positive_probability,
 )
-from ethica.fairness._rich_subgroups import (
-    LinearOracle,
-    RichSubgroup,
-    audit_rich_subgroups,
-    encode_attributes,
-)
+from ethica.fairness._rich_subgroups import LinearOracle, RichSubgroupAuditor
+from ethica.fairness._subgroup_encoding import attribute_frame
 
 __all__ = ["GerryFairClassifier", "LinearThresholdClassifier", "subgroup_costs"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 class LinearThresholdClassifier:
@@ -57,8 +53,12 @@ class LinearThresholdClassifier:
 
 
 def subgroup_costs(
-    members: npt.NDArray[np.bool_], labels: npt.NDArray[np.int8], *, direction: int,
-    metric: str, multiplier: float,
+    members: npt.NDArray[np.bool_],
+    labels: npt.NDArray[np.int8],
+    *,
+    direction: int,
+    metric: str,
+    multiplier: float,
 ) -> FloatArray:
     """Per-row change in the Learner's cost of predicting 1 for one Auditor play.
 
@@ -161,13 +161,14 @@ class GerryFairClassifier(BinaryFairClassifier):
             self.predictors_ = [self._respond(oracle, X, error_costs)]
             self.n_iter_ = 1
             return self
-        attributes, _ = encode_attributes(sensitive_features)
-        if attributes.shape[0] != n:
+        protected = attribute_frame(sensitive_features)
+        if len(protected) != n:
             raise InvalidParameterError(
-                f"sensitive_features has {attributes.shape[0]} rows but X has {n}; pass one "
+                f"sensitive_features has {len(protected)} rows but X has {n}; pass one "
                 "row of protected attributes per row of X."
             )
-        if attributes.shape[0] and np.ptp(attributes, axis=0).max(initial=0.0) == 0:
+        auditor = RichSubgroupAuditor(coded, protected, metric=self.metric)  # type: ignore[arg-type]
+        if n and np.ptp(auditor.attributes, axis=0).max(initial=0.0) == 0:
             raise InvalidParameterError(
                 "the protected attributes take a single value on every row, so there is no "
                 "subgroup to protect; check the sensitive_features columns."
@@ -181,15 +182,18 @@ class GerryFairClassifier(BinaryFairClassifier):
             self.predictors_.append(model)
             mixture_sum += np.asarray(model.predict(X), dtype=np.float64)
             mixture = mixture_sum / len(self.predictors_)
-            self.subgroup_ = audit_rich_subgroups(mixture, coded, sensitive_features,
-                                                  metric=self.metric)  # type: ignore[arg-type]
+            self.subgroup_ = auditor.audit(mixture)
             self.errors_.append(float(np.mean(np.abs(mixture - coded))))
             self.unfairness_.append(self.subgroup_.gamma_unfairness)
             if self.subgroup_.gamma_unfairness <= self.gamma:
                 break
             auditor_costs += subgroup_costs(
-                _members(self.subgroup_, attributes), coded, direction=self.subgroup_.direction,
-                metric=self.metric, multiplier=float(self.C))
+                auditor.members(self.subgroup_),
+                coded,
+                direction=self.subgroup_.direction,
+                metric=self.metric,
+                multiplier=float(self.C),
+            )
         self.n_iter_ = len(self.predictors_)
         if self.unfairness_[-1] > self.gamma:
             warnings.warn(
@@ -202,16 +206,4 @@ class GerryFairClassifier(BinaryFairClassifier):
         return self
 
     def _positive_probability(self, X: Any) -> FloatArray:
-        total = np.zeros(np.shape(X)[0])
-        for model in self.predictors_:
-            total += np.asarray(model.predict(X), dtype=np.float64)
-        result: FloatArray = total / len(self.predictors_)
-        return result
-
-
-def _members(subgroup: RichSubgroup, attributes: FloatArray) -> npt.NDArray[np.bool_]:
-    """Membership of every row in a linear-threshold subgroup."""
-    result: npt.NDArray[np.bool_] = (
-        attributes @ np.array(subgroup.coefficients) + subgroup.intercept < 0
-    )
-    return result
+        return mixture_positive_probability(self.predictors_, X)

@@ -20,11 +20,11 @@ import numpy.typing as npt
 from scipy.optimize import linprog
 
 from ethica._exceptions import InfeasibleError
+from ethica._typing import FloatArray
 from ethica.fairness._constraints import BoundConstraint
 
 __all__ = ["HypothesisPool", "Mixture"]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Constraint violations at or below this count as satisfied.
 FEASIBILITY_TOLERANCE = 1e-7

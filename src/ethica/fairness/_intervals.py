@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from ethica._typing import FloatArray
+
 __all__ = [
     "critical_value",
     "holm_adjust",
@@ -22,7 +24,6 @@ __all__ = [
     "wilson_interval",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 CountArray = npt.NDArray[np.int64] | npt.NDArray[np.float64]
 
 

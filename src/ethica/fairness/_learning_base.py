@@ -7,6 +7,7 @@ randomised ``predict`` that every mixture of classifiers shares.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ethica._exceptions import InvalidParameterError, NotFittedError
+from ethica._typing import FloatArray
 from ethica.fairness._constraints import DemographicParity, FairnessConstraint
 
 __all__ = [
@@ -28,10 +30,9 @@ __all__ = [
     "check_number",
     "check_sample_weight_support",
     "fit_weighted",
+    "mixture_positive_probability",
     "resolve_constraint",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
@@ -58,8 +59,16 @@ def binary_labels(y: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.int8]]:
     return classes, (np.asarray(y) == classes[1]).astype(np.int8)
 
 
-def check_number(owner: str, name: str, value: Any, *, integer: bool = False,
-                 low: float = 0.0, high: float | None = None, low_inclusive: bool = False) -> None:
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    integer: bool = False,
+    low: float = 0.0,
+    high: float | None = None,
+    low_inclusive: bool = False,
+) -> None:
     """Raise unless ``value`` is a number (an integer if asked) in its range.
 
     The range is ``(low, high]`` (``[low, high]`` with ``low_inclusive``); no upper end when
@@ -109,6 +118,24 @@ class ConstantClassifier:
     def predict(self, X: Any) -> npt.NDArray[np.int8]:
         """``value`` for every row of ``X``."""
         return np.full(np.shape(X)[0], self.value, dtype=np.int8)
+
+
+def mixture_positive_probability(
+    models: Sequence[Any], X: Any, weights: FloatArray | None = None
+) -> FloatArray:
+    """``P(h(x) = 1)`` per row when ``h`` is drawn from ``models`` with ``weights``.
+
+    Without ``weights`` every model is equally likely (the uniform mixture of the plays).
+    """
+    total = np.zeros(np.shape(X)[0])
+    if weights is None:
+        for model in models:
+            total += np.asarray(model.predict(X), dtype=np.float64)
+        uniform: FloatArray = total / len(models)
+        return uniform
+    for weight, model in zip(weights, models, strict=True):
+        total += weight * np.asarray(model.predict(X), dtype=np.float64)
+    return total
 
 
 def fit_weighted(estimator: Any, X: Any, costs: FloatArray) -> Any:

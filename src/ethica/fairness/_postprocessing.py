@@ -23,6 +23,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from ethica._exceptions import ConvergenceWarning, InfeasibleError, InvalidParameterError
+from ethica._typing import FloatArray
 from ethica.fairness._constraints import (
     BoundConstraint,
     FairnessConstraint,
@@ -37,7 +38,6 @@ from ethica.fairness._learning_base import (
 
 __all__ = ["RejectOptionClassifier", "ThresholdOptimizer"]
 
-FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 _SINGLE_GROUP = "(all rows)"
 
@@ -77,8 +77,14 @@ class _GroupPostProcessor(BinaryFairClassifier):
     def _grid_size(self) -> int:
         if self.grid_size is None:
             return self.default_grid_size
-        check_number(type(self).__name__, "grid_size", self.grid_size, integer=True,
-                     low=self.minimum_grid_size, low_inclusive=True)
+        check_number(
+            type(self).__name__,
+            "grid_size",
+            self.grid_size,
+            integer=True,
+            low=self.minimum_grid_size,
+            low_inclusive=True,
+        )
         return int(self.grid_size)
 
     def _fit_base(self, X: Any, y: Any) -> tuple[Any, npt.NDArray[np.int8], FloatArray]:
@@ -90,8 +96,7 @@ class _GroupPostProcessor(BinaryFairClassifier):
             self.estimator_ = clone(base).fit(X, self.classes_[coded])
         return X, coded, _scores(self.estimator_, X)
 
-    def _bind(self, coded: npt.NDArray[np.int8], sensitive_features: Any
-              ) -> BoundConstraint | None:
+    def _bind(self, coded: npt.NDArray[np.int8], sensitive_features: Any) -> BoundConstraint | None:
         spec = resolve_constraint(self.constraint, type(self).__name__)
         if spec.on_error:
             raise InvalidParameterError(
@@ -188,10 +193,10 @@ class ThresholdOptimizer(_GroupPostProcessor):
         X, coded, scores = self._fit_base(X, y)
         bound = self._bind(coded, sensitive_features)
         groups = np.zeros_like(coded, np.intp) if bound is None else bound.groups
-        candidates = [self._candidates(scores[groups == g], grid_size)
-                      for g in range(len(self.group_names_))]
-        probabilities, self.training_error_ = self._solve(bound, scores, groups, coded,
-                                                         candidates)
+        candidates = [
+            self._candidates(scores[groups == g], grid_size) for g in range(len(self.group_names_))
+        ]
+        probabilities, self.training_error_ = self._solve(bound, scores, groups, coded, candidates)
         self.thresholds_ = [c[p > 0] for c, p in zip(candidates, probabilities, strict=True)]
         self.threshold_probabilities_ = [p[p > 0] for p in probabilities]
         return self
@@ -202,9 +207,13 @@ class ThresholdOptimizer(_GroupPostProcessor):
         return np.concatenate([np.unique(quantiles), [np.inf]])
 
     @staticmethod
-    def _solve(bound: BoundConstraint | None, scores: FloatArray, groups: IntArray,
-               labels: npt.NDArray[np.int8], candidates: list[FloatArray],
-               ) -> tuple[list[FloatArray], float]:
+    def _solve(
+        bound: BoundConstraint | None,
+        scores: FloatArray,
+        groups: IntArray,
+        labels: npt.NDArray[np.int8],
+        candidates: list[FloatArray],
+    ) -> tuple[list[FloatArray], float]:
         n = labels.shape[0]
         n_groups = len(candidates)
         offsets = np.concatenate([[0], np.cumsum([c.shape[0] for c in candidates])])
@@ -227,7 +236,7 @@ class ThresholdOptimizer(_GroupPostProcessor):
                 rate[cell, span] = above / ordered.shape[0]
         a_eq = np.zeros((n_groups, offsets[-1]))
         for g in range(n_groups):
-            a_eq[g, offsets[g]:offsets[g + 1]] = 1.0
+            a_eq[g, offsets[g] : offsets[g + 1]] = 1.0
         a_ub, b_ub = None, None
         if bound is not None:
             on_cell, on_event = bound.coefficients()
@@ -238,13 +247,22 @@ class ThresholdOptimizer(_GroupPostProcessor):
             events = np.vstack([event_rate[bound.cell_event]] * 2)
             a_ub = on_cell[:, None] * cells + on_event[:, None] * events
             b_ub = bound.bounds
-        result = linprog(error / n, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_groups),
-                         bounds=(0, None), method="highs")
+        result = linprog(
+            error / n,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            A_eq=a_eq,
+            b_eq=np.ones(n_groups),
+            bounds=(0, None),
+            method="highs",
+        )
         if result.status != 0:  # pragma: no cover - p = threshold +inf for all is feasible
             raise InfeasibleError(f"the threshold LP failed: {result.message}")
         mixing = np.where(result.x < 1e-12, 0.0, result.x)
-        probabilities = [mixing[offsets[g]:offsets[g + 1]] / mixing[offsets[g]:offsets[g + 1]]
-                         .sum() for g in range(n_groups)]
+        probabilities = [
+            mixing[offsets[g] : offsets[g + 1]] / mixing[offsets[g] : offsets[g + 1]].sum()
+            for g in range(n_groups)
+        ]
         return probabilities, float(result.fun)
 
     def _positive_given_groups(self, scores: FloatArray, groups: IntArray) -> FloatArray:

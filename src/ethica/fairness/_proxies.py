@@ -25,13 +25,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from ethica._exceptions import InvalidParameterError
+from ethica._typing import FloatArray
 from ethica.data._training import TrainingMatrix
 from ethica.fairness._constraints import DemographicParity, FairnessConstraint, encode_groups
 from ethica.fairness._learning_results import LearningResult
 
 __all__ = ["ProxyFeature", "ProxyResult", "proxy_analysis"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -72,19 +71,28 @@ class ProxyResult(LearningResult):
     proxies: tuple[ProxyFeature, ...]
 
     def _rows(self) -> list[dict[str, Any]]:
-        return [{"rank": i + 1, "feature": p.feature, "auc": p.auc}
-                for i, p in enumerate(self.proxies)]
+        return [
+            {"rank": i + 1, "feature": p.feature, "auc": p.auc} for i, p in enumerate(self.proxies)
+        ]
 
 
-def _protected_auc(model: Any, X_train: FloatArray, groups_train: npt.NDArray[np.intp],
-                   X_test: FloatArray, groups_test: npt.NDArray[np.intp]) -> float:
+def _protected_auc(
+    model: Any,
+    X_train: FloatArray,
+    groups_train: npt.NDArray[np.intp],
+    X_test: FloatArray,
+    groups_test: npt.NDArray[np.intp],
+) -> float:
     """Held-out AUC of predicting the group code (one-vs-rest macro for several groups)."""
     fitted = clone(model).fit(X_train, groups_train)
     scores = fitted.predict_proba(X_test)
     if scores.shape[1] == 2:
         return float(roc_auc_score(groups_test, scores[:, 1]))
-    return float(roc_auc_score(groups_test, scores, multi_class="ovr", average="macro",
-                               labels=fitted.classes_))
+    return float(
+        roc_auc_score(
+            groups_test, scores, multi_class="ovr", average="macro", labels=fitted.classes_
+        )
+    )
 
 
 def proxy_analysis(
@@ -142,8 +150,14 @@ def proxy_analysis(
     ranked = []
     for source in sources:
         columns = np.asarray(train.feature_sources) == source
-        ranked.append(ProxyFeature(source, _protected_auc(
-            model, train.X[:, columns], codes_train, test.X[:, columns], codes_test)))
+        ranked.append(
+            ProxyFeature(
+                source,
+                _protected_auc(
+                    model, train.X[:, columns], codes_train, test.X[:, columns], codes_test
+                ),
+            )
+        )
     ranked.sort(key=lambda p: -p.auc)
     return ProxyResult(
         constraint=spec.name,
@@ -152,7 +166,8 @@ def proxy_analysis(
         disparity_without=measure.disparity(outcomes[1][1]),
         error_with=outcomes[0][0],
         error_without=outcomes[1][0],
-        protected_auc=_protected_auc(model, train.X[:, rest], codes_train, test.X[:, rest],
-                                     codes_test),
+        protected_auc=_protected_auc(
+            model, train.X[:, rest], codes_train, test.X[:, rest], codes_test
+        ),
         proxies=tuple(ranked if top is None else ranked[:top]),
     )

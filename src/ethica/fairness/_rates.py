@@ -30,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from ethica._typing import FloatArray, IntArray
 from ethica.fairness._audit_result import Estimate
 from ethica.fairness._intervals import wilson_interval
 
@@ -39,9 +39,6 @@ __all__ = ["CELLS", "METRICS", "RateTable", "rate_table"]
 
 #: Column order of a confusion-count array.
 CELLS: tuple[str, ...] = ("tp", "fp", "fn", "tn")
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
 from ethica._exceptions import ConvergenceWarning
+from ethica._typing import FloatArray
 from ethica.fairness._constraints import BoundConstraint, FairnessConstraint
 from ethica.fairness._hypothesis_pool import FEASIBILITY_TOLERANCE, HypothesisPool, Mixture
 from ethica.fairness._learning_base import (
@@ -29,12 +30,11 @@ from ethica.fairness._learning_base import (
     check_number,
     check_sample_weight_support,
     fit_weighted,
+    mixture_positive_probability,
     resolve_constraint,
 )
 
 __all__ = ["ExponentiatedGradient", "GridSearch", "run_exponentiated_gradient"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def _error_costs(labels: npt.NDArray[np.int8]) -> FloatArray:
@@ -140,10 +140,7 @@ class _ReductionClassifier(BinaryFairClassifier):
         return best
 
     def _positive_probability(self, X: Any) -> FloatArray:
-        result = np.zeros(X.shape[0])
-        for weight, model in zip(self.weights_, self.predictors_, strict=True):
-            result += weight * np.asarray(model.predict(X), dtype=np.float64)
-        return result
+        return mixture_positive_probability(self.predictors_, X, self.weights_)
 
 
 class ExponentiatedGradient(_ReductionClassifier):
@@ -218,8 +215,9 @@ class ExponentiatedGradient(_ReductionClassifier):
         self.fit_warm(X, y, sensitive_features=sensitive_features)
         return self
 
-    def fit_warm(self, X: Any, y: Any, *, sensitive_features: Any = None,
-                 pool: HypothesisPool | None = None) -> HypothesisPool | None:
+    def fit_warm(
+        self, X: Any, y: Any, *, sensitive_features: Any = None, pool: HypothesisPool | None = None
+    ) -> HypothesisPool | None:
         """Fit, starting from the classifiers of ``pool`` (another bound's run on these rows).
 
         Returns the pool after this run, to warm-start the next bound of a sweep.

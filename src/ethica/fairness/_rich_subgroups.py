@@ -16,6 +16,14 @@ along the fitted direction exactly by a sorted cumulative-sum scan. Since the ga
 ``v_i - base`` sum to zero over the event, a group and its complement are equally unfair, so
 one scan covers both directions; the smaller of the two is reported, scored exactly.
 
+A linear-threshold subgroup cannot split rows with identical attributes, so the auditor works
+on the distinct attribute *patterns* of the event's rows: per-pattern sums of weights and of
+weighted values are sufficient for the regression (weighted least squares on the patterns
+solves the rows' problem), the scan and the score. :class:`RichSubgroupAuditor` binds labels,
+attributes and weights once (encoding, patterns, the regression's factorisation) and audits
+each new set of predictions in time linear in the rows; :func:`audit_rich_subgroups` is the
+one-shot form.
+
 :func:`audit_conjunctions` searches the groups defined by conjunctions of attribute values
 (``race = Black and sex = Female``) exhaustively, one vectorised pass per attribute subset.
 
@@ -34,25 +42,32 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ethica._exceptions import HighCardinalityWarning, InvalidParameterError
+from ethica._typing import FloatArray
 from ethica.fairness._learning_results import LearningResult
+from ethica.fairness._subgroup_encoding import (
+    attribute_frame,
+    encode,
+    encode_attributes,
+    text_codes,
+)
 
 __all__ = [
     "LinearOracle",
     "RichSubgroup",
+    "RichSubgroupAuditor",
     "audit_conjunctions",
     "audit_rich_subgroups",
     "encode_attributes",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 Metric = Literal["fpr", "fnr", "selection"]
 _METRICS = ("fpr", "fnr", "selection")
 #: Attributes with more distinct values than this are better binned before a conjunction search.
 MAX_CONJUNCTION_LEVELS = 50
-#: Relative cut-off below which singular values of the oracle's design count as zero.
+#: Relative cut-off below which eigenvalues of the oracle's column-equilibrated Gram matrix
+#: count as zero (singular values of the design below 1e-5 of the largest).
 _RCOND = 1e-10
 
 
@@ -103,88 +118,65 @@ class RichSubgroup(LearningResult):
         """Whether each row of ``protected`` (same columns as audited) is in the subgroup."""
         if self.shape == "linear":
             matrix, _ = encode_attributes(protected, levels_from=self.attributes)
-            return np.asarray(matrix @ np.array(self.coefficients) + self.intercept < 0)
-        frame = _as_frame(protected)
+            return self.contains_encoded(matrix)
+        frame = attribute_frame(protected)
         member = np.ones(len(frame), dtype=bool)
         for column, value in self.conditions:
-            member &= frame[column].astype(str).to_numpy() == value
+            codes, levels = text_codes(frame[column])
+            member &= np.isin(codes, np.flatnonzero(levels == value))
         return member
 
-
-def _as_frame(protected: Any) -> pd.DataFrame:
-    if isinstance(protected, pd.DataFrame):
-        return protected
-    if isinstance(protected, pd.Series):
-        return protected.to_frame(name=str(protected.name or "protected"))
-    values = np.asarray(protected, dtype=object)
-    if values.ndim == 1:
-        values = values[:, None]
-    if values.ndim != 2:
-        raise InvalidParameterError(
-            f"protected attributes must be 1-D or 2-D, got shape {values.shape}; pass one "
-            "column per attribute."
-        )
-    return pd.DataFrame(values, columns=[f"attribute_{j}" for j in range(values.shape[1])])
+    def contains_encoded(self, matrix: FloatArray) -> npt.NDArray[np.bool_]:
+        """Linear subgroups: membership of rows already encoded in :attr:`attributes` order."""
+        inside: npt.NDArray[np.bool_] = matrix @ np.array(self.coefficients) + self.intercept < 0
+        return inside
 
 
-def encode_attributes(
-    protected: Any, *, levels_from: tuple[str, ...] | None = None
-) -> tuple[FloatArray, tuple[str, ...]]:
-    """Numeric attributes as they are, the others one-hot (``column=value``).
+@dataclass(frozen=True)
+class _Event:
+    """The rows a metric conditions on, bound to labels and weights."""
 
-    With ``levels_from`` (the names of an earlier encoding) the same columns are rebuilt.
-    """
-    frame = _as_frame(protected)
-    blocks: list[FloatArray] = []
-    names: list[str] = []
-    for column in frame.columns:
-        series = frame[column]
-        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
-            series)
-        if numeric and (levels_from is None or str(column) in levels_from):
-            blocks.append(series.to_numpy(dtype=np.float64)[:, None])
-            names.append(str(column))
-            continue
-        text = series.astype(str).to_numpy()
-        if levels_from is None:
-            levels = sorted(set(text.tolist()))
-        else:
-            prefix = f"{column}="
-            levels = [n[len(prefix):] for n in levels_from if n.startswith(prefix)]
-        blocks.append((text[:, None] == np.array(levels)[None, :]).astype(np.float64))
-        names.extend(f"{column}={level}" for level in levels)
-    matrix = np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
-    return matrix, tuple(names)
+    metric: str
+    rows: npt.NDArray[np.bool_]
+    weights: FloatArray  # of the event's rows
+    total: float  # weight of every row: alpha's denominator
 
+    @classmethod
+    def bind(cls, labels: Any, metric: str, sample_weight: Any = None) -> _Event:
+        if metric not in _METRICS:
+            raise InvalidParameterError(
+                f"metric={metric!r} is not known; choose one of {list(_METRICS)}."
+            )
+        y = np.asarray(labels)
+        if y.ndim != 1 or not np.isin(y, (0, 1)).all():
+            raise InvalidParameterError(
+                f"labels must be one 0/1 value per row, got shape {y.shape} with values "
+                f"{np.unique(y)[:5].tolist()}; encode the favourable outcome as 1."
+            )
+        rows = {"fpr": y == 0, "fnr": y == 1, "selection": np.ones(y.shape, dtype=bool)}[metric]
+        weights = _weights(sample_weight, y.shape[0])
+        if not (weights[rows] > 0).any():
+            raise InvalidParameterError(
+                f"no rows in the event of metric={metric!r} (labels {np.unique(y).tolist()}); "
+                "choose another metric."
+            )
+        return cls(metric, rows, weights[rows], float(weights.sum()))
 
-def _event_values(
-    predictions: Any, labels: Any, metric: str, sample_weight: Any = None
-) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, float]:
-    """Rows of the event, the value ``v`` and the weight of each, and the total weight."""
-    if metric not in _METRICS:
-        raise InvalidParameterError(
-            f"metric={metric!r} is not known; choose one of {list(_METRICS)}."
-        )
-    scores = np.asarray(predictions, dtype=np.float64)
-    y = np.asarray(labels)
-    if scores.ndim != 1 or y.shape != scores.shape:
-        raise InvalidParameterError(
-            f"predictions {scores.shape} and labels {y.shape} must be 1-D and of one length."
-        )
-    if np.any((scores < 0) | (scores > 1)) or not np.isin(y, (0, 1)).all():
-        raise InvalidParameterError(
-            "predictions must lie in [0, 1] and labels be 0/1; encode the favourable outcome "
-            "as 1."
-        )
-    event = {"fpr": y == 0, "fnr": y == 1, "selection": np.ones(y.shape, dtype=bool)}[metric]
-    if not event.any():
-        raise InvalidParameterError(
-            f"no rows in the event of metric={metric!r} (labels {np.unique(y).tolist()}); "
-            "choose another metric."
-        )
-    weights = _weights(sample_weight, y.shape[0])
-    values = 1.0 - scores[event] if metric == "fnr" else scores[event]
-    return event, values, weights[event], float(weights.sum())
+    def values(self, predictions: Any) -> FloatArray:
+        """``v`` on the event's rows: ``P[h = 1]``, or ``P[h = 0]`` for false negatives."""
+        scores = np.asarray(predictions, dtype=np.float64)
+        if scores.shape != self.rows.shape:
+            raise InvalidParameterError(
+                f"predictions have shape {scores.shape} but there are {self.rows.shape[0]} "
+                "labels; pass one prediction per labelled row."
+            )
+        if not ((scores >= 0) & (scores <= 1)).all():
+            raise InvalidParameterError(
+                f"predictions must lie in [0, 1], got values from {np.min(scores)} to "
+                f"{np.max(scores)}; pass decisions (0/1) or probabilities P[h(x) = 1]."
+            )
+        chosen = scores[self.rows]
+        return 1.0 - chosen if self.metric == "fnr" else chosen
 
 
 def _weights(sample_weight: Any, n: int) -> FloatArray:
@@ -201,9 +193,16 @@ def _weights(sample_weight: Any, n: int) -> FloatArray:
     return weights
 
 
+def _check_rows(protected_rows: int, labelled_rows: int) -> None:
+    if protected_rows != labelled_rows:
+        raise InvalidParameterError(
+            f"protected has {protected_rows} rows but predictions have {labelled_rows}; "
+            "pass one row of attributes per prediction."
+        )
+
+
 @dataclass(frozen=True)
 class _Scored:
-    members: npt.NDArray[np.bool_]
     count: float
     size: float
     rate: float
@@ -212,41 +211,45 @@ class _Scored:
     direction: int
 
 
-def _score(members: npt.NDArray[np.bool_], values: FloatArray, weights: FloatArray,
-           base: float, n: float) -> _Scored:
-    """Exact alpha, rate, beta and alpha*beta of one candidate (members within the event)."""
-    count = float(weights[members].sum())
+def _score(count: float, value_sum: float, base: float, total: float) -> _Scored:
+    """Exact alpha, rate, beta and alpha*beta of a candidate from its weight and weighted
+    value sum within the event."""
     if count == 0:
-        return _Scored(members, 0.0, 0.0, base, 0.0, 0.0, 1)
-    rate = float(np.dot(values[members], weights[members]) / count)
-    size = count / n
-    return _Scored(members, count, size, rate, abs(rate - base), size * abs(rate - base),
-                   1 if rate >= base else -1)
+        return _Scored(0.0, 0.0, base, 0.0, 0.0, 1)
+    rate = value_sum / count
+    size = count / total
+    gap = abs(rate - base)
+    return _Scored(count, size, rate, gap, size * gap, 1 if rate >= base else -1)
 
 
 class LinearOracle:
     """Cost-sensitive classification oracle over fixed attributes: ``1[x . w + b < 0]``.
 
-    As in Kearns et al. (2018), the direction comes from the least-squares regression of the
-    per-row costs of labelling 1 on the attributes; the threshold along it is then chosen
-    exactly (:func:`best_threshold`), which can only lower the total cost. The
-    pseudo-inverse of the design matrix is computed once, so every call is a product.
+    As in Kearns et al. (2018), the direction comes from the (weighted) least-squares
+    regression of the per-row costs of labelling 1 on the attributes; the threshold along it
+    is then chosen exactly (:func:`best_threshold`), which can only lower the total cost.
+    The Gram matrix ``D' W D`` of the design ``D = [attributes, 1]`` is factorised once
+    (eigendecomposition after scaling every column to unit weighted norm; eigenvalues below
+    ``1e-10`` of the largest, such as those of one-hot blocks collinear with the intercept,
+    are cut, not inverted), so every call is two products with the design.
     """
 
     def __init__(self, attributes: FloatArray, weights: FloatArray | None = None) -> None:
         self.design = np.column_stack([attributes, np.ones(attributes.shape[0])])
-        # One-hot attributes and the intercept are collinear: their numerically-zero
-        # singular values (~1e-13 relative on Adult) must be cut, not inverted.
-        if weights is None:
-            self.projector = np.linalg.pinv(self.design, rcond=_RCOND)
-        else:  # weighted least squares: pinv(sqrt(W) D) sqrt(W)
-            root = np.sqrt(weights)
-            self.projector = np.linalg.pinv(self.design * root[:, None],
-                                            rcond=_RCOND) * root[None, :]
+        self.weights = weights
+        weighted = self.design if weights is None else self.design * weights[:, None]
+        gram = weighted.T @ self.design
+        norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
+        norms[norms == 0] = 1.0
+        eigenvalues, eigenvectors = np.linalg.eigh(gram / np.outer(norms, norms))
+        keep = eigenvalues > _RCOND * max(float(eigenvalues.max(initial=0.0)), 0.0)
+        basis = eigenvectors[:, keep]
+        self._inverse = (basis / eigenvalues[keep]) @ basis.T / np.outer(norms, norms)
 
     def fit_costs(self, costs: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Least-squares coefficients (intercept last) and fitted values for ``costs``."""
-        solution: FloatArray = self.projector @ costs
+        weighted = costs if self.weights is None else costs * self.weights
+        solution: FloatArray = self._inverse @ (self.design.T @ weighted)
         fitted: FloatArray = self.design @ solution
         return solution, fitted
 
@@ -274,6 +277,93 @@ def best_threshold(scores: FloatArray, costs: FloatArray) -> float:
     return float((ordered[k] + ordered[k + 1]) / 2)
 
 
+class RichSubgroupAuditor:
+    """The linear-threshold auditor bound to one set of rows, for auditing many predictions.
+
+    Encodes the attributes, groups the event's rows by attribute pattern and factorises the
+    regression once; each :meth:`audit` then costs one weighted count per pattern and a scan
+    over the patterns (module docstring). :func:`audit_rich_subgroups` gives the same answer.
+
+    Parameters
+    ----------
+    labels
+        True labels, 0/1.
+    protected
+        Protected attributes: a frame, a 2-D array or one column, one row per label.
+    metric
+        ``"fpr"``, ``"fnr"`` or ``"selection"``.
+    sample_weight
+        Non-negative weight per row (default 1): a row of weight ``w`` counts as ``w`` rows.
+
+    Attributes
+    ----------
+    attributes, names
+        The encoded attributes of every row and their column names.
+    """
+
+    def __init__(
+        self, labels: Any, protected: Any, *, metric: Metric = "fpr", sample_weight: Any = None
+    ) -> None:
+        self._event = _Event.bind(labels, metric, sample_weight)
+        frame = attribute_frame(protected)
+        _check_rows(len(frame), self._event.rows.shape[0])
+        encoding = encode(frame)
+        self.attributes = encoding.matrix
+        self.names = encoding.names
+        self._pattern, first = encoding.patterns(self._event.rows)
+        self._pattern_weight: FloatArray = np.bincount(
+            self._pattern, weights=self._event.weights, minlength=first.shape[0]
+        ).astype(np.float64)
+        self._oracle = LinearOracle(self.attributes[self._event.rows][first], self._pattern_weight)
+
+    @property
+    def metric(self) -> str:
+        """The audited rate: ``"fpr"``, ``"fnr"`` or ``"selection"``."""
+        return self._event.metric
+
+    def audit(self, predictions: Any) -> RichSubgroup:
+        """The linear-threshold subgroup with the largest ``alpha * beta`` for ``predictions``
+        (per-row ``P[h(x) = 1]``: 0/1 decisions or a randomised classifier's probabilities)."""
+        values = self._event.values(predictions)
+        weight = self._pattern_weight
+        sums = np.bincount(
+            self._pattern, weights=values * self._event.weights, minlength=weight.shape[0]
+        )
+        base = float(sums.sum() / weight.sum())
+        gains = sums - base * weight  # per pattern: sum of w_i (v_i - base)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_costs = np.where(weight > 0, -gains / (weight * self._event.total), 0.0)
+        solution, fitted = self._oracle.fit_costs(mean_costs)
+        cut = best_threshold(fitted, -gains)
+        # {fitted < cut} and its complement {fitted > cut} have the same alpha * beta (the
+        # gains sum to zero over the event); report the smaller, which may lie below the base.
+        members = fitted < cut
+        sign = 1.0 if 2 * weight[members].sum() <= weight.sum() else -1.0
+        chosen = members if sign > 0 else ~members
+        best = _score(
+            float(weight[chosen].sum()), float(sums[chosen].sum()), base, self._event.total
+        )
+        # the hyperplane is scale-free: normalise the largest coefficient to 1 for reading
+        scale = float(np.abs(solution[:-1]).max(initial=0.0)) or 1.0
+        coefficients = sign * np.asarray(solution[:-1], dtype=np.float64) / scale
+        intercept = sign * (float(solution[-1]) - cut) / scale
+        return _result(
+            self.metric,
+            "linear",
+            _hyperplane(self.names, coefficients, intercept),
+            self.names,
+            coefficients,
+            intercept,
+            (),
+            best,
+            base,
+        )
+
+    def members(self, subgroup: RichSubgroup) -> npt.NDArray[np.bool_]:
+        """Whether each bound row is in a linear-threshold ``subgroup`` of these attributes."""
+        return subgroup.contains_encoded(self.attributes)
+
+
 def audit_rich_subgroups(
     predictions: Any,
     labels: Any,
@@ -283,6 +373,9 @@ def audit_rich_subgroups(
     sample_weight: Any = None,
 ) -> RichSubgroup:
     """Find the linear-threshold subgroup with the largest ``alpha * beta`` (module docstring).
+
+    One audit; to audit many predictions on the same rows, bind a
+    :class:`RichSubgroupAuditor` once and call its ``audit``.
 
     Parameters
     ----------
@@ -297,28 +390,8 @@ def audit_rich_subgroups(
     sample_weight
         Non-negative weight per row (default 1): a row of weight ``w`` counts as ``w`` rows.
     """
-    event, values, weights, n = _event_values(predictions, labels, metric, sample_weight)
-    matrix, names = encode_attributes(protected)
-    if matrix.shape[0] != event.shape[0]:
-        raise InvalidParameterError(
-            f"protected has {matrix.shape[0]} rows but predictions have {event.shape[0]}; "
-            "pass one row of attributes per prediction."
-        )
-    base = float(np.dot(values, weights) / weights.sum())
-    gains = values - base
-    solution, fitted = LinearOracle(matrix[event], weights).fit_costs(-gains / n)
-    cut = best_threshold(fitted, -gains * weights)
-    # {fitted < cut} and its complement {fitted > cut} have the same alpha * beta (the gains
-    # sum to zero over the event); report the smaller, which may lie below the base rate.
-    members = fitted < cut
-    sign = 1.0 if 2 * weights[members].sum() <= weights.sum() else -1.0
-    best = _score(members if sign > 0 else ~members, values, weights, base, n)
-    # the hyperplane is scale-free: normalise the largest coefficient to 1 for reading
-    scale = float(np.abs(solution[:-1]).max()) or 1.0
-    coefficients = sign * np.asarray(solution[:-1], dtype=np.float64) / scale
-    intercept = sign * (float(solution[-1]) - cut) / scale
-    return _result(metric, "linear", _hyperplane(names, coefficients, intercept), names,
-                   coefficients, intercept, (), best, base)
+    auditor = RichSubgroupAuditor(labels, protected, metric=metric, sample_weight=sample_weight)
+    return auditor.audit(predictions)
 
 
 def _hyperplane(names: tuple[str, ...], coefficients: FloatArray, intercept: float) -> str:
@@ -343,21 +416,17 @@ def audit_conjunctions(
     combination of their values is scored exactly, one ``bincount`` per subset;
     ``sample_weight`` as in :func:`audit_rich_subgroups`.
     """
-    event, values, weights, n = _event_values(predictions, labels, metric, sample_weight)
-    frame = _as_frame(protected)
-    if len(frame) != event.shape[0]:
-        raise InvalidParameterError(
-            f"protected has {len(frame)} rows but predictions have {event.shape[0]}; "
-            "pass one row of attributes per prediction."
-        )
+    event = _Event.bind(labels, metric, sample_weight)
+    values, weights, n = event.values(predictions), event.weights, event.total
+    frame = attribute_frame(protected)
+    _check_rows(len(frame), event.rows.shape[0])
     columns = [str(c) for c in frame.columns]
     depth = len(columns) if max_attributes is None else int(max_attributes)
     if depth < 1:
         raise InvalidParameterError(f"max_attributes={max_attributes!r} must be at least 1.")
     codes, levels = [], []
     for column in frame.columns:
-        names, code = np.unique(frame[column].astype(str).to_numpy()[event],
-                                return_inverse=True)
+        code, names = text_codes(frame[column].to_numpy()[event.rows])
         if names.shape[0] > MAX_CONJUNCTION_LEVELS:
             warnings.warn(
                 f"attribute {column!r} has {names.shape[0]} distinct values; bin it (e.g. "
@@ -379,23 +448,42 @@ def audit_conjunctions(
                 unfairness = np.where(counts > 0, counts / n * np.abs(sums / counts - base), 0)
             top = int(np.argmax(unfairness))
             if unfairness[top] > best[0]:
-                best = (float(unfairness[top]), subset,
-                        tuple(int(i) for i in np.unravel_index(top, radix)))
+                best = (
+                    float(unfairness[top]),
+                    subset,
+                    tuple(int(i) for i in np.unravel_index(top, radix)),
+                )
     _, subset, index = best
-    conditions = tuple((columns[j], str(levels[j][i])) for j, i in zip(subset, index,
-                                                                        strict=True))
+    conditions = tuple((columns[j], str(levels[j][i])) for j, i in zip(subset, index, strict=True))
     members = np.ones(values.shape[0], dtype=bool)
     for j, i in zip(subset, index, strict=True):
         members &= codes[j] == i
-    return _result(metric, "conjunction", " and ".join(f"{c} = {v}" for c, v in conditions),
-                   tuple(c for c, _ in conditions), np.zeros(0), 0.0, conditions,
-                   _score(members, values, weights, base, n), base)
+    return _result(
+        metric,
+        "conjunction",
+        " and ".join(f"{c} = {v}" for c, v in conditions),
+        tuple(c for c, _ in conditions),
+        np.zeros(0),
+        0.0,
+        conditions,
+        _score(
+            float(weights[members].sum()), float(np.dot(values[members], weights[members])), base, n
+        ),
+        base,
+    )
 
 
-def _result(metric: str, shape: str, description: str, attributes: tuple[str, ...],
-            coefficients: FloatArray, intercept: float,
-            conditions: tuple[tuple[str, str], ...], scored: _Scored,
-            base: float) -> RichSubgroup:
+def _result(
+    metric: str,
+    shape: str,
+    description: str,
+    attributes: tuple[str, ...],
+    coefficients: FloatArray,
+    intercept: float,
+    conditions: tuple[tuple[str, str], ...],
+    scored: _Scored,
+    base: float,
+) -> RichSubgroup:
     return RichSubgroup(
         metric=metric,
         shape=shape,

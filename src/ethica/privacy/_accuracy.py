@@ -45,8 +45,10 @@ _GAUSS_SUM_LIMIT = 100_000
 
 def check_confidence(confidence: object) -> float:
     """Validate a confidence level in (0, 1)."""
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not (
-        0 < confidence < 1
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, (int, float))
+        or not (0 < confidence < 1)
     ):
         raise InvalidParameterError(
             f"confidence must lie strictly between 0 and 1, got {confidence!r}; e.g. 0.95."

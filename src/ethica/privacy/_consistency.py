@@ -64,9 +64,9 @@ def _membership(leaves: Sequence[KeyTuple], margins: Sequence[Margin]) -> sp.csr
     return sp.csr_array((data, (rows, cols)), shape=(offset, len(leaves)))
 
 
-def _least_squares(a: sp.csr_array, y: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[
-    np.float64
-]:
+def _least_squares(
+    a: sp.csr_array, y: NDArray[np.float64], v: NDArray[np.float64]
+) -> NDArray[np.float64]:
     weight = 1 / np.sqrt(np.maximum(v, 1e-12))
     weighted = sp.diags_array(weight) @ a
     result = so.lsq_linear(weighted, weight * y, bounds=(0, np.inf), lsmr_tol="auto")
@@ -85,8 +85,10 @@ def _round(a: sp.csr_array, x: NDArray[np.float64]) -> NDArray[np.int64]:
     integrality = np.ones(x.size)
     cost = 1 - 2 * frac
     tries = [
-        [so.LinearConstraint(a, np.floor(cells), np.ceil(cells)),
-         so.LinearConstraint(ones, total, total)],
+        [
+            so.LinearConstraint(a, np.floor(cells), np.ceil(cells)),
+            so.LinearConstraint(ones, total, total),
+        ],
         [so.LinearConstraint(ones, total, total)],
     ]
     for constraints in tries:

@@ -165,8 +165,10 @@ def _marginal(
         grouped = agg.groupby(by, dropna=False, sort=True)[list(metrics)].sum()
     keys = query.key_set
     if keys is not None:
-        index = pd.MultiIndex.from_tuples(keys, names=by) if len(by) > 1 else pd.Index(
-            [k[0] for k in keys], name=by[0]
+        index = (
+            pd.MultiIndex.from_tuples(keys, names=by)
+            if len(by) > 1
+            else pd.Index([k[0] for k in keys], name=by[0])
         )
         grouped = grouped.reindex(index, fill_value=0)
     found = [k if isinstance(k, tuple) else (k,) for k in grouped.index.tolist()]
@@ -286,7 +288,11 @@ def _binned_counts(
 
 
 def _noisy_histogram(
-    source: object, column: str, edges: Sequence[float], part: Part, unit: PrivacyUnit,
+    source: object,
+    column: str,
+    edges: Sequence[float],
+    part: Part,
+    unit: PrivacyUnit,
     confidence: float,
 ) -> NoisyComponent:
     counts = _binned_counts(source, column, edges, unit)
@@ -300,9 +306,7 @@ def _noisy_histogram(
     )[0]
 
 
-def _histogram(
-    source: object, part: Part, unit: PrivacyUnit, confidence: float
-) -> ReleasedTable:
+def _histogram(source: object, part: Part, unit: PrivacyUnit, confidence: float) -> ReleasedTable:
     query: Histogram = part.query
     c = _noisy_histogram(source, query.column, query.edges, part, unit, confidence)
     labels = bin_labels(query.edges)

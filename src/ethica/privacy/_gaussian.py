@@ -38,12 +38,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ethica.privacy._bernoulli import bernoulli_exp_array
-from ethica.privacy._draws import by_size, collect, public_draws, random_signs
+from ethica.privacy._draws import by_size, collect, public_draws, random_signs, to_int64
 from ethica.privacy._exact import div_interval, exp_neg_interval, mul_interval
 from ethica.privacy._geometric import geometric
 from ethica.privacy._laplace import laplace_raw
 from ethica.privacy._squeeze import gaussian_acceptance
-from ethica.privacy._table import ThresholdTable, rescale
+from ethica.privacy._table import ThresholdTable, rescale_all, signed_support
 
 __all__ = ["MAX_SIGMA", "discrete_gaussian", "gaussian_raw"]
 
@@ -92,9 +92,6 @@ def _gaussian_weights(
 def _gaussian_table(sigma: Fraction) -> ThresholdTable:
     sigma2 = sigma * sigma
     magnitude = math.ceil(Fraction(53, 10) * sigma) + 1
-    values = np.zeros(2 * magnitude + 1, dtype=np.int64)
-    values[1::2] = np.arange(1, magnitude + 1)
-    values[2::2] = -np.arange(1, magnitude + 1)
     steps = math.ceil(16 * sigma) + magnitude
 
     def tails(prec: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -110,19 +107,16 @@ def _gaussian_table(sigma: Fraction) -> ThresholdTable:
             reverse.append(suffix)
         after = reverse[::-1]  # after 0, after +1, after -1, ..., after +M, after -M
         total = _add(after[0], weights[0])
-        scaled = [rescale(*div_interval(s, total, work), guard) for s in after]
-        return tuple(s[0] for s in scaled), tuple(s[1] for s in scaled)
+        return rescale_all((div_interval(s, total, work) for s in after), guard)
 
-    return ThresholdTable.build(values, tails)
+    return ThresholdTable.build(signed_support(magnitude), tails)
 
 
 def _table_draws(sigma: Fraction, n: int) -> NDArray[Any]:
-    table = _gaussian_table(sigma)
-    values, in_tail = table.sample(n)
-    tail = np.flatnonzero(in_tail)
-    if tail.size:
-        values[tail] = _tail_draws(sigma, int(table.values.max()) + 1, tail.size)
-    return values
+    def tail(start: int, count: int) -> NDArray[Any]:
+        return to_int64(_tail_draws(sigma, start, count))  # |X| is a few sigma <= 4096
+
+    return _gaussian_table(sigma).sample_with_tail(n, tail)
 
 
 def _tail_draws(sigma: Fraction, start: int, n: int) -> NDArray[Any]:

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from ethica.privacy._draws import by_size, collect, public_draws, random_signs
 from ethica.privacy._exact import div_interval, exp_neg_interval, mul_interval
 from ethica.privacy._geometric import TABLE_MAX_SCALE, geometric
-from ethica.privacy._table import ThresholdTable, rescale
+from ethica.privacy._table import ThresholdTable, rescale_all, signed_support
 
 __all__ = ["MAX_SCALE", "discrete_laplace", "laplace_raw"]
 
@@ -44,9 +44,6 @@ MAX_SCALE = Fraction(2**52)
 @lru_cache(maxsize=64)
 def _laplace_table(scale: Fraction) -> ThresholdTable:
     magnitude = max(1, math.ceil(14 * scale))
-    values = np.zeros(2 * magnitude + 1, dtype=np.int64)
-    values[1::2] = np.arange(1, magnitude + 1)
-    values[2::2] = -np.arange(1, magnitude + 1)
 
     def tails(prec: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         guard = 2 * (magnitude + 2).bit_length() + 40
@@ -60,22 +57,18 @@ def _laplace_table(scale: Fraction) -> ThresholdTable:
             power = mul_interval(power, p, work)
             bounds.append(power)
             bounds.append(mul_interval(power, two_p_over, work))
-        scaled = [rescale(lo, hi, guard) for lo, hi in bounds]
-        return tuple(s[0] for s in scaled), tuple(s[1] for s in scaled)
+        return rescale_all(bounds, guard)
 
-    return ThresholdTable.build(values, tails)
+    return ThresholdTable.build(signed_support(magnitude), tails)
 
 
 def _table_draws(scale: Fraction, n: int) -> NDArray[Any]:
-    table = _laplace_table(scale)
-    values, in_tail = table.sample(n)
-    tail = np.flatnonzero(in_tail)
-    if tail.size == 0:
-        return values
-    extra = geometric(1 / scale, tail.size) + (int(table.values.max()) + 1)
-    out = values.astype(extra.dtype)
-    out[tail] = np.where(random_signs(tail.size), -extra, extra)
-    return out
+    def tail(start: int, count: int) -> NDArray[Any]:
+        magnitude = geometric(1 / scale, count) + start
+        signed: NDArray[Any] = np.where(random_signs(count), -magnitude, magnitude)
+        return signed
+
+    return _laplace_table(scale).sample_with_tail(n, tail)
 
 
 def _signed_geometric_draws(scale: Fraction, n: int) -> NDArray[Any]:

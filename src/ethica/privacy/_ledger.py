@@ -34,7 +34,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -386,10 +386,7 @@ class Ledger:
     def history(self, name: str) -> list[ChargeRecord]:
         """Every charge against ``name``, oldest first."""
         self.status(name)
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM charges WHERE dataset = ? ORDER BY id", (name,)
-        ).fetchall()
-        return [_record(r) for r in rows]
+        return _charges(self._conn, "dataset = ? ORDER BY id", name)
 
     # ------------------------------------------------------------------- charges
     def record_charge(
@@ -413,12 +410,9 @@ class Ledger:
             )
         with self._write() as conn:
             if request_id is not None:
-                existing = conn.execute(
-                    f"SELECT {_COLUMNS} FROM charges WHERE request_id = ?", (request_id,)
-                ).fetchone()
-                if existing is not None:
-                    record = _record(existing)
-                    return ChargeRecord(**{**record.__dict__, "replayed": True})
+                existing = _charges(conn, "request_id = ?", request_id)
+                if existing:
+                    return replace(existing[0], replayed=True)
             total = _load(self._dataset_row(conn, dataset)[1])
             remaining = total - _spent(conn, dataset, total)
             if not cost <= remaining:  # raises TypeError for a cost of another kind
@@ -441,11 +435,8 @@ class Ledger:
                     request_id,
                 ),
             )
-            charge_id = cursor.lastrowid
-            record = conn.execute(
-                f"SELECT {_COLUMNS} FROM charges WHERE id = ?", (charge_id,)
-            ).fetchone()
-        return _record(record)
+            (record,) = _charges(conn, "id = ?", cursor.lastrowid)
+        return record
 
     def complete(self, charge_id: int, output: object = None, *, digest: str | None = None) -> None:
         """Phase two (success): mark a charge released, storing the output's SHA-256."""
@@ -535,6 +526,12 @@ def _spent(conn: sqlite3.Connection, name: str, total: Budget) -> Budget:
     for (text,) in conn.execute("SELECT cost FROM charges WHERE dataset = ?", (name,)):
         spent = spent + _load(text)
     return spent
+
+
+def _charges(conn: sqlite3.Connection, where: str, value: object) -> list[ChargeRecord]:
+    """The charges matching ``WHERE {where}`` with one bound ``value``."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM charges WHERE {where}", (value,)).fetchall()
+    return [_record(row) for row in rows]
 
 
 def _record(row: tuple[Any, ...]) -> ChargeRecord:

@@ -272,8 +272,10 @@ class Quantiles:
         if not qs or any(not 0 <= q <= 1 for q in qs):
             raise InvalidParameterError(f"Quantiles qs must lie in [0, 1], got {list(self.qs)}.")
         object.__setattr__(self, "qs", qs)
-        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or (
-            self.candidates < 2
+        if (
+            isinstance(self.candidates, bool)
+            or not isinstance(self.candidates, int)
+            or (self.candidates < 2)
         ):
             raise InvalidParameterError(
                 f"candidates must be an integer >= 2, got {self.candidates!r}."

@@ -66,9 +66,11 @@ class ReleasedTable:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per cell: key columns, ``value``, ``ci_low``, ``ci_high``."""
-        frame = pd.DataFrame(
-            [list(k) for k in self.keys], columns=list(self.by), dtype=object
-        ) if self.by else pd.DataFrame(index=range(len(self.values)))
+        frame = (
+            pd.DataFrame([list(k) for k in self.keys], columns=list(self.by), dtype=object)
+            if self.by
+            else pd.DataFrame(index=range(len(self.values)))
+        )
         frame["value"] = np.asarray(self.values, dtype=float)
         frame["ci_low"] = np.asarray(self.ci_low, dtype=float)
         frame["ci_high"] = np.asarray(self.ci_high, dtype=float)
@@ -151,8 +153,9 @@ class Release:
         """All tables stacked: a ``table`` column, the key columns, value and CI."""
         frames = [t.to_frame().assign(table=t.name) for t in self.tables]
         frame = pd.concat(frames, ignore_index=True)
-        first = ["table"] + [c for c in frame.columns if c not in ("table", "value", "ci_low",
-                                                                   "ci_high")]
+        first = ["table"] + [
+            c for c in frame.columns if c not in ("table", "value", "ci_low", "ci_high")
+        ]
         return frame[[*first, "value", "ci_low", "ci_high"]]
 
     def to_dict(self) -> dict[str, Any]:

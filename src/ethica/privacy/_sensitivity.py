@@ -79,9 +79,7 @@ class UserLevel:
                     f"{name} must be an integer >= 1, got {value!r}; e.g. {name}=5."
                 )
         if self.nulls not in ("error", "drop"):
-            raise InvalidParameterError(
-                f"nulls must be 'error' or 'drop', got {self.nulls!r}."
-            )
+            raise InvalidParameterError(f"nulls must be 'error' or 'drop', got {self.nulls!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description."""

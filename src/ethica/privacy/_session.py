@@ -91,8 +91,8 @@ class Session:
             )
         self.budget = budget
         self.confidence = check_confidence(confidence)
-        self.source_description = str(source) if isinstance(source, str | Path) else (
-            type(source).__name__
+        self.source_description = (
+            str(source) if isinstance(source, str | Path) else (type(source).__name__)
         )
         self._table = resolve_table(source, table=table)
         self.ledger = ledger

@@ -38,8 +38,17 @@ from ethica.privacy._sensitivity import PrivacyUnit, Rows, UserLevel
 __all__ = ["ReleaseSpec", "parse_spec"]
 
 _TOP = {
-    "source", "table", "privacy_unit", "budget", "confidence", "consistent", "format",
-    "queries", "dataset", "ledger", "title",
+    "source",
+    "table",
+    "privacy_unit",
+    "budget",
+    "confidence",
+    "consistent",
+    "format",
+    "queries",
+    "dataset",
+    "ledger",
+    "title",
 }
 _UNIT = {"user", "max_groups_per_user", "max_rows_per_group", "nulls"}
 _BUDGET = {"epsilon", "rho", "delta"}

@@ -22,9 +22,10 @@ Proof obligation: :meth:`ThresholdTable.sample` returns i.i.d. outcome indices w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,7 +33,7 @@ from numpy.typing import NDArray
 from ethica.privacy._exact import lazy_compare
 from ethica.privacy._random import random_uint32
 
-__all__ = ["TailIntervals", "ThresholdTable", "rescale"]
+__all__ = ["TailIntervals", "ThresholdTable", "rescale", "rescale_all", "signed_support"]
 
 WORD_BITS = 32
 _GUIDE_BITS = 16
@@ -45,6 +46,22 @@ TailIntervals = Callable[[int], tuple[tuple[int, ...], tuple[int, ...]]]
 def rescale(lo: int, hi: int, shift: int) -> tuple[int, int]:
     """Drop ``shift`` guard bits from an interval, rounding outward."""
     return lo >> shift, -((-hi) >> shift)
+
+
+def rescale_all(
+    bounds: Iterable[tuple[int, int]], shift: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """:func:`rescale` every interval; return the lower bounds and the upper bounds."""
+    scaled = [rescale(lo, hi, shift) for lo, hi in bounds]
+    return tuple(lo for lo, _ in scaled), tuple(hi for _, hi in scaled)
+
+
+def signed_support(magnitude: int) -> NDArray[np.int64]:
+    """The outcomes ``0, +1, -1, ..., +magnitude, -magnitude`` of a symmetric table."""
+    values = np.zeros(2 * magnitude + 1, dtype=np.int64)
+    values[1::2] = np.arange(1, magnitude + 1)
+    values[2::2] = -np.arange(1, magnitude + 1)
+    return values
 
 
 @dataclass(frozen=True)
@@ -90,6 +107,21 @@ class ThresholdTable:
             if pos[i] > 0:
                 pos[i] = self._resolve(int(words[i]))
         return self._value_by_pos[pos], pos == 0
+
+    def sample_with_tail(self, n: int, tail: Callable[[int, int], NDArray[Any]]) -> NDArray[Any]:
+        """``n`` draws; those in the tail come from ``tail(start, count)``.
+
+        ``start`` is one more than the largest value in the table, so a symmetric law's
+        tail sampler draws ``X`` conditioned on ``|X| >= start``.
+        """
+        values, in_tail = self.sample(n)
+        beyond = np.flatnonzero(in_tail)
+        if beyond.size == 0:
+            return values
+        extra = tail(int(self.values.max()) + 1, beyond.size)
+        out = values.astype(np.result_type(values, extra))
+        out[beyond] = extra
+        return out
 
     def _resolve(self, word: int) -> int:
         """Exact position (``K - index``) for a word that the 32-bit bounds leave open."""

@@ -182,12 +182,16 @@ def frontier_chart(
     y_enc = alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False))
     undominated = frame[frame["status"] != "dominated"].sort_values(x)
     line = alt.Chart(undominated).mark_line(color=JUDGED, opacity=0.6).encode(x=x_enc, y=y_enc)
-    points = alt.Chart(frame).mark_point(filled=True).encode(
-        x=x_enc,
-        y=y_enc,
-        color=color,
-        size=alt.condition("datum.status === 'chosen'", alt.value(180), alt.value(60)),
-        tooltip=list(frame.columns),
+    points = (
+        alt.Chart(frame)
+        .mark_point(filled=True)
+        .encode(
+            x=x_enc,
+            y=y_enc,
+            color=color,
+            size=alt.condition("datum.status === 'chosen'", alt.value(180), alt.value(60)),
+            tooltip=list(frame.columns),
+        )
     )
     chart = alt.layer(line, points).properties(width=width, height=height)
     return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
@@ -212,9 +216,7 @@ def bar_chart(
     x_enc = alt.X(f"{value}:Q", title=value_title or value, scale=scale)
     y_enc = alt.Y(f"{category}:N", sort=list(frame[category]), title=None)
     layers: list[Any] = [
-        alt.Chart(frame).mark_bar(color=JUDGED).encode(
-            x=x_enc, y=y_enc, tooltip=[category, value]
-        )
+        alt.Chart(frame).mark_bar(color=JUDGED).encode(x=x_enc, y=y_enc, tooltip=[category, value])
     ]
     if reference is not None:
         layers.append(

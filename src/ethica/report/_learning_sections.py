@@ -34,10 +34,12 @@ def frontier_sentence(result: FrontierResult) -> str:
     chosen = result.points[result.chosen]
     cheapest = min(result.points, key=lambda p: p.error)
     within = chosen.disparity <= result.target_disparity
-    why = (f"the most accurate undominated model with held-out disparity at most "
-           f"{result.target_disparity:.3f}" if within else
-           f"no model reached disparity {result.target_disparity:.3f}, so the least "
-           "disparate one")
+    why = (
+        f"the most accurate undominated model with held-out disparity at most "
+        f"{result.target_disparity:.3f}"
+        if within
+        else f"no model reached disparity {result.target_disparity:.3f}, so the least disparate one"
+    )
     return (
         f"Chosen: {why} (bound {chosen.bound:.3f}): error {100 * chosen.error:.1f}% and "
         f"{_constraint_title(result.constraint)} difference {chosen.disparity:.3f}, against "
@@ -53,13 +55,19 @@ def frontier_section(
 ) -> Section:
     """The frontier plot (error against disparity), the swept points, and the choice."""
     rows = [
-        {"bound": p.bound, "disparity": p.disparity, "error": p.error,
-         "status": _status(result, i)}
+        {"bound": p.bound, "disparity": p.disparity, "error": p.error, "status": _status(result, i)}
         for i, p in enumerate(result.points)
     ]
     measure = f"{_constraint_title(result.constraint)} difference (held out)"
-    svg = chart_to_svg(frontier_chart(pd.DataFrame(rows), x="disparity", y="error",
-                                      x_title=measure, y_title="error rate (held out)"))
+    svg = chart_to_svg(
+        frontier_chart(
+            pd.DataFrame(rows),
+            x="disparity",
+            y="error",
+            x_title=measure,
+            y_title="error rate (held out)",
+        )
+    )
     html = render_template(
         "frontier.html.j2",
         result=result,
@@ -73,8 +81,12 @@ def frontier_section(
 def proxies_sentence(result: ProxyResult) -> str:
     """What dropping the protected attribute left, and why."""
     protected = ", ".join(result.protected)
-    strongest = (f"; the strongest single proxy is {result.proxies[0].feature} (AUC "
-                 f"{result.proxies[0].auc:.2f})" if result.proxies else "")
+    strongest = (
+        f"; the strongest single proxy is {result.proxies[0].feature} (AUC "
+        f"{result.proxies[0].auc:.2f})"
+        if result.proxies
+        else ""
+    )
     return (
         f"Dropping {protected} leaves a {_constraint_title(result.constraint)} difference of "
         f"{result.disparity_without:.3f} ({result.disparity_with:.3f} with it): the other "
@@ -91,25 +103,46 @@ def proxies_section(
     """Disparity with and without the protected attribute, and its proxies ranked by AUC."""
     constraint = _constraint_title(result.constraint)
     protected = ", ".join(result.protected)
-    comparison = pd.DataFrame({
-        "model": [f"with {protected}", f"without {protected}"],
-        "disparity": [result.disparity_with, result.disparity_without],
-    })
-    figures = [{
-        "title": f"{constraint.capitalize()} difference on held-out rows, with and without "
-        f"{protected}",
-        "svg": chart_to_svg(bar_chart(comparison, category="model", value="disparity",
-                                      value_title=f"{constraint} difference")),
-    }]
+    comparison = pd.DataFrame(
+        {
+            "model": [f"with {protected}", f"without {protected}"],
+            "disparity": [result.disparity_with, result.disparity_without],
+        }
+    )
+    figures = [
+        {
+            "title": f"{constraint.capitalize()} difference on held-out rows, with and without "
+            f"{protected}",
+            "svg": chart_to_svg(
+                bar_chart(
+                    comparison,
+                    category="model",
+                    value="disparity",
+                    value_title=f"{constraint} difference",
+                )
+            ),
+        }
+    ]
     if result.proxies:
-        ranked = pd.DataFrame({"feature": [p.feature for p in result.proxies],
-                               "AUC": [p.auc for p in result.proxies]})
-        figures.append({
-            "title": f"How well each feature alone predicts {protected} (held-out AUC; dashed: "
-            "chance, 0.5)",
-            "svg": chart_to_svg(bar_chart(ranked, category="feature", value="AUC",
-                                          reference=0.5, domain=(0.0, 1.0))),
-        })
-    html = render_template("proxies.html.j2", result=result, figures=figures,
-                           constraint=constraint, protected=protected)
+        ranked = pd.DataFrame(
+            {"feature": [p.feature for p in result.proxies], "AUC": [p.auc for p in result.proxies]}
+        )
+        figures.append(
+            {
+                "title": f"How well each feature alone predicts {protected} (held-out AUC; dashed: "
+                "chance, 0.5)",
+                "svg": chart_to_svg(
+                    bar_chart(
+                        ranked, category="feature", value="AUC", reference=0.5, domain=(0.0, 1.0)
+                    )
+                ),
+            }
+        )
+    html = render_template(
+        "proxies.html.j2",
+        result=result,
+        figures=figures,
+        constraint=constraint,
+        protected=protected,
+    )
     return Section(id=section_id, title=title, html=html, lead=proxies_sentence(result))

@@ -35,22 +35,8 @@ __all__ = [
     "CensusComparison",
     "infer_census_schema",
     "offset_progress",
-    "read_rows",
     "run_census_comparison",
 ]
-
-
-def read_rows(source: object) -> pd.DataFrame:
-    """Every row of ``source`` (a CSV/Parquet path, URL or frame) as a pandas frame.
-
-    Reading goes through :mod:`ethica.data`, so errors name the file and the fix.
-    """
-    if isinstance(source, pd.DataFrame):
-        return source
-    from ethica.data import resolve_table
-    from ethica.data._training import to_frame
-
-    return to_frame(source, list(resolve_table(source).columns))
 
 
 def infer_census_schema(tables: Mapping[str, pd.DataFrame]) -> CensusSchema:

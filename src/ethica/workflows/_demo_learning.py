@@ -45,9 +45,15 @@ def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Se
     train, test = load_adult("train"), load_adult("test")
 
     def data(include_protected: bool) -> LearningData:
-        return load_learning_data(train, label=LABEL, protected=PROTECTED, positive=POSITIVE,
-                                  test=test, exclude=NOT_FEATURES,
-                                  include_protected=include_protected)
+        return load_learning_data(
+            train,
+            label=LABEL,
+            protected=PROTECTED,
+            positive=POSITIVE,
+            test=test,
+            exclude=NOT_FEATURES,
+            include_protected=include_protected,
+        )
 
     unaware = data(False)
     step(f"Mitigation: training {len(DEMO_BOUNDS)} models under demographic parity by sex")
@@ -57,10 +63,13 @@ def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Se
     step("Unawareness: training with and without sex, ranking its proxies")
     proxies = run_proxies(data(True), CONSTRAINT)
     return (
-        frontier_section(result, section_id="mitigation",
-                         title="Mitigation: what demographic parity by sex costs"),
-        audit_section(chosen_audit, section_id="mitigation-audit",
-                      title="The chosen fair model, audited"),
-        proxies_section(proxies, section_id="unawareness",
-                        title="Dropping sex is no guarantee"),
+        frontier_section(
+            result,
+            section_id="mitigation",
+            title="Mitigation: what demographic parity by sex costs",
+        ),
+        audit_section(
+            chosen_audit, section_id="mitigation-audit", title="The chosen fair model, audited"
+        ),
+        proxies_section(proxies, section_id="unawareness", title="Dropping sex is no guarantee"),
     )

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
-from ethica.data import TrainingEncoding, TrainingMatrix, fit_encoding
+from ethica.data import TrainingEncoding, TrainingMatrix, fit_encoding, read_rows
 from ethica.fairness import (
     AuditResult,
     FrontierResult,
@@ -107,16 +107,6 @@ class LearningData:
     held_out: str
 
 
-def _rows(source: Any) -> pd.DataFrame:
-    """Every row of ``source`` (a path, URL, table or frame) as a pandas frame."""
-    if isinstance(source, pd.DataFrame):
-        return source
-    from ethica.data import resolve_table
-    from ethica.data._training import to_frame
-
-    return to_frame(source, list(resolve_table(source).columns))
-
-
 def _check_label(frame: pd.DataFrame, label: str, positive: Any) -> None:
     if label not in frame.columns:
         return  # the encoding names the missing column and the ones available
@@ -183,7 +173,7 @@ def load_learning_data(
     names = (protected,) if isinstance(protected, str) else tuple(protected)
     if not names:
         raise InvalidParameterError("no protected attribute given; name at least one column.")
-    frame = _rows(source)
+    frame = read_rows(source)
     unknown = [c for c in exclude if c not in frame.columns]
     if unknown:
         raise InvalidParameterError(
@@ -202,17 +192,28 @@ def load_learning_data(
         train_frame, test_frame = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
         held_out = f"a random {100 * test_fraction:.0f}% of the rows (seed {seed})"
     else:
-        train_frame, test_frame = frame, _rows(test)
+        train_frame, test_frame = frame, read_rows(test)
         _check_label(test_frame, label, positive)
         held_out = "the held-out table" if isinstance(test, pd.DataFrame) else str(test)
     _check_groups(train_frame, names)
     dropped = {label, *names, *exclude}
     features = [c for c in train_frame.columns if c not in dropped]
-    encoding = fit_encoding(train_frame, label=label, protected=names, positive=positive,
-                            features=features, include_protected=include_protected)
-    return LearningData(encoding=encoding, train=encoding.transform(train_frame),
-                        test=encoding.transform(test_frame), label=label, protected=names,
-                        held_out=held_out)
+    encoding = fit_encoding(
+        train_frame,
+        label=label,
+        protected=names,
+        positive=positive,
+        features=features,
+        include_protected=include_protected,
+    )
+    return LearningData(
+        encoding=encoding,
+        train=encoding.transform(train_frame),
+        test=encoding.transform(test_frame),
+        label=label,
+        protected=names,
+        held_out=held_out,
+    )
 
 
 def run_frontier(
@@ -229,26 +230,42 @@ def run_frontier(
     """Sweep ``constraint``'s bound on ``data`` (see :func:`ethica.fairness.frontier`)."""
     spec = constraint_from_name(constraint)
     return frontier(
-        data.train.X, data.train.y, data.train.sensitive,
-        data.test.X, data.test.y, data.test.sensitive,
-        constraint=spec, points=points, bounds=bounds,
+        data.train.X,
+        data.train.y,
+        data.train.sensitive,
+        data.test.X,
+        data.test.y,
+        data.test.sensitive,
+        constraint=spec,
+        points=points,
+        bounds=bounds,
         estimator=resolve_estimator(None) if estimator is None else estimator,
-        target_disparity=target_disparity, random_state=seed, progress=progress,
+        target_disparity=target_disparity,
+        random_state=seed,
+        progress=progress,
     )
 
 
-def audit_model(model: Any, data: LearningData, constraint: str,
-                *, subgroups: bool = True) -> AuditResult:
+def audit_model(
+    model: Any, data: LearningData, constraint: str, *, subgroups: bool = True
+) -> AuditResult:
     """Audit ``model``'s decisions on the held-out rows, for the constraint's harm."""
     decisions = np.asarray(model.predict(data.test.X)).astype(np.int8)
     sensitive = np.asarray(data.test.sensitive, dtype=object).reshape(len(decisions), -1)
-    frame = pd.DataFrame({name: sensitive[:, j].astype(str)
-                          for j, name in enumerate(data.protected)})
+    frame = pd.DataFrame(
+        {name: sensitive[:, j].astype(str) for j, name in enumerate(data.protected)}
+    )
     outcome, decision = _free_name("outcome", frame), _free_name("decision", frame)
     frame[outcome] = data.test.y
     frame[decision] = decisions
-    return audit(frame, label=outcome, prediction=decision, protected=list(data.protected),
-                 harm=CONSTRAINT_HARMS[constraint], subgroups=subgroups)
+    return audit(
+        frame,
+        label=outcome,
+        prediction=decision,
+        protected=list(data.protected),
+        harm=CONSTRAINT_HARMS[constraint],
+        subgroups=subgroups,
+    )
 
 
 def _free_name(name: str, frame: pd.DataFrame) -> str:
@@ -257,9 +274,19 @@ def _free_name(name: str, frame: pd.DataFrame) -> str:
     return name
 
 
-def run_proxies(data: LearningData, constraint: str = "demographic-parity", *,
-                estimator: Any = None, top: int | None = 10) -> ProxyResult:
+def run_proxies(
+    data: LearningData,
+    constraint: str = "demographic-parity",
+    *,
+    estimator: Any = None,
+    top: int | None = 10,
+) -> ProxyResult:
     """Train with and without the protected columns and rank their proxies."""
-    return proxy_analysis(data.train, data.test, protected=data.protected,
-                          constraint=constraint_from_name(constraint), estimator=estimator,
-                          top=top)
+    return proxy_analysis(
+        data.train,
+        data.test,
+        protected=data.protected,
+        constraint=constraint_from_name(constraint),
+        estimator=estimator,
+        top=top,
+    )

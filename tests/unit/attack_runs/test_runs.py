@@ -19,8 +19,9 @@ from ethica.attacks import (
     reconstruct_blocks,
     synthetic_blocks,
 )
+from ethica.data import read_rows
 from ethica.privacy import PureDP
-from ethica.workflows._attack_census import infer_census_schema, read_rows, run_census_comparison
+from ethica.workflows._attack_census import infer_census_schema, run_census_comparison
 from ethica.workflows._attack_membership import run_membership
 from ethica.workflows._census_release import check_epsilons, dp_census_tables
 

@@ -18,8 +18,7 @@ from ethica.fairness._constraints import (
     constraint_from_name,
 )
 
-ALL = [DemographicParity, EqualOpportunity, EqualizedOdds, FalsePositiveRateParity,
-       ErrorRateParity]
+ALL = [DemographicParity, EqualOpportunity, EqualizedOdds, FalsePositiveRateParity, ErrorRateParity]
 
 RNG = np.random.default_rng(7)
 Y = RNG.integers(0, 2, 400).astype(np.int8)
@@ -43,8 +42,9 @@ def test_binding_returns_a_new_object_and_leaves_the_spec_alone(
 
 @pytest.mark.parametrize("cls", ALL)
 @pytest.mark.parametrize("bad", [-0.01, 1.5])
-def test_bounds_outside_unit_interval_are_rejected(cls: type[FairnessConstraint],
-                                                   bad: float) -> None:
+def test_bounds_outside_unit_interval_are_rejected(
+    cls: type[FairnessConstraint], bad: float
+) -> None:
     with pytest.raises(InvalidParameterError, match=r"outside \[0, 1\]"):
         cls(difference_bound=bad)
     with pytest.raises(InvalidParameterError, match=r"outside \[0, 1\]"):
@@ -82,11 +82,16 @@ def _rate(mask: np.ndarray, values: np.ndarray) -> float:
 
 @pytest.mark.parametrize(
     ("cls", "events"),
-    [(DemographicParity, [None]), (EqualOpportunity, [1]), (FalsePositiveRateParity, [0]),
-     (EqualizedOdds, [0, 1])],
+    [
+        (DemographicParity, [None]),
+        (EqualOpportunity, [1]),
+        (FalsePositiveRateParity, [0]),
+        (EqualizedOdds, [0, 1]),
+    ],
 )
-def test_violations_match_direct_rates(cls: type[FairnessConstraint],
-                                       events: list[int | None]) -> None:
+def test_violations_match_direct_rates(
+    cls: type[FairnessConstraint], events: list[int | None]
+) -> None:
     bound = cls(difference_bound=0.02).bind(Y, A)
     expected = []
     for sign in (1, -1):
@@ -109,8 +114,10 @@ def test_error_rate_parity_uses_the_error() -> None:
 def test_ratio_form() -> None:
     bound = DemographicParity(ratio_bound=0.8).bind(Y, A)
     f, m, overall = H[A == "f"].mean(), H[A == "m"].mean(), H.mean()
-    np.testing.assert_allclose(bound.violations(H), [0.8 * f - overall, 0.8 * m - overall,
-                                                     0.8 * overall - f, 0.8 * overall - m])
+    np.testing.assert_allclose(
+        bound.violations(H),
+        [0.8 * f - overall, 0.8 * m - overall, 0.8 * overall - f, 0.8 * overall - m],
+    )
 
 
 @pytest.mark.parametrize("cls", ALL)

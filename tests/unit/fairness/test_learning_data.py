@@ -26,9 +26,13 @@ def adult_sample(rows: int = 4000, seed: int = 0) -> TrainingMatrix:
     """A fixed random sample of the Adult training rows (for faster tests)."""
     train, _ = adult_matrices()
     index = np.random.default_rng(seed).choice(train.y.shape[0], rows, replace=False)
-    return TrainingMatrix(X=train.X[index], y=train.y[index], sensitive=train.sensitive[index],
-                          feature_names=train.feature_names,
-                          feature_sources=train.feature_sources)
+    return TrainingMatrix(
+        X=train.X[index],
+        y=train.y[index],
+        sensitive=train.sensitive[index],
+        feature_names=train.feature_names,
+        feature_sources=train.feature_sources,
+    )
 
 
 def test_adult_train_and_test_share_columns_and_label_rate() -> None:
@@ -57,10 +61,17 @@ def test_one_hot_blocks_sum_to_one_per_row() -> None:
 
 
 def test_include_protected_and_several_protected_columns() -> None:
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "a": ["p", "q", "p", "q"],
-                          "b": ["u", "u", "v", "v"], "y": [0, 1, 1, 0]})
-    matrix = fit_encoding(frame, label="y", protected=["a", "b"],
-                          include_protected=True).transform(frame)
+    frame = pd.DataFrame(
+        {
+            "x": [1.0, 2.0, 3.0, 4.0],
+            "a": ["p", "q", "p", "q"],
+            "b": ["u", "u", "v", "v"],
+            "y": [0, 1, 1, 0],
+        }
+    )
+    matrix = fit_encoding(frame, label="y", protected=["a", "b"], include_protected=True).transform(
+        frame
+    )
     assert matrix.sensitive.shape == (4, 2)
     assert matrix.feature_names == ("x", "a=p", "a=q", "b=u", "b=v")
     assert matrix.y.tolist() == [0, 1, 1, 0]

@@ -30,8 +30,7 @@ def test_pareto_mask_and_hypervolume_by_hand() -> None:
     assert pareto_mask(errors, disparities).tolist() == [True, True, False, True]
     # staircase under reference (1, 1): 0.9*0.7 + 0.8*0.2 + 0.7*0.05
     assert hypervolume(errors, disparities) == pytest.approx(0.63 + 0.16 + 0.035)
-    assert hypervolume(errors, disparities, (0.25, 0.4)) == pytest.approx(
-        0.15 * 0.1 + 0.05 * 0.2)
+    assert hypervolume(errors, disparities, (0.25, 0.4)) == pytest.approx(0.15 * 0.1 + 0.05 * 0.2)
     assert hypervolume([0.5], [0.5], (0.4, 1.0)) == 0.0
 
 
@@ -39,9 +38,17 @@ def test_pareto_mask_and_hypervolume_by_hand() -> None:
 def adult_frontier() -> FrontierResult:
     train, test = adult_matrices()
     rows = np.random.default_rng(0).choice(train.y.shape[0], 8000, replace=False)
-    return frontier(train.X[rows], train.y[rows], train.sensitive[rows], test.X, test.y,
-                    test.sensitive, points=5, estimator=base(),
-                    constraint=DemographicParity(difference_bound=0.02))
+    return frontier(
+        train.X[rows],
+        train.y[rows],
+        train.sensitive[rows],
+        test.X,
+        test.y,
+        test.sensitive,
+        points=5,
+        estimator=base(),
+        constraint=DemographicParity(difference_bound=0.02),
+    )
 
 
 def test_frontier_trades_error_for_disparity_on_adult() -> None:
@@ -54,8 +61,7 @@ def test_frontier_trades_error_for_disparity_on_adult() -> None:
     assert all(a <= b + 1e-6 for a, b in itertools.pairwise(train_disparity))
     assert all(a >= b - 2e-3 for a, b in itertools.pairwise(train_error))
     assert result.points[0].disparity < 0.02 < result.points[-1].disparity
-    expected = hypervolume([p.error for p in result.points],
-                           [p.disparity for p in result.points])
+    expected = hypervolume([p.error for p in result.points], [p.disparity for p in result.points])
     assert result.hypervolume == pytest.approx(expected)
     flags = pareto_mask([p.error for p in result.points], [p.disparity for p in result.points])
     assert [not p.dominated for p in result.points] == flags.tolist()
@@ -86,8 +92,14 @@ def test_frontier_result_serialises() -> None:
 
 def test_frontier_bad_input() -> None:
     train, test = adult_matrices()
-    args = (train.X[:300], train.y[:300], train.sensitive[:300], test.X[:300], test.y[:300],
-            test.sensitive[:300])
+    args = (
+        train.X[:300],
+        train.y[:300],
+        train.sensitive[:300],
+        test.X[:300],
+        test.y[:300],
+        test.sensitive[:300],
+    )
     with pytest.raises(InvalidParameterError, match="points=1"):
         frontier(*args, points=1)
     with pytest.raises(InvalidParameterError, match=r"bound 1.5 is outside \[0, 1\]"):
@@ -100,9 +112,17 @@ def test_frontier_bad_input() -> None:
 
 def test_frontier_with_explicit_bounds_and_equalized_odds() -> None:
     train, test = adult_matrices()
-    result = frontier(train.X[:3000], train.y[:3000], train.sensitive[:3000], test.X[:3000],
-                      test.y[:3000], test.sensitive[:3000], bounds=[0.1, 0.0],
-                      constraint=EqualizedOdds(), estimator=base())
+    result = frontier(
+        train.X[:3000],
+        train.y[:3000],
+        train.sensitive[:3000],
+        test.X[:3000],
+        test.y[:3000],
+        test.sensitive[:3000],
+        bounds=[0.1, 0.0],
+        constraint=EqualizedOdds(),
+        estimator=base(),
+    )
     assert [p.bound for p in result.points] == [0.0, 0.1]
     assert result.constraint == "equalized-odds"
     assert result.points[0].train_disparity <= result.points[1].train_disparity + 1e-6
@@ -111,8 +131,9 @@ def test_frontier_with_explicit_bounds_and_equalized_odds() -> None:
 @cache
 def adult_with_sex() -> tuple[TrainingMatrix, TrainingMatrix]:
     train, test = load_adult("train"), load_adult("test")
-    encoding = fit_encoding(train, label="income", protected="sex", positive=">50K",
-                            include_protected=True)
+    encoding = fit_encoding(
+        train, label="income", protected="sex", positive=">50K", include_protected=True
+    )
     return encoding.transform(train), encoding.transform(test)
 
 
@@ -141,5 +162,6 @@ def test_chosen_model_survives_pickling() -> None:
     result = adult_frontier()
     _, test = adult_matrices()
     restored = pickle.loads(pickle.dumps(result.chosen_model))
-    np.testing.assert_allclose(restored._pmf_predict(test.X[:500]),
-                               result.chosen_model._pmf_predict(test.X[:500]))
+    np.testing.assert_allclose(
+        restored._pmf_predict(test.X[:500]), result.chosen_model._pmf_predict(test.X[:500])
+    )

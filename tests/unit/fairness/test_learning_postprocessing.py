@@ -31,22 +31,26 @@ def scorer() -> LogisticRegression:
 
 @pytest.mark.parametrize(
     ("spec", "peer_name"),
-    [(DemographicParity(difference_bound=0.0), "demographic_parity"),
-     (EqualOpportunity(difference_bound=0.0), "true_positive_rate_parity"),
-     (EqualizedOdds(difference_bound=0.0), "equalized_odds")],
+    [
+        (DemographicParity(difference_bound=0.0), "demographic_parity"),
+        (EqualOpportunity(difference_bound=0.0), "true_positive_rate_parity"),
+        (EqualizedOdds(difference_bound=0.0), "equalized_odds"),
+    ],
 )
 def test_exact_constraint_on_training_rows_and_error_no_worse_than_fairlearn(
     spec: FairnessConstraint, peer_name: str
 ) -> None:
     train, _ = adult_matrices()
     ours = ThresholdOptimizer(estimator=scorer(), prefit=True, constraint=spec).fit(
-        train.X, train.y, sensitive_features=train.sensitive)
+        train.X, train.y, sensitive_features=train.sensitive
+    )
     positive = ours._pmf_predict(train.X, sensitive_features=train.sensitive)[:, 1]
     assert spec.bind(train.y, train.sensitive).violations(positive).max() <= 1e-7
     our_error = np.mean(np.abs(positive - train.y))
     assert our_error == pytest.approx(ours.training_error_, abs=1e-9)
-    peer = FairlearnThresholdOptimizer(estimator=scorer(), prefit=True, constraints=peer_name,
-                                       predict_method="predict_proba")
+    peer = FairlearnThresholdOptimizer(
+        estimator=scorer(), prefit=True, constraints=peer_name, predict_method="predict_proba"
+    )
     with warnings.catch_warnings():  # fairlearn's own pandas-3 deprecation notices
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -58,8 +62,9 @@ def test_exact_constraint_on_training_rows_and_error_no_worse_than_fairlearn(
 def test_looser_bound_never_costs_accuracy() -> None:
     data = adult_sample()
     errors = [
-        ThresholdOptimizer(constraint=DemographicParity(difference_bound=b)).fit(
-            data.X, data.y, sensitive_features=data.sensitive).training_error_
+        ThresholdOptimizer(constraint=DemographicParity(difference_bound=b))
+        .fit(data.X, data.y, sensitive_features=data.sensitive)
+        .training_error_
         for b in (0.0, 0.05, 0.2)
     ]
     assert errors[0] >= errors[1] - 1e-12 >= errors[2] - 2e-12
@@ -67,9 +72,9 @@ def test_looser_bound_never_costs_accuracy() -> None:
 
 def test_randomised_thresholds_are_probabilities_and_predict_is_seeded() -> None:
     data = adult_sample()
-    model = ThresholdOptimizer(constraint=DemographicParity(difference_bound=0.0),
-                               random_state=1).fit(data.X, data.y,
-                                                   sensitive_features=data.sensitive)
+    model = ThresholdOptimizer(
+        constraint=DemographicParity(difference_bound=0.0), random_state=1
+    ).fit(data.X, data.y, sensitive_features=data.sensitive)
     for weights in model.threshold_probabilities_:
         assert weights.min() > 0 and weights.sum() == pytest.approx(1.0)
     first = model.predict(data.X, sensitive_features=data.sensitive)
@@ -106,7 +111,8 @@ def test_reject_option_favours_the_deprived_group_in_the_critical_region() -> No
     train, test = adult_matrices()
     spec = DemographicParity(difference_bound=0.02)
     model = RejectOptionClassifier(estimator=scorer(), prefit=True, constraint=spec).fit(
-        train.X, train.y, sensitive_features=train.sensitive)
+        train.X, train.y, sensitive_features=train.sensitive
+    )
     assert model.group_names_ == ("Female", "Male")
     assert model.deprived_.tolist() == [True, False]
     assert 0 < model.theta_ < 0.5
@@ -124,12 +130,14 @@ def test_reject_option_favours_the_deprived_group_in_the_critical_region() -> No
 def test_reject_option_warns_when_no_theta_meets_the_bound() -> None:
     data = adult_sample(1000)
     with pytest.warns(ConvergenceWarning, match="no critical region meeting"):
-        RejectOptionClassifier(grid_size=1, constraint=DemographicParity(difference_bound=0.0)
-                               ).fit(data.X, data.y, sensitive_features=data.sensitive)
+        RejectOptionClassifier(grid_size=1, constraint=DemographicParity(difference_bound=0.0)).fit(
+            data.X, data.y, sensitive_features=data.sensitive
+        )
 
 
 def test_reject_option_needs_probabilities() -> None:
     data = adult_sample(500)
     with pytest.raises(InvalidParameterError, match="LinearSVC has no predict_proba"):
-        RejectOptionClassifier(estimator=LinearSVC()).fit(data.X, data.y,
-                                                          sensitive_features=data.sensitive)
+        RejectOptionClassifier(estimator=LinearSVC()).fit(
+            data.X, data.y, sensitive_features=data.sensitive
+        )

@@ -31,8 +31,9 @@ def selection_gap(positive: np.ndarray, groups: np.ndarray) -> float:
 def test_adult_dp_001_no_worse_than_fairlearn_in_the_same_run() -> None:
     """Expected test error and DP difference of both randomised classifiers (slack 0.002)."""
     train, test = adult_matrices()
-    ours = ExponentiatedGradient(estimator=base(),
-                                 constraint=DemographicParity(difference_bound=0.01))
+    ours = ExponentiatedGradient(
+        estimator=base(), constraint=DemographicParity(difference_bound=0.01)
+    )
     ours.fit(train.X, train.y, sensitive_features=train.sensitive)
     peer = FairlearnExponentiatedGradient(base(), FairlearnDemographicParity(difference_bound=0.01))
     with warnings.catch_warnings():  # fairlearn's own pandas-3 deprecation notices
@@ -41,8 +42,10 @@ def test_adult_dp_001_no_worse_than_fairlearn_in_the_same_run() -> None:
     results = {}
     for name, model in (("ours", ours), ("fairlearn", peer)):
         positive = model._pmf_predict(test.X)[:, 1]
-        results[name] = (np.mean(np.abs(positive - test.y)), selection_gap(positive,
-                                                                          test.sensitive))
+        results[name] = (
+            np.mean(np.abs(positive - test.y)),
+            selection_gap(positive, test.sensitive),
+        )
     assert results["ours"][0] <= results["fairlearn"][0] + 0.002, results
     assert results["ours"][1] <= results["fairlearn"][1] + 0.002, results
     # and the constraint really bit: unconstrained LR has a DP gap near 0.18 on Adult
@@ -53,7 +56,8 @@ def test_training_constraint_holds_and_disparity_drops_for_equalized_odds() -> N
     data = adult_sample()
     spec = EqualizedOdds(difference_bound=0.02)
     model = ExponentiatedGradient(estimator=base(), constraint=spec).fit(
-        data.X, data.y, sensitive_features=data.sensitive)
+        data.X, data.y, sensitive_features=data.sensitive
+    )
     bound = spec.bind(data.y, data.sensitive)
     positive = model._pmf_predict(data.X)[:, 1]
     assert bound.violations(positive).max() <= 1e-6
@@ -69,14 +73,16 @@ def test_fit_does_not_change_the_users_constraint() -> None:
     spec = DemographicParity(difference_bound=0.05)
     before = dataclasses.asdict(spec)
     ExponentiatedGradient(estimator=base(), constraint=spec, max_iter=3).fit(
-        data.X, data.y, sensitive_features=data.sensitive)
+        data.X, data.y, sensitive_features=data.sensitive
+    )
     assert dataclasses.asdict(spec) == before
 
 
 def test_randomised_predict_is_seeded_and_follows_the_pmf() -> None:
     data = adult_sample()
-    model = ExponentiatedGradient(estimator=base(), random_state=3,
-                                  constraint=DemographicParity(difference_bound=0.0))
+    model = ExponentiatedGradient(
+        estimator=base(), random_state=3, constraint=DemographicParity(difference_bound=0.0)
+    )
     model.fit(data.X, data.y, sensitive_features=data.sensitive)
     positive = model._pmf_predict(data.X)[:, 1]
     mixed = (positive > 0.01) & (positive < 0.99)
@@ -107,8 +113,7 @@ def test_infeasible_within_budget_warns_and_returns_least_violating_mixture() ->
 def test_base_estimator_without_sample_weight_is_rejected(cls: type) -> None:
     data = adult_sample(500)
     with pytest.raises(InvalidParameterError, match=r"KNeighborsClassifier.*sample_weight"):
-        cls(estimator=KNeighborsClassifier()).fit(data.X, data.y,
-                                                  sensitive_features=data.sensitive)
+        cls(estimator=KNeighborsClassifier()).fit(data.X, data.y, sensitive_features=data.sensitive)
 
 
 @pytest.mark.parametrize("cls", [ExponentiatedGradient, GridSearch])
@@ -120,7 +125,8 @@ def test_bad_labels_groups_and_parameters(cls: type) -> None:
         cls(estimator=base()).fit(data.X, data.y, sensitive_features=np.full(500, "Male"))
     with pytest.raises(InvalidParameterError, match="needs a constraint"):
         cls(estimator=base(), constraint="demographic-parity").fit(
-            data.X, data.y, sensitive_features=data.sensitive)
+            data.X, data.y, sensitive_features=data.sensitive
+        )
 
 
 def test_bad_iteration_parameters() -> None:
@@ -135,7 +141,8 @@ def test_grid_search_keeps_a_feasible_deterministic_classifier() -> None:
     data = adult_sample()
     spec = DemographicParity(difference_bound=0.03)
     model = GridSearch(estimator=base(), constraint=spec, grid_size=13, grid_limit=3.0).fit(
-        data.X, data.y, sensitive_features=data.sensitive)
+        data.X, data.y, sensitive_features=data.sensitive
+    )
     assert len(model.predictors_) == 1
     positive = model._pmf_predict(data.X)[:, 1]
     assert set(np.unique(positive)) <= {0.0, 1.0}
@@ -146,16 +153,17 @@ def test_grid_search_keeps_a_feasible_deterministic_classifier() -> None:
 def test_grid_search_warns_when_no_grid_point_is_feasible() -> None:
     data = adult_sample(2000)
     with pytest.warns(ConvergenceWarning, match="no classifier meeting"):
-        GridSearch(estimator=base(), grid_size=1,
-                   constraint=DemographicParity(difference_bound=0.0)).fit(
-            data.X, data.y, sensitive_features=data.sensitive)
+        GridSearch(
+            estimator=base(), grid_size=1, constraint=DemographicParity(difference_bound=0.0)
+        ).fit(data.X, data.y, sensitive_features=data.sensitive)
 
 
 def test_ratio_bound_four_fifths_rule_holds_on_training_rows() -> None:
     data = adult_sample()
     spec = DemographicParity(ratio_bound=0.8)
     model = ExponentiatedGradient(estimator=base(), constraint=spec).fit(
-        data.X, data.y, sensitive_features=data.sensitive)
+        data.X, data.y, sensitive_features=data.sensitive
+    )
     positive = model._pmf_predict(data.X)[:, 1]
     rates = [positive[data.sensitive == g].mean() for g in ("Female", "Male")]
     overall = positive.mean()

@@ -23,19 +23,21 @@ PROTECTED = ["sex", "race"]
 def decisions() -> pd.DataFrame:
     """Adult test rows with a transparent screening rule as the decision."""
     frame = load_adult("test")
-    return pd.DataFrame({
-        "sex": frame["sex"].astype(str),
-        "race": frame["race"].astype(str),
-        "outcome": (frame["income"] == ">50K").astype(np.int8),
-        "decision": ((frame["education_num"] >= 13) | (frame["capital_gain"] > 5000)).astype(
-            np.int8),
-    })
+    return pd.DataFrame(
+        {
+            "sex": frame["sex"].astype(str),
+            "race": frame["race"].astype(str),
+            "outcome": (frame["income"] == ">50K").astype(np.int8),
+            "decision": ((frame["education_num"] >= 13) | (frame["capital_gain"] > 5000)).astype(
+                np.int8
+            ),
+        }
+    )
 
 
 @cache
 def table() -> CountTable:
-    return count_outcomes(decisions(), label="outcome", prediction="decision",
-                          protected=PROTECTED)
+    return count_outcomes(decisions(), label="outcome", prediction="decision", protected=PROTECTED)
 
 
 def _same(a: RichSubgroup, b: RichSubgroup) -> None:
@@ -50,15 +52,22 @@ def test_weighted_cells_give_the_answer_of_the_expanded_rows(metric: Metric) -> 
     rows, cells = decisions(), table().cells
     assert int(cells["n"].sum()) == len(rows)
     for auditor in (audit_rich_subgroups, audit_conjunctions):
-        on_rows = auditor(rows["decision"].to_numpy(float), rows["outcome"].to_numpy(),
-                          rows[PROTECTED], metric=metric)
-        on_cells = auditor(cells["prediction"].to_numpy(float), cells["label"].to_numpy(),
-                           cells[PROTECTED].astype(str), sample_weight=cells["n"].to_numpy(),
-                           metric=metric)
+        on_rows = auditor(
+            rows["decision"].to_numpy(float),
+            rows["outcome"].to_numpy(),
+            rows[PROTECTED],
+            metric=metric,
+        )
+        on_cells = auditor(
+            cells["prediction"].to_numpy(float),
+            cells["label"].to_numpy(),
+            cells[PROTECTED].astype(str),
+            sample_weight=cells["n"].to_numpy(),
+            metric=metric,
+        )
         _same(on_rows, on_cells)
         # the same subgroup: the rows it holds are the rows of the cells it holds
-        assert np.array_equal(on_rows.contains(rows[PROTECTED]),
-                              on_cells.contains(rows[PROTECTED]))
+        assert np.array_equal(on_rows.contains(rows[PROTECTED]), on_cells.contains(rows[PROTECTED]))
 
 
 def test_findings_of_the_count_table_are_exact_on_the_rows() -> None:
@@ -87,18 +96,19 @@ def test_integer_weight_equals_repeated_rows() -> None:
     weights = rng.integers(0, 4, n)
     repeat = np.repeat(np.arange(n), weights)
     for auditor in (audit_rich_subgroups, audit_conjunctions):
-        weighted = auditor(scores, labels, protected, metric="selection",
-                           sample_weight=weights)
-        repeated = auditor(scores[repeat], labels[repeat], protected.iloc[repeat],
-                           metric="selection")
+        weighted = auditor(scores, labels, protected, metric="selection", sample_weight=weights)
+        repeated = auditor(
+            scores[repeat], labels[repeat], protected.iloc[repeat], metric="selection"
+        )
         _same(weighted, repeated)
 
 
 @pytest.mark.parametrize("weights", [[-1.0, 1.0, 1.0, 1.0], [1.0, 1.0], [np.nan, 1, 1, 1]])
 def test_bad_weights_are_refused(weights: list[float]) -> None:
     with pytest.raises(InvalidParameterError, match="sample_weight must hold one finite"):
-        audit_rich_subgroups([0, 1, 1, 0], [0, 0, 1, 1], ["a", "b", "a", "b"],
-                             sample_weight=weights)
+        audit_rich_subgroups(
+            [0, 1, 1, 0], [0, 0, 1, 1], ["a", "b", "a", "b"], sample_weight=weights
+        )
 
 
 def test_calibration_harm_has_no_subgroup_metric() -> None:

@@ -66,10 +66,12 @@ def test_over_budget_is_refused_with_nothing_charged(
 def test_ledger_shared_between_sessions_limits_both(
     adult_train: pd.DataFrame, ledger: Ledger
 ) -> None:
-    first = Session(adult_train, privacy_unit="rows", budget=PureDP(1), ledger=ledger,
-                    dataset="adult")
-    second = Session(adult_train, privacy_unit="rows", budget=PureDP(1), ledger=ledger,
-                     dataset="adult")
+    first = Session(
+        adult_train, privacy_unit="rows", budget=PureDP(1), ledger=ledger, dataset="adult"
+    )
+    second = Session(
+        adult_train, privacy_unit="rows", budget=PureDP(1), ledger=ledger, dataset="adult"
+    )
     first.evaluate(Count(), PureDP(0.75))
     with pytest.raises(BudgetExceededError):
         second.evaluate(Count(), PureDP(0.5))
@@ -119,9 +121,7 @@ def test_user_id_with_nulls_needs_a_choice() -> None:
 
 def test_batch_shares_the_budget_by_weight(adult_train: pd.DataFrame) -> None:
     session = Session(adult_train, privacy_unit="rows", budget=PureDP(3))
-    release = session.evaluate(
-        Batch((Count(), Mean("age", 0, 100)), weights=(1, 2)), PureDP(3)
-    )
+    release = session.evaluate(Batch((Count(), Mean("age", 0, 100)), weights=(1, 2)), PureDP(3))
     assert [t.budget for t in release.tables] == [PureDP(1), PureDP(2)]
     assert session.remaining.epsilon == 0  # type: ignore[union-attr]
     frame = release.to_frame()
@@ -130,8 +130,6 @@ def test_batch_shares_the_budget_by_weight(adult_train: pd.DataFrame) -> None:
     assert "<table" in release._repr_html_()
 
 
-def test_ledger_needs_a_dataset_name_for_frames(
-    adult_train: pd.DataFrame, ledger: Ledger
-) -> None:
+def test_ledger_needs_a_dataset_name_for_frames(adult_train: pd.DataFrame, ledger: Ledger) -> None:
     with pytest.raises(InvalidParameterError, match="pass dataset="):
         Session(adult_train, privacy_unit="rows", budget=PureDP(1), ledger=ledger)

@@ -21,9 +21,15 @@ POINTS = (
 
 
 def frontier_result(chosen: int = 1, target: float = 0.08) -> FrontierResult:
-    return FrontierResult(constraint="demographic-parity", points=POINTS, hypervolume=0.7321,
-                          reference=(1.0, 1.0), chosen=chosen, target_disparity=target,
-                          models=())
+    return FrontierResult(
+        constraint="demographic-parity",
+        points=POINTS,
+        hypervolume=0.7321,
+        reference=(1.0, 1.0),
+        chosen=chosen,
+        target_disparity=target,
+        models=(),
+    )
 
 
 def _fills(svg: str, colour: str) -> int:
@@ -32,7 +38,7 @@ def _fills(svg: str, colour: str) -> int:
 
 def test_frontier_plot_greys_dominated_points_and_marks_the_chosen_one() -> None:
     section = frontier_section(frontier_result())
-    svg = section.html[section.html.index("<svg"):section.html.index("</svg>")]
+    svg = section.html[section.html.index("<svg") : section.html.index("</svg>")]
     # one legend symbol per status, plus the points themselves
     assert _fills(svg, TOO_SMALL) == 1 + 2
     assert _fills(svg, REFERENCE) == 1 + 1
@@ -54,18 +60,28 @@ def test_frontier_lead_states_the_price_of_the_choice() -> None:
 
 
 def proxy_result(proxies: tuple[ProxyFeature, ...]) -> ProxyResult:
-    return ProxyResult(constraint="demographic-parity", protected=("sex",),
-                       disparity_with=0.177, disparity_without=0.168, error_with=0.148,
-                       error_without=0.149, protected_auc=0.93, proxies=proxies)
+    return ProxyResult(
+        constraint="demographic-parity",
+        protected=("sex",),
+        disparity_with=0.177,
+        disparity_without=0.168,
+        error_with=0.148,
+        error_without=0.149,
+        protected_auc=0.93,
+        proxies=proxies,
+    )
 
 
 def test_proxies_section_ranks_features_in_a_bar_chart() -> None:
-    ranked = (ProxyFeature("relationship", 0.86), ProxyFeature("marital_status", 0.76),
-              ProxyFeature("occupation", 0.75))
+    ranked = (
+        ProxyFeature("relationship", 0.86),
+        ProxyFeature("marital_status", 0.76),
+        ProxyFeature("occupation", 0.75),
+    )
     section = proxies_section(proxy_result(ranked))
     html = section.html
     assert html.count("<svg") == 2
-    bars = html[html.rindex("<svg"):]
+    bars = html[html.rindex("<svg") :]
     # bars drawn in rank order, with the chance line at 0.5
     assert bars.index("relationship") < bars.index("marital_status") < bars.index("occupation")
     assert _fills(bars, JUDGED) == 3
@@ -79,8 +95,10 @@ def test_proxies_section_without_proxies_has_one_figure() -> None:
     assert section.html.count("<svg") == 1 and "strongest" not in section.lead
 
 
-@pytest.mark.parametrize("build", [lambda: frontier_section(frontier_result()),
-                                   lambda: proxies_section(proxy_result(()))])
+@pytest.mark.parametrize(
+    "build",
+    [lambda: frontier_section(frontier_result()), lambda: proxies_section(proxy_result(()))],
+)
 def test_sections_render_in_a_page(build: object) -> None:
     section = build()  # type: ignore[operator]
     page = Report("t").with_section(section).render()
