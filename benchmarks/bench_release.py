@@ -54,8 +54,16 @@ def make_parquet(rows: int) -> Path:
 def _peer_polars() -> Path:
     if not (PEER_POLARS / "polars").exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(PEER_POLARS),
-             "polars==1.36.1"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(PEER_POLARS),
+                "polars==1.36.1",
+            ],
             check=True,
         )
     return PEER_POLARS
@@ -70,15 +78,20 @@ def best(f, repeat):
     return min(out)
 """
 
-DUCKDB = _TIMER + """
+DUCKDB = (
+    _TIMER
+    + """
 import duckdb
 con = duckdb.connect()
 sql = ("SELECT g, count(*) AS n, sum(least(greatest(x, 0), 100)) AS s "
        "FROM read_parquet('{path}') GROUP BY g")
 RESULT = {{"seconds": best(lambda: con.execute(sql).fetchall(), {repeat})}}
 """
+)
 
-ETHICA = _TIMER + """
+ETHICA = (
+    _TIMER
+    + """
 from ethica.privacy import Batch, Count, PureDP, Session, Sum, UserLevel, Rows
 unit = {unit}
 keys = {{"g": list(range({groups}))}}
@@ -88,8 +101,11 @@ def run():
     session.evaluate(query, PureDP(1))
 RESULT = {{"seconds": best(run, {repeat})}}
 """
+)
 
-OPENDP = _TIMER + """
+OPENDP = (
+    _TIMER
+    + """
 import warnings; warnings.simplefilter("ignore")
 import polars as pl, opendp.prelude as dp
 dp.enable_features("contrib")
@@ -114,6 +130,7 @@ def run():
     query.release().collect()
 RESULT = {{"seconds": best(run, {repeat})}}
 """
+)
 
 
 def _opendp(path: Path, rows: int, repeat: int, user: bool) -> float:
@@ -143,14 +160,16 @@ def main() -> None:
     print(f"{rows:,} rows, {GROUPS} groups, {rows // 5:,} users; best of {repeat}")
 
     bare = run_child(DUCKDB.format(path=path, repeat=repeat))["seconds"]
-    ethica_rows, opendp_rows = _compare("row-level: DP count + clamped sum, public keys",
-                                        path, rows, repeat, bare, user=False)
+    ethica_rows, opendp_rows = _compare(
+        "row-level: DP count + clamped sum, public keys", path, rows, repeat, bare, user=False
+    )
     print(f"  ethica / bare DuckDB = {ethica_rows / bare:.2f} (target <= 2)")
     print(f"  OpenDP / ethica      = {opendp_rows / ethica_rows:.2f} (target >= 2)")
     if args.skip_user:
         return
-    ethica_user, opendp_user = _compare("user-level (<= 5 groups, <= 2 rows per group)",
-                                        path, rows, repeat, bare, user=True)
+    ethica_user, opendp_user = _compare(
+        "user-level (<= 5 groups, <= 2 rows per group)", path, rows, repeat, bare, user=True
+    )
     print(f"  OpenDP / ethica      = {opendp_user / ethica_user:.2f} (target >= 10)")
 
 
@@ -161,12 +180,16 @@ def _compare(
     unit = "UserLevel('user', max_groups_per_user=5, max_rows_per_group=2)" if user else "Rows()"
     ethica = run_child(ETHICA.format(path=path, unit=unit, groups=GROUPS, repeat=repeat))
     opendp = _opendp(path, rows, repeat, user=user)
-    report(title, [
-        ("bare DuckDB GROUP BY" + (" (no bounding)" if user else ""), bare),
-        ("ethica Session.evaluate", ethica["seconds"]),
-        ("OpenDP Polars API", opendp),
-    ])
+    report(
+        title,
+        [
+            ("bare DuckDB GROUP BY" + (" (no bounding)" if user else ""), bare),
+            ("ethica Session.evaluate", ethica["seconds"]),
+            ("OpenDP Polars API", opendp),
+        ],
+    )
     return ethica["seconds"], opendp
+
 
 if __name__ == "__main__":
     main()

@@ -31,8 +31,9 @@ GEOGRAPHY = ["region", "sub_region", "block"]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[tuple[Section, ...],
-                                                                     list[str], Path]]:
+def run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[tuple[Section, ...], list[str], Path]]:
     """The three sections, the progress messages, and where the default ledger would be."""
     default = tmp_path_factory.mktemp("home") / "default-ledger.sqlite3"
     messages: list[str] = []
@@ -53,16 +54,18 @@ def test_sections_render_with_numbers_and_figures(
 ) -> None:
     sections, messages, _ = run
     assert [s.id for s in sections] == ["release-census", "release-mobility", "release-plan"]
-    assert len(messages) == 3 and all(m.startswith(f"Release {i}/3") for i, m in
-                                      enumerate(messages, start=1))
+    assert len(messages) == 3 and all(
+        m.startswith(f"Release {i}/3") for i, m in enumerate(messages, start=1)
+    )
     for section in sections:
         assert "<svg" in section.html, section.id
         assert re.search(r"\d", section.lead), section.id
         assert "temporary ledger" in section.html and "untouched" in section.html
     census, mobility, _ = sections
     assert "relative error" in census.html and "true group size" in census.html
-    assert re.search(r"Where it bites, among groups of 10 or more people: R\d\.\d\.\d × ",
-                     census.html)
+    assert re.search(
+        r"Where it bites, among groups of 10 or more people: R\d\.\d\.\d × ", census.html
+    )
     assert mobility.html.count("<svg") >= 2  # true vs released, and the release's own view
     bound = MOBILITY.max_groups_per_user * MOBILITY.max_rows_per_group
     assert f"changes the table by at most {bound}" in mobility.html
@@ -109,15 +112,14 @@ def test_supermarket_plan_meets_its_target(
     assert user is not None and float(user.group(1)) == pytest.approx(10 * epsilon, rel=0.02)
 
 
-def test_population_is_a_seeded_hierarchy(
-    adult_train: pd.DataFrame, people: pd.DataFrame
-) -> None:
+def test_population_is_a_seeded_hierarchy(adult_train: pd.DataFrame, people: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(census_population(adult_train), people)
     assert people["sex"].tolist() == adult_train["sex"].tolist()
     for child, parent in (("sub_region", "region"), ("block", "sub_region")):
         assert (people.groupby(child)[parent].nunique() == 1).all()
-        assert all(c.startswith(f"{p}.") for c, p in zip(people[child], people[parent],
-                                                          strict=True))
+        assert all(
+            c.startswith(f"{p}.") for c, p in zip(people[child], people[parent], strict=True)
+        )
     assert people["block"].nunique() == CENSUS.regions * CENSUS.sub_regions * CENSUS.blocks
     sizes = people.groupby("block").size()
     assert sizes.max() > 10 * sizes.min()  # areas of very different sizes
@@ -171,24 +173,26 @@ def test_mobility_visits_have_people_in_many_rows() -> None:
 
 def test_expected_after_bounding_by_hand() -> None:
     # user 1: 3 cells with 3, 1, 1 rows; k = 2 cells kept of 3, m = 2 rows per cell
-    visits = pd.DataFrame(
-        {"user": [1, 1, 1, 1, 1, 2], "place": ["a", "a", "a", "b", "c", "a"]}
-    )
+    visits = pd.DataFrame({"user": [1, 1, 1, 1, 1, 2], "place": ["a", "a", "a", "b", "c", "a"]})
     expected = expected_after_bounding(visits, ["place"], user="user", max_groups=2, max_rows=2)
-    assert expected.to_dict() == pytest.approx(
-        {"a": 2 * 2 / 3 + 1, "b": 2 / 3, "c": 2 / 3}
-    )
-
+    assert expected.to_dict() == pytest.approx({"a": 2 * 2 / 3 + 1, "b": 2 / 3, "c": 2 / 3})
 
 
 def test_error_by_size_by_hand() -> None:
     from ethica.privacy import PureDP, ReleasedTable
 
     table = ReleasedTable(
-        name="count by block", statistic="count", by=("block",),
-        keys=(("a",), ("b",), ("c",)), values=(12.0, 0.0, 3.0),
-        ci_low=(6.0, -6.0, -3.0), ci_high=(18.0, 6.0, 9.0), variances=(8.0, 8.0, 8.0),
-        mechanism="discrete Laplace", noise={"scale": "2"}, sensitivity={"l1": "1"},
+        name="count by block",
+        statistic="count",
+        by=("block",),
+        keys=(("a",), ("b",), ("c",)),
+        values=(12.0, 0.0, 3.0),
+        ci_low=(6.0, -6.0, -3.0),
+        ci_high=(18.0, 6.0, 9.0),
+        variances=(8.0, 8.0, 8.0),
+        mechanism="discrete Laplace",
+        noise={"scale": "2"},
+        sensitivity={"l1": "1"},
         budget=PureDP(1),
     )
     frame = error_by_size(table, {("a",): 10, ("b",): 4})  # c is empty in truth

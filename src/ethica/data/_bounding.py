@@ -6,36 +6,44 @@ data lives (DuckDB by default, Spark, any Ibis backend); only the small grouped 
 back to Python.
 
 Contribution bounding for a user-level privacy unit (Wilson et al. 2020, "Differentially
-Private SQL with Bounded User Contribution", PoPETs; Amin et al. 2019):
+Private SQL with Bounded User Contribution", PoPETs; Amin et al. 2019), in one window:
 
-1. ``L∞``: within each (user, cell) keep at most ``max_rows`` rows, chosen uniformly at random
-   (``ROW_NUMBER() OVER (PARTITION BY user, cell ORDER BY random())``);
-2. per (user, cell), aggregate the kept rows;
-3. ``L0``: per user keep at most ``max_groups`` cells, chosen uniformly at random
-   (``ROW_NUMBER() OVER (PARTITION BY user ORDER BY random())``);
+1. each row gets ``h = hash(hash(user, cell, salt))``, with ``salt`` a fresh random 62-bit
+   number per query (OS CSPRNG; it need not be secret), and an independent ``random()``;
+2. one sort of each user's rows by ``(h, cell, random)`` gives a row its cell's index among the
+   user's cells (``DENSE_RANK``) and its index within the cell (``ROW_NUMBER - RANK``);
+3. keep rows whose cell index is ``< max_groups`` (L0) and row index ``< max_rows`` (L∞);
 4. ``GROUP BY cell`` and sum.
 
-The choice for one user depends only on that user's rows and fresh randomness, so after
-bounding one user changes at most ``max_groups`` cells by at most ``max_rows`` rows each.
-Values are clamped to ``[lower, upper]``, shifted, optionally squared, and rounded to
-integer multiples of a public ``step`` in the engine, so sums are exact integers.
+The kept rows of one user are a function of that user's own rows, the salt and the row
+randomness only, never of the measured values or of other users, so after bounding one user
+changes at most ``max_groups`` cells by at most ``max_rows`` rows each, whatever the hash. Ties
+in ``h`` are broken by the cell itself, so the bounds are exact. With a fresh salt the kept
+cells are a uniformly random subset, up to the hash's quality (the outer hash mixes the engine's
+cheap combination of field hashes, which alone orders a user's cells alike for most salts), and
+the kept rows within a cell are a uniformly random subset. An engine without ``hash()`` uses two
+windows instead: random rows per (user, cell), then random cells per user. Values are clamped
+to ``[lower, upper]``, shifted, optionally squared, and rounded to integer multiples of a
+public ``step`` in the engine, so sums are exact integers.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+from ibis.common.exceptions import TranslationError
 
 from ethica._exceptions import DataSourceError, InvalidParameterError, SchemaError
 from ethica.data._bins import bin_index
 from ethica.data._checks import check_columns, check_numeric
-from ethica.data._engine import to_arrow
+from ethica.data._engine import is_spark, to_arrow
 from ethica.data._sources import Backend, Source, open_source
 
 __all__ = ["COUNT", "ClampedSum", "Contribution", "bounded_aggregate"]
@@ -43,7 +51,7 @@ __all__ = ["COUNT", "ClampedSum", "Contribution", "bounded_aggregate"]
 COUNT = "__count"
 """Name of the row-count column in :func:`bounded_aggregate`'s result."""
 
-_RAND, _ROWNUM = "__rand", "__rownum"
+_RAND, _ROWNUM, _HASH, _CELL = "__rand", "__rownum", "__hash", "__cell"
 
 
 @dataclass(frozen=True)
@@ -133,13 +141,14 @@ def bounded_aggregate(
     if contribution is not None and contribution.drop_null_users:
         rows = rows.filter(rows[contribution.user].notnull())
     for column, allowed in (key_filter or {}).items():
-        rows = rows.filter(rows[column].isin(list(allowed)))
+        rows = _keep_keys(rows, column, list(allowed), src.backend)
     metrics = [s.name for s in sums]
     if contribution is None:
         grouped = _group(rows, list(by), {COUNT: rows.count()} | _sums(rows, metrics))
-    else:
-        grouped = _bounded(rows, list(by), metrics, contribution)
-    return _run(src, grouped).to_pandas()
+        return _run(src, grouped).to_pandas()
+    bounded = _bounded(rows, list(by), metrics, contribution)
+    fallback = _bounded_by_two_windows(rows, list(by), metrics, contribution)
+    return _run(src, bounded, fallback=fallback).to_pandas()
 
 
 def _check(
@@ -172,6 +181,24 @@ def _refuse_null_users(src: Source, user: str) -> None:
         )
 
 
+def _keep_keys(rows: ir.Table, column: str, allowed: list[object], backend: Any) -> ir.Table:
+    """Rows whose ``column`` is one of ``allowed`` (NULL never is).
+
+    A semi-join on a small in-memory key table compiles in constant time, where an ``IN`` list
+    of thousands of literals costs Ibis a noticeable share of a release. Spark, whose compiled
+    SQL runs without Ibis registering in-memory tables, and keys that do not fit the column's
+    type get the ``IN`` list.
+    """
+    if not is_spark(backend):
+        try:
+            keys = pa.table({column: pa.array(allowed, type=rows[column].type().to_pyarrow())})
+        except (TypeError, ValueError, pa.ArrowException):
+            pass
+        else:
+            return rows.semi_join(ibis.memtable(keys), column)
+    return rows.filter(rows[column].isin(allowed))
+
+
 def _units(column: ir.NumericValue, item: ClampedSum) -> ir.IntegerValue:
     if item.power == 0:
         return column.notnull().cast("int64")
@@ -199,6 +226,40 @@ def _group(rows: ir.Table, keys: list[str], metrics: dict[str, ir.Value]) -> ir.
 def _bounded(
     rows: ir.Table, keys: list[str], metrics: Sequence[str], bound: Contribution
 ) -> ir.Table:
+    """Sum the rows each user keeps, hash-ordered cells ranked in one window."""
+    kept = _keep_by_hash(rows, keys, bound)
+    return _group(kept, keys, {COUNT: kept.count()} | _sums(kept, metrics))
+
+
+def _keep_by_hash(rows: ir.Table, keys: list[str], bound: Contribution) -> ir.Table:
+    """One window: order each user's rows by (cell hash, cell, random); rank cells and rows.
+
+    ``hash(hash(user, cell, salt))`` with a fresh random salt puts each user's cells in a random
+    order; a row's cell index is the dense rank of its (hash, cell) and its index within the
+    cell is its row number minus the rank of the cell's first row. All three ranks share one
+    sort of ``(user, hash, cell, random)``.
+    """
+    salt = ibis.literal(secrets.randbits(62), "int64")
+    fields = {"u": rows[bound.user], "s": salt} | {f"k{i}": rows[c] for i, c in enumerate(keys)}
+    # hash() again: engines combine field hashes cheaply; DuckDB's struct hash alone let a user
+    # with integer cells 0..3 keep only 2 of the 6 possible pairs. The outer hash mixes them.
+    rows = rows.mutate(**{_HASH: ibis.struct(fields).hash().hash(), _RAND: ibis.random()})
+    user, cell = [rows[bound.user]], [rows[_HASH], *(rows[c] for c in keys)]
+    by_cell = {"group_by": user, "order_by": cell}
+    by_row = {"group_by": user, "order_by": [*cell, rows[_RAND]]}
+    ranked = rows.mutate(
+        **{
+            _CELL: ibis.dense_rank().over(**by_cell),
+            _ROWNUM: ibis.row_number().over(**by_row) - ibis.rank().over(**by_cell),
+        }
+    )
+    return ranked.filter((ranked[_CELL] < bound.max_groups) & (ranked[_ROWNUM] < bound.max_rows))
+
+
+def _bounded_by_two_windows(
+    rows: ir.Table, keys: list[str], metrics: Sequence[str], bound: Contribution
+) -> ir.Table:
+    """Fallback without ``hash()``: random rows per (user, cell), then random cells per user."""
     cell = [bound.user, *keys]
     rows = rows.mutate(**{_RAND: ibis.random()})
     within = ibis.row_number().over(group_by=[rows[c] for c in cell], order_by=rows[_RAND])
@@ -210,10 +271,13 @@ def _bounded(
     return _group(kept, keys, _sums(kept, [COUNT, *metrics]))
 
 
-def _run(src: Source, expr: ir.Table) -> pa.Table:
+def _run(src: Source, expr: ir.Table, *, fallback: ir.Table | None = None) -> pa.Table:
+    """Run ``expr``; run ``fallback`` instead if the engine cannot translate ``expr``."""
     try:
         return to_arrow(expr, src.backend)
     except Exception as exc:
+        if fallback is not None and isinstance(exc, TranslationError):  # e.g. no hash()
+            return _run(src, fallback)
         text = str(exc).strip().splitlines()
         raise DataSourceError(
             f"the engine could not aggregate {src.description!r}: "

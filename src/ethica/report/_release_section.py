@@ -77,8 +77,11 @@ def _relative_figure(frame: pd.DataFrame) -> str:
         alt.Chart(data)
         .mark_bar(color=REFERENCE)
         .encode(
-            x=alt.X("relative_error:Q", title="relative error (CI half-width / value)",
-                    axis=alt.Axis(format="%")),
+            x=alt.X(
+                "relative_error:Q",
+                title="relative error (CI half-width / value)",
+                axis=alt.Axis(format="%"),
+            ),
             y=alt.Y("cell:N", sort="-x", title=None),
             tooltip=["cell", "value", "half_width", "relative_error"],
         )
@@ -115,8 +118,13 @@ def release_section(
     return Section(id=section_id, title=title, html=html, lead=lead)
 
 
-__all__ += ["error_by_size", "error_by_size_bands", "error_by_size_figure", "error_curve_figure",
-            "truth_whisker_figure"]
+__all__ += [
+    "error_by_size",
+    "error_by_size_bands",
+    "error_by_size_figure",
+    "error_curve_figure",
+    "truth_whisker_figure",
+]
 
 #: Vega-Lite symlog constant for relative errors: linear below 1%, logarithmic above.
 _RELATIVE_SYMLOG = 0.01
@@ -137,8 +145,11 @@ def error_by_size(
         observed = np.where(n > 0, np.abs(frame["value"].to_numpy() - n) / n, np.nan)
         bound = np.where(n > 0, frame["half_width"].to_numpy() / n, np.nan)
     return frame.assign(
-        level=level or table.name, true_count=n, abs_error=np.abs(frame["value"] - n),
-        observed_relative_error=observed, relative_bound=bound,
+        level=level or table.name,
+        true_count=n,
+        abs_error=np.abs(frame["value"] - n),
+        observed_relative_error=observed,
+        relative_bound=bound,
     )
 
 
@@ -168,25 +179,41 @@ def error_by_size_bands(
 def error_by_size_figure(frame: pd.DataFrame) -> str:
     """Relative error against true group size (log x), one colour per table level, with the
     interval's relative half-width (``half-width / n``) as the bound the custodian states."""
-    data = frame.loc[frame["true_count"] > 0,
-                     ["level", "true_count", "observed_relative_error", "relative_bound"]]
+    data = frame.loc[
+        frame["true_count"] > 0,
+        ["level", "true_count", "observed_relative_error", "relative_bound"],
+    ]
     if data.empty:
         return ""
     x = alt.X("true_count:Q", title="true group size (people)", scale=alt.Scale(type="log"))
     y_scale = alt.Scale(type="symlog", constant=_RELATIVE_SYMLOG)
-    color = alt.Color("level:N", title=None, sort=list(dict.fromkeys(data["level"])),
-                      legend=alt.Legend(orient="bottom"))
+    color = alt.Color(
+        "level:N",
+        title=None,
+        sort=list(dict.fromkeys(data["level"])),
+        legend=alt.Legend(orient="bottom"),
+    )
     # identical (size, error) points draw as one: keeps the inline SVG small
     dots = data.drop_duplicates(["level", "true_count", "observed_relative_error"])
-    points = alt.Chart(dots).mark_circle(size=14, opacity=0.5, aria=False).encode(
-        x=x,
-        y=alt.Y("observed_relative_error:Q", title="relative error |released − true| / true",
-                scale=y_scale, axis=alt.Axis(format="%")),
-        color=color,
+    points = (
+        alt.Chart(dots)
+        .mark_circle(size=14, opacity=0.5, aria=False)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "observed_relative_error:Q",
+                title="relative error |released − true| / true",
+                scale=y_scale,
+                axis=alt.Axis(format="%"),
+            ),
+            color=color,
+        )
     )
     curve = data.drop_duplicates(["level", "true_count"]).sort_values("true_count")
-    bound = alt.Chart(curve).mark_line(color=REFERENCE, strokeDash=[4, 3], aria=False).encode(
-        x=x, y=alt.Y("relative_bound:Q", scale=y_scale), detail="level:N"
+    bound = (
+        alt.Chart(curve)
+        .mark_line(color=REFERENCE, strokeDash=[4, 3], aria=False)
+        .encode(x=x, y=alt.Y("relative_bound:Q", scale=y_scale), detail="level:N")
     )
     chart = alt.layer(points, bound).properties(width=420, height=280)
     return chart_to_svg(cast(alt.TopLevelMixin, chart.configure_view(stroke=None)))
@@ -233,8 +260,12 @@ def error_curve_figure(frame: pd.DataFrame, *, target: float | None = None) -> s
     y = alt.Y("half_width:Q", title="± at the stated confidence", scale=alt.Scale(type="log"))
     positive = frame[frame["half_width"] > 0]  # a zero half-width has no place on a log axis
     layers: list[Any] = [
-        alt.Chart(positive).mark_line(point=True).encode(
-            x=x, y=y, color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        alt.Chart(positive)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
             tooltip=["series", "epsilon", "half_width"],
         )
     ]

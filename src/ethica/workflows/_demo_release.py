@@ -190,8 +190,11 @@ def _census_levels(design: CensusDesign) -> list[tuple[str, tuple[str, ...], lis
         ("regions", GEOGRAPHY[:1], list(dict.fromkeys(a[:1] for a in areas))),
         ("sub-regions", GEOGRAPHY[:2], list(dict.fromkeys(a[:2] for a in areas))),
         ("blocks", GEOGRAPHY, list(areas)),
-        ("block × sex × age × race", GEOGRAPHY + DEMOGRAPHY,
-         [(*a, *d) for a in areas for d in demography]),
+        (
+            "block × sex × age × race",
+            GEOGRAPHY + DEMOGRAPHY,
+            [(*a, *d) for a in areas for d in demography],
+        ),
     ]
 
 
@@ -207,8 +210,7 @@ def census_release(
         weights=design.weights,
         names=tuple(name for name, _, _ in levels),
     )
-    noisy = _spend(people, "rows", batch, PureDP(design.epsilon), ledger,
-                   "demo: census population")
+    noisy = _spend(people, "rows", batch, PureDP(design.epsilon), ledger, "demo: census population")
     return make_consistent(noisy)
 
 
@@ -222,8 +224,11 @@ def additivity_mismatches(release: Release) -> tuple[int, int]:
         frame = table.to_frame()
         if table.by:
             sums = leaves.groupby(list(table.by))["value"].sum()
-            parts = sums.reindex(pd.MultiIndex.from_frame(frame[list(table.by)])
-                                 if len(table.by) > 1 else frame[table.by[0]]).fillna(0)
+            parts = sums.reindex(
+                pd.MultiIndex.from_frame(frame[list(table.by)])
+                if len(table.by) > 1
+                else frame[table.by[0]]
+            ).fillna(0)
             expected = parts.to_numpy()
         else:
             expected = np.array([leaves["value"].sum()])
@@ -264,7 +269,7 @@ def _fragment(
 def _block_cell(label: str) -> str:
     """``"R1 × R1.2 × R1.2.3 × Male × ..."`` -> ``"R1.2.3 × Male × ..."`` (the block names its
     sub-region and region)."""
-    return " × ".join(label.split(" × ")[len(GEOGRAPHY) - 1:])
+    return " × ".join(label.split(" × ")[len(GEOGRAPHY) - 1 :])
 
 
 def _pct(value: float) -> str:
@@ -316,11 +321,21 @@ def _census_section(people: pd.DataFrame, release: Release, design: CensusDesign
                     "Relative error of each released cell against its true size (log scale); "
                     "dashed: the 95% interval's half-width over the true size"
                 ),
-                columns=["people in the group", "cells", "median relative error",
-                         "largest relative error", "median |error| (people)"],
+                columns=[
+                    "people in the group",
+                    "cells",
+                    "median relative error",
+                    "largest relative error",
+                    "median |error| (people)",
+                ],
                 rows=[
-                    (b["band"], f"{b['cells']:,}", _pct(b["median_relative_error"]),
-                     _pct(b["max_relative_error"]), f"{b['median_abs_error']:,.0f}")
+                    (
+                        b["band"],
+                        f"{b['cells']:,}",
+                        _pct(b["median_relative_error"]),
+                        _pct(b["max_relative_error"]),
+                        f"{b['median_abs_error']:,.0f}",
+                    )
                     for b in bands
                 ],
             ),
@@ -352,8 +367,9 @@ def _census_section(people: pd.DataFrame, release: Release, design: CensusDesign
         f"{_pct(small['median_relative_error'])}, groups of {large['band']} by "
         f"{_pct(large['median_relative_error'])}."
     )
-    return Section(id="release-census", title="Census tables that add up, under DP",
-                   html=html, lead=lead)
+    return Section(
+        id="release-census", title="Census tables that add up, under DP", html=html, lead=lead
+    )
 
 
 # ----------------------------------------------------------------------------- mobility
@@ -398,17 +414,18 @@ def expected_after_bounding(
     return kept.groupby([rows[c] for c in by]).sum()
 
 
-def _mobility_section(
-    visits: pd.DataFrame, release: Release, design: MobilityDesign
-) -> Section:
+def _mobility_section(visits: pd.DataFrame, release: Release, design: MobilityDesign) -> Section:
     from ethica.report._release_section import release_section, truth_whisker_figure
 
     table = release.table()
     frame = table.to_frame()
     raw = visits.groupby(["place", "day"]).size()
     expected = expected_after_bounding(
-        visits, ["place", "day"], user="person_id",
-        max_groups=design.max_groups_per_user, max_rows=design.max_rows_per_group,
+        visits,
+        ["place", "day"],
+        user="person_id",
+        max_groups=design.max_groups_per_user,
+        max_rows=design.max_rows_per_group,
     )
     index = pd.MultiIndex.from_frame(frame[["place", "day"]])
     frame = frame.assign(
@@ -418,13 +435,15 @@ def _mobility_section(
     )
     names = _place_names(design)
     shown = frame[frame["place"].isin([names[i - 1] for i in design.shown_places])]
-    covered = float(((frame["ci_low"] <= frame["expected"])
-                     & (frame["expected"] <= frame["ci_high"])).mean())
+    covered = float(
+        ((frame["ci_low"] <= frame["expected"]) & (frame["expected"] <= frame["ci_high"])).mean()
+    )
     half = float((frame["ci_high"] - frame["ci_low"]).iloc[0] / 2)
     kept = float(expected.sum() / len(visits))
     people = visits["person_id"].nunique()
-    figure = truth_whisker_figure(shown.assign(cell=shown["day"]), value_title="visits per day",
-                                  facet="place")
+    figure = truth_whisker_figure(
+        shown.assign(cell=shown["day"]), value_title="visits per day", facet="place"
+    )
     notes = [
         f"Visits: {len(visits):,} rows for {people:,} people of UCI Adult (train), generated "
         f"with a seeded generator (seed {design.seed}): 1 + Poisson({design.mean_extra_trips:g}) "
@@ -441,13 +460,18 @@ def _mobility_section(
         "count (95% stated).",
         LEDGER_NOTE,
     ]
-    html = _fragment(
-        figure=figure,
-        caption=("Visits per day at three places: released value with its 95% interval "
-                 "(blue), the true count (orange diamond) and the expected count after "
-                 "contribution bounding (grey tick)"),
-        notes=notes,
-    ) + release_section(release, section_id="release-mobility-table").html
+    html = (
+        _fragment(
+            figure=figure,
+            caption=(
+                "Visits per day at three places: released value with its 95% interval "
+                "(blue), the true count (orange diamond) and the expected count after "
+                "contribution bounding (grey tick)"
+            ),
+            notes=notes,
+        )
+        + release_section(release, section_id="release-mobility-table").html
+    )
     lead = (
         f"Visits per place and day, where one person appears in many rows ({len(visits):,} "
         f"visits by {people:,} people), released with user-level privacy under "
@@ -455,8 +479,9 @@ def _mobility_section(
         f"{_pct(half / shown['true_count'].max())} of the busiest cell shown and "
         f"{_pct(half / max(shown['true_count'].min(), 1))} of the quietest."
     )
-    return Section(id="release-mobility", title="Mobility counts with user-level privacy",
-                   html=html, lead=lead)
+    return Section(
+        id="release-mobility", title="Mobility counts with user-level privacy", html=html, lead=lead
+    )
 
 
 def mobility_release(
@@ -465,8 +490,11 @@ def mobility_release(
     """Visits per place × day (public keys) under user-level ``PureDP(design.epsilon)``."""
     from ethica.privacy import Count, PureDP, UserLevel
 
-    unit = UserLevel("person_id", max_groups_per_user=design.max_groups_per_user,
-                     max_rows_per_group=design.max_rows_per_group)
+    unit = UserLevel(
+        "person_id",
+        max_groups_per_user=design.max_groups_per_user,
+        max_rows_per_group=design.max_rows_per_group,
+    )
     keys = {"place": _place_names(design), "day": list(DAYS)}
     query = Count(by=["place", "day"], keys=keys)
     return _spend(visits, unit, query, PureDP(design.epsilon), ledger, "demo: visits")
@@ -484,20 +512,26 @@ def _supermarket_section(
     epsilons = [Fraction(e) for e in design.epsilons]
     curves = {
         "one visit per person": error_table(1, 1, epsilons, design.confidence),
-        f"user-level (≤ {unit_bounds} visits per person)":
-            error_table(unit_bounds, unit_bounds**2, epsilons, design.confidence),
+        f"user-level (≤ {unit_bounds} visits per person)": error_table(
+            unit_bounds, unit_bounds**2, epsilons, design.confidence
+        ),
     }
-    frame = pd.DataFrame([{**row, "series": name} for name, rows in curves.items()
-                          for row in rows])
-    inside = visits[(visits["place"] == "supermarket") & (visits["day"] == design.day)
-                    & (visits["hour"] == design.hour)]
-    released = _spend(inside, UserLevel("person_id"), Count(), budget, ledger,
-                      "demo: supermarket at 1 p.m.").table()
+    frame = pd.DataFrame([{**row, "series": name} for name, rows in curves.items() for row in rows])
+    inside = visits[
+        (visits["place"] == "supermarket")
+        & (visits["day"] == design.day)
+        & (visits["hour"] == design.hour)
+    ]
+    released = _spend(
+        inside, UserLevel("person_id"), Count(), budget, ledger, "demo: supermarket at 1 p.m."
+    ).table()
     value, low, high = released.values[0], released.ci_low[0], released.ci_high[0]
     true = inside["person_id"].nunique()
     assert isinstance(budget, PureDP) and isinstance(user_budget, PureDP)
-    rows = [(f"{float(e):g}", *(f"±{r['half_width']:,.0f}" for r in (c[i] for c in
-            curves.values()))) for i, e in enumerate(epsilons)]
+    rows = [
+        (f"{float(e):g}", *(f"±{r['half_width']:,.0f}" for r in (c[i] for c in curves.values())))
+        for i, e in enumerate(epsilons)
+    ]
     html = _fragment(
         figure=error_curve_figure(frame, target=design.target),
         caption=f"95% interval half-width against epsilon; dashed: the ±{design.target} target",
@@ -520,8 +554,12 @@ def _supermarket_section(
         f"may count {unit_bounds} times, the same accuracy costs ε = "
         f"{float(user_budget.epsilon):.3f}."
     )
-    return Section(id="release-plan", title="Planning a release: the supermarket at 1 p.m.",
-                   html=html, lead=lead)
+    return Section(
+        id="release-plan",
+        title="Planning a release: the supermarket at 1 p.m.",
+        html=html,
+        lead=lead,
+    )
 
 
 # ------------------------------------------------------------------------------- driver
@@ -559,4 +597,3 @@ def release_sections(progress: Callable[[str], None] | None = None) -> tuple[Sec
         finally:
             ledger.close()
     return census, mobility, plan
-

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pytest
+from ibis.common.exceptions import OperationNotDefinedError
 
 from ethica._exceptions import SchemaError
 from ethica.data._bounding import COUNT, ClampedSum, Contribution, bounded_aggregate
+from ethica.data._engine import default_connection
 
 
 @pytest.fixture
@@ -78,3 +82,71 @@ def test_present_value_count_and_square_sums(visits: pd.DataFrame) -> None:
     present = frame["minutes"].dropna().clip(0, 100)
     assert int(agg["n"].iloc[0]) == present.size
     assert int(agg["q"].iloc[0]) == int(((present - 50) ** 2).round().sum())
+
+
+def _place_counts(visits: pd.DataFrame, contribution: Contribution) -> pd.DataFrame:
+    """Per-place kept rows and kept minutes over 100 independent boundings."""
+    runs = [
+        bounded_aggregate(
+            visits,
+            by=["place"],
+            sums=[ClampedSum("m", "minutes", 0, 120, 1)],
+            contribution=contribution,
+        ).set_index("place")
+        for _ in range(100)
+    ]
+    return pd.concat(runs, keys=range(len(runs)), names=["run"]).reset_index()
+
+
+def test_kept_cells_are_uniformly_random_and_fresh_per_release(visits: pd.DataFrame) -> None:
+    runs = _place_counts(visits, Contribution("user", max_groups=1, max_rows=3))
+    counts = runs.pivot(index="run", columns="place", values=COUNT).fillna(0)
+    # each user keeps 1 of its 4 places: 3 * Binomial(40, 1/4) rows per place, mean 30;
+    # the mean of 100 runs has standard deviation 0.82, so 4 is about 5 standard deviations
+    assert (counts.sum(axis=1) == 40 * 3).all()
+    assert np.abs(counts.mean() - 30).max() < 4
+    assert counts.std().min() > 3  # a fixed salt would keep the same places every time
+
+
+def test_kept_rows_are_uniformly_random_within_a_cell(visits: pd.DataFrame) -> None:
+    runs = _place_counts(visits, Contribution("user", max_groups=4, max_rows=1))
+    kept = runs.groupby("place")["m"].mean()
+    # one of a cell's 3 rows at random: the expected kept minutes are the cell means; the mean
+    # of 100 runs has standard deviation 0.52 (3 rows differ by 1 minute), 4 is ~8 of them
+    cell_means = visits.groupby(["user", "place"])["minutes"].mean().groupby("place").sum()
+    assert (runs[COUNT] == 40).all()
+    assert np.abs(kept - cell_means).max() < 4
+
+
+def test_engine_without_hash_falls_back_to_two_windows(
+    visits: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = default_connection()
+    compile_sql = engine.compile
+
+    hashed: list[bool] = []
+
+    def compile_without_hash(expr: ir.Table, *args: object, **kwargs: object) -> object:
+        hashed.append(bool(expr.op().find(ops.Hash)))
+        if hashed[-1]:
+            raise OperationNotDefinedError("Hash")
+        return compile_sql(expr, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "compile", compile_without_hash)
+    agg = bounded_aggregate(
+        visits, by=["place"], contribution=Contribution("user", max_groups=2, max_rows=1)
+    )
+    assert hashed[-2:] == [True, False]  # the one-window plan was refused, then the fallback ran
+    assert agg[COUNT].sum() == 40 * 2 * 1
+    assert agg[COUNT].max() <= 40
+
+
+def test_public_keys_are_kept_before_bounding(visits: pd.DataFrame) -> None:
+    # places outside the keys are dropped first, so they never use up a user's 2 places
+    agg = bounded_aggregate(
+        visits,
+        by=["place"],
+        key_filter={"place": ["A", "C", "Z"]},
+        contribution=Contribution("user", max_groups=2, max_rows=1),
+    ).set_index("place")
+    assert agg[COUNT].to_dict() == {"A": 40, "C": 40}
