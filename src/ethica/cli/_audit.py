@@ -13,13 +13,14 @@ from ethica.cli._app import app, console, err_console
 from ethica.cli._options import parse_key_values, parse_list, parse_scalar
 from ethica.cli._output import HtmlOption, JsonOption, emit
 from ethica.cli._progress import working
+from ethica.fairness._audit_result import HARM_DEFINITIONS
 
 if TYPE_CHECKING:
     from ethica.data import Bins
     from ethica.fairness import AuditResult
     from ethica.report import Section
 
-HARMS = ("selection", "false-negative", "false-positive", "calibration")
+HARMS = tuple(HARM_DEFINITIONS)
 BACKENDS = ("duckdb", "spark")
 
 

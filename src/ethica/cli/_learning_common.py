@@ -8,6 +8,7 @@ import typer
 
 from ethica.cli._options import parse_list, parse_scalar
 from ethica.cli._progress import working
+from ethica.fairness._constraints import CONSTRAINTS
 
 if TYPE_CHECKING:
     from ethica.workflows._learning import LearningData
@@ -24,14 +25,6 @@ __all__ = [
     "TestOption",
     "load",
 ]
-
-CONSTRAINTS = (
-    "demographic-parity",
-    "equal-opportunity",
-    "equalized-odds",
-    "false-positive-rate-parity",
-    "error-rate-parity",
-)
 
 SourceArgument = Annotated[
     str, typer.Argument(help="Training rows: CSV/Parquet path, .duckdb file, or Ibis URL.")

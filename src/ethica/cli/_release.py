@@ -87,8 +87,9 @@ def plan(
         for row in error_table(l1, l2_squared, values, level, kind)
     ]
     out = {"target": half_width, "confidence": level, "budget": budget.to_dict(), "curve": rows}
+    axis = "epsilon" if kind == "pure" else "rho"
     if figure is not None:
-        _plan_figure(rows, figure, "epsilon" if kind == "pure" else "rho")
+        _plan_figure(rows, figure, axis)
 
     def show() -> None:
         console.print(
@@ -97,7 +98,6 @@ def plan(
             highlight=False,
         )
         table = Table(title="Error vs budget", title_justify="left")
-        axis = "epsilon" if kind == "pure" else "rho"
         table.add_column(axis)
         table.add_column(f"± at {100 * level:g}%")
         for row in rows:

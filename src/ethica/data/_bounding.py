@@ -44,7 +44,7 @@ from ethica._exceptions import DataSourceError, InvalidParameterError, SchemaErr
 from ethica.data._bins import bin_index
 from ethica.data._checks import check_columns, check_numeric
 from ethica.data._engine import is_spark, to_arrow
-from ethica.data._sources import Backend, Source, open_source
+from ethica.data._sources import Backend, Source, first_line, open_source
 
 __all__ = ["COUNT", "ClampedSum", "Contribution", "bounded_aggregate"]
 
@@ -278,8 +278,6 @@ def _run(src: Source, expr: ir.Table, *, fallback: ir.Table | None = None) -> pa
     except Exception as exc:
         if fallback is not None and isinstance(exc, TranslationError):  # e.g. no hash()
             return _run(src, fallback)
-        text = str(exc).strip().splitlines()
         raise DataSourceError(
-            f"the engine could not aggregate {src.description!r}: "
-            f"{text[0] if text else type(exc).__name__}"
+            f"the engine could not aggregate {src.description!r}: {first_line(exc)}"
         ) from exc

@@ -28,7 +28,7 @@ from ethica.data._checks import (
 from ethica.data._count_table import MISSING_LABEL, CountTable
 from ethica.data._csv_errors import csv_error
 from ethica.data._engine import to_arrow
-from ethica.data._sources import Backend, Source, open_source
+from ethica.data._sources import Backend, Source, first_line, open_source
 
 __all__ = ["MAX_CELLS", "count_outcomes"]
 
@@ -330,10 +330,8 @@ def _run(src: Source, expr: ir.Table) -> pa.Table:
     except Exception as exc:
         if src.csv_path is not None:
             raise csv_error(src.csv_path, exc) from exc
-        text = str(exc).strip().splitlines()
         raise DataSourceError(
-            f"the engine could not count {src.description!r}: "
-            f"{text[0] if text else type(exc).__name__}"
+            f"the engine could not count {src.description!r}: {first_line(exc)}"
         ) from exc
 
 
@@ -428,7 +426,6 @@ def _handle_missing(
         roles[_SBIN] = f"score {score!r}"
         if prediction is None:
             del roles[_PRED]  # the decision is derived from the score: one missing value
-    counts = missing_rows(cells, list(roles), _N)
     mask = None
     for column in roles:
         nulls = pc.is_null(cells[column], nan_is_null=True)
@@ -437,6 +434,7 @@ def _handle_missing(
     if n_missing == 0:
         return cells, 0
     if not drop:
+        counts = missing_rows(cells, list(roles), _N)
         detail = ", ".join(f"{roles[c]}: {k:,}" for c, k in counts.items() if k)
         raise SchemaError(
             f"{n_missing:,} rows have a missing (NULL/NaN) value ({detail}); drop them with "

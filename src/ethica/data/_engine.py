@@ -14,17 +14,14 @@ import pyarrow as pa
 __all__ = ["default_connection", "is_spark", "quiet_engine", "to_arrow"]
 
 _P = ParamSpec("_P")
-#: Deprecation notices Ibis 12 triggers in DuckDB 2 and pandas 3 (not about the user's data).
-_ENGINE_NOTICES = (r".*fetch_arrow_table\(\) is deprecated", r".*'future\.infer_string' option")
 _R = TypeVar("_R")
 
 
 def quiet_engine(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Silence the engine libraries' own deprecation notices inside ``function``.
+    """Silence the engine libraries' own deprecation notice inside ``function``.
 
-    Ibis 12 calls DuckDB 2's deprecated ``fetch_arrow_table`` and pandas 3's deprecated
-    ``future.infer_string`` option; those notices concern the libraries, not the user's
-    data. ethica's own warnings pass through untouched.
+    Ibis 12 calls DuckDB 2's deprecated ``fetch_arrow_table``; that notice concerns the
+    libraries, not the user's data. ethica's own warnings pass through untouched.
     """
 
     @functools.wraps(function)

@@ -16,7 +16,7 @@ from ethica._exceptions import DataSourceError, InvalidParameterError, MissingEx
 from ethica.data._csv_errors import csv_error
 from ethica.data._engine import default_connection, is_spark, quiet_engine
 
-__all__ = ["Backend", "Source", "open_source", "resolve_table"]
+__all__ = ["Backend", "Source", "first_line", "open_source", "resolve_table"]
 
 Backend = Literal["duckdb", "spark"]
 
@@ -204,7 +204,7 @@ def _file_source(path: Path, table: str | None) -> Source:
             connection = ibis.duckdb.connect(str(path), read_only=True)
         except Exception as exc:
             raise DataSourceError(
-                f"cannot open DuckDB database {str(path)!r}: {_first_line(exc)}; check that it "
+                f"cannot open DuckDB database {str(path)!r}: {first_line(exc)}; check that it "
                 "is a DuckDB file and that no other process holds it open for writing."
             ) from exc
         return _database_table(connection, table, str(path))
@@ -213,7 +213,7 @@ def _file_source(path: Path, table: str | None) -> Source:
         try:
             return Source(connection.read_parquet(target), connection, str(path))
         except Exception as exc:
-            raise DataSourceError(f"cannot read Parquet {str(path)!r}: {_first_line(exc)}") from exc
+            raise DataSourceError(f"cannot read Parquet {str(path)!r}: {first_line(exc)}") from exc
     try:
         parsed = connection.read_csv(str(path))
     except Exception as exc:
@@ -234,7 +234,7 @@ def _url_source(url: str, table: str | None) -> Source:
     except Exception as exc:
         scheme = url.split("://", 1)[0]
         raise DataSourceError(
-            f"cannot connect to {url!r} (scheme {scheme!r}): {_first_line(exc)}; use an Ibis "
+            f"cannot connect to {url!r} (scheme {scheme!r}): {first_line(exc)}; use an Ibis "
             "URL such as 'duckdb://file.duckdb' or 'postgres://user@host/db', with that "
             "backend installed."
         ) from exc
@@ -247,7 +247,7 @@ def _database_table(connection: Any, table: str, where: str) -> Source:
     except Exception as exc:
         names = _table_names(connection)
         raise DataSourceError(
-            f"cannot open table {table!r} in {where!r} ({_first_line(exc)}); tables there: {names}."
+            f"cannot open table {table!r} in {where!r} ({first_line(exc)}); tables there: {names}."
         ) from exc
 
 
@@ -264,6 +264,7 @@ def _table_names(connection: Any) -> list[str]:
         return []
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an engine error's message (its type name if the message is empty)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -28,6 +28,7 @@ __all__ = [
     "GroupMetrics",
     "Interval",
     "Spread",
+    "group_label",
 ]
 
 #: Version of the JSON document produced by :meth:`AuditResult.to_dict`.
@@ -250,7 +251,7 @@ def _json_ready(value: object) -> object:
     return str(value)
 
 
-def _label(values: tuple[str, ...]) -> str:
+def group_label(values: tuple[str, ...]) -> str:
     """Render an attribute set or group tuple for people: ``sex × race``."""
     return " × ".join(values) if values else "(everyone)"
 
@@ -358,8 +359,8 @@ class AuditResult:
         """Return the per-group rates as a long frame: one row per (group, metric)."""
         rows = [
             {
-                "attributes": _label(g.attributes),
-                "group": _label(g.group),
+                "attributes": group_label(g.attributes),
+                "group": group_label(g.group),
                 "n": g.n,
                 "share": g.share,
                 "judged": g.judged,
@@ -384,13 +385,13 @@ class AuditResult:
 
         head = self.headline()
         verdicts = "".join(
-            f"<tr><td>{html.escape(d.name)}</td><td>{html.escape(_label(d.attributes))}</td>"
+            f"<tr><td>{html.escape(d.name)}</td><td>{html.escape(group_label(d.attributes))}</td>"
             f"<td>{html.escape(d.verdict)}</td><td>{fmt(d.worst_difference.value)}</td></tr>"
             for d in self.definitions
         )
         worst = "".join(
-            f"<tr><td>{html.escape(d.metric)}</td><td>{html.escape(_label(d.group))}</td>"
-            f"<td>{html.escape(_label(d.reference))}</td><td>{fmt(d.difference.value)} "
+            f"<tr><td>{html.escape(d.metric)}</td><td>{html.escape(group_label(d.group))}</td>"
+            f"<td>{html.escape(group_label(d.reference))}</td><td>{fmt(d.difference.value)} "
             f"[{fmt(d.difference.ci_low)}, {fmt(d.difference.ci_high)}]</td>"
             f"<td>{fmt(d.p_holm)}</td></tr>"
             for d in self.worst_disparities(5)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
 from ethica.data import CountTable
+from ethica.fairness._audit_result import group_label
 from ethica.fairness._rich_subgroups import (
     Metric,
     RichSubgroup,
@@ -83,10 +84,10 @@ def _readable(subgroup: RichSubgroup, protected: pd.DataFrame) -> RichSubgroup:
     """The linear subgroup described by the groups it holds (it is a union of cells)."""
     combinations = protected.drop_duplicates().sort_values(list(protected.columns))
     inside = combinations[subgroup.contains(combinations)]
-    names = [" × ".join(row) for row in inside.itertuples(index=False, name=None)]
+    names = [group_label(row) for row in inside.itertuples(index=False, name=None)]
     shown = "; ".join(names[:_LISTED]) + (
         f"; and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
     )
-    title = " × ".join(protected.columns)
+    title = group_label(tuple(protected.columns))
     description = f"{len(names)} of {len(combinations)} {title} groups: {shown}"
     return dataclasses.replace(subgroup, description=description)

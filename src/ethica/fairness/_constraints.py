@@ -40,6 +40,7 @@ __all__ = [
     "FairnessConstraint",
     "FalsePositiveRateParity",
     "encode_groups",
+    "encode_known_groups",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -73,6 +74,23 @@ def encode_groups(sensitive_features: Any) -> tuple[IntArray, tuple[str, ...]]:
         )
     names, codes = np.unique(np.asarray(keys, dtype=object), return_inverse=True)
     return codes.astype(np.intp), tuple(str(n) for n in names)
+
+
+def encode_known_groups(
+    sensitive_features: Any, known: tuple[str, ...]
+) -> tuple[IntArray, list[str]]:
+    """Encode protected values against the group names ``known`` from training.
+
+    Returns
+    -------
+    codes, unknown
+        ``codes[i]`` indexes ``known`` (``-1`` for a group not in it); ``unknown`` lists,
+        sorted, the groups of ``sensitive_features`` missing from ``known``.
+    """
+    codes, names = encode_groups(sensitive_features)
+    index = {name: i for i, name in enumerate(known)}
+    mapped = np.array([index.get(name, -1) for name in names], dtype=np.intp)
+    return mapped[codes], [name for name in names if name not in index]
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ import numpy as np
 
 from ethica._typing import BoolArray
 from ethica.fairness._audit_groups import GroupBlock
-from ethica.fairness._audit_result import DefinitionResult, Interval
+from ethica.fairness._audit_result import DefinitionResult, Interval, group_label
 from ethica.fairness._disparities import compare_to_reference, interval
 from ethica.fairness._intervals import wilson_interval
 
@@ -99,7 +99,7 @@ def _verdict(
     failing = [g for g in gaps if g.low > tolerance or g.high < -tolerance]
     worst = max(failing or gaps, key=lambda g: abs(g.value))
     where = (
-        f"{worst.metric} of {' × '.join(worst.group)} differs from {against} by "
+        f"{worst.metric} of {group_label(worst.group)} differs from {against} by "
         f"{worst.value:+.3f} [{worst.low:+.3f}, {worst.high:+.3f}]"
     )
     simultaneous = f"{level:.4g} simultaneous intervals over {len(gaps)} comparison(s)"
@@ -135,7 +135,7 @@ def _rate_definition(
         for j, metric in enumerate(metrics):
             label = block.labels[g]
             if c.n1[i, j] == 0 or c.n2[i, j] == 0:
-                who = " × ".join(label if c.n1[i, j] == 0 else ref_label)
+                who = group_label(label if c.n1[i, j] == 0 else ref_label)
                 undefined.append(f"{metric} is undefined for {who}")
                 continue
             gaps.append(
@@ -148,8 +148,8 @@ def _rate_definition(
                 )
             )
     if not judged[reference]:
-        undefined.append(f"reference group {' × '.join(ref_label)} is too small to judge")
-    against = " × ".join(ref_label)
+        undefined.append(f"reference group {group_label(ref_label)} is too small to judge")
+    against = group_label(ref_label)
     verdict, worst, reason = _verdict(gaps, undefined, tolerance, level, against)
     return _result(name, metrics, block, tolerance, verdict, worst, reason)
 

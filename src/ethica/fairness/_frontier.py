@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from ethica._exceptions import ConvergenceWarning, InvalidParameterError
 from ethica._typing import FloatArray
-from ethica.fairness._constraints import DemographicParity, FairnessConstraint
+from ethica.fairness._constraints import BoundConstraint, DemographicParity, FairnessConstraint
 from ethica.fairness._hypothesis_pool import HypothesisPool
 from ethica.fairness._learning_base import binary_labels
 from ethica.fairness._learning_results import LearningResult
@@ -132,12 +132,9 @@ class FrontierResult(LearningResult):
         ]
 
 
-def _default_bounds(
-    spec: FairnessConstraint, y: Any, sensitive: Any, start: Any, points: int
-) -> list[float]:
+def _default_bounds(train_bound: BoundConstraint, start: Any, points: int) -> list[float]:
     """Bounds from 0 up to the unconstrained model's worst violation on the training rows."""
-    bound = type(spec)(difference_bound=0.0).bind(y, sensitive)
-    worst = float(bound.violations(np.asarray(start, dtype=np.float64)).max())
+    worst = float(train_bound.violations(np.asarray(start, dtype=np.float64)).max())
     return [float(b) for b in np.linspace(0.0, max(worst, 1e-3), points)]
 
 
@@ -214,17 +211,17 @@ def frontier(
         return model
 
     y_train, y_test = _coded_labels(y_train, y_test)
+    train_bound = type(spec)(difference_bound=0.0).bind(y_train, sensitive_train)
     if bounds is None:
         loosest = fit(1.0)  # a bound of 1 never binds: the unconstrained solution
         start = loosest._pmf_predict(X_train)[:, 1]
-        bounds = _default_bounds(spec, y_train, sensitive_train, start, points)
+        bounds = _default_bounds(train_bound, start, points)
     sweep = sorted(float(b) for b in bounds)
     for b in sweep:
         if not 0.0 <= b <= 1.0:
             raise InvalidParameterError(f"bound {b!r} is outside [0, 1]; give bounds in [0, 1].")
     for b in reversed(sweep):  # loosest first: each run warm-starts the next, tighter one
         models.insert(0, fit(b))
-    train_bound = type(spec)(difference_bound=0.0).bind(y_train, sensitive_train)
     test_bound = type(spec)(difference_bound=0.0).bind(y_test, sensitive_test)
     rows = []
     for model in models:

@@ -31,6 +31,7 @@ from ethica.fairness._learning_base import (
     BinaryFairClassifier,
     check_number,
     check_sample_weight_support,
+    error_costs,
     fit_weighted,
     mixture_positive_probability,
 )
@@ -154,11 +155,11 @@ class GerryFairClassifier(BinaryFairClassifier):
         X = np.asarray(X, dtype=np.float64)
         oracle = LinearOracle(X) if self.estimator is None else None
         n = coded.shape[0]
-        error_costs = (1.0 - 2.0 * coded) / n
+        base_costs = error_costs(coded)
         self.errors_: list[float] = []
         self.unfairness_: list[float] = []
         if sensitive_features is None:
-            self.predictors_ = [self._respond(oracle, X, error_costs)]
+            self.predictors_ = [self._respond(oracle, X, base_costs)]
             self.n_iter_ = 1
             return self
         protected = attribute_frame(sensitive_features)
@@ -177,7 +178,7 @@ class GerryFairClassifier(BinaryFairClassifier):
         self.predictors_ = []
         mixture_sum = np.zeros(n)
         for plays in range(int(self.max_iter)):  # every round before this one added a play
-            costs = error_costs + (auditor_costs / plays if plays else 0.0)
+            costs = base_costs + (auditor_costs / plays if plays else 0.0)
             model = self._respond(oracle, X, costs)
             self.predictors_.append(model)
             mixture_sum += np.asarray(model.predict(X), dtype=np.float64)

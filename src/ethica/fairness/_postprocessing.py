@@ -27,7 +27,7 @@ from ethica._typing import FloatArray
 from ethica.fairness._constraints import (
     BoundConstraint,
     FairnessConstraint,
-    encode_groups,
+    encode_known_groups,
 )
 from ethica.fairness._hypothesis_pool import FEASIBILITY_TOLERANCE
 from ethica.fairness._learning_base import (
@@ -117,15 +117,12 @@ class _GroupPostProcessor(BinaryFairClassifier):
                     "needs them too: pass sensitive_features=... for the same columns."
                 )
             return np.zeros(n_rows, dtype=np.intp)
-        codes, names = encode_groups(sensitive_features)
-        index = {name: i for i, name in enumerate(self.group_names_)}
-        unknown = [name for name in names if name not in index]
+        result, unknown = encode_known_groups(sensitive_features, self.group_names_)
         if unknown:
             raise InvalidParameterError(
                 f"unknown group(s) {unknown[:5]} at predict; {type(self).__name__} only knows "
                 f"{list(self.group_names_)} from fit. Refit with rows of every group."
             )
-        result: IntArray = np.array([index[name] for name in names], dtype=np.intp)[codes]
         if result.shape[0] != n_rows:
             raise InvalidParameterError(
                 f"sensitive_features has {result.shape[0]} rows but X has {n_rows}; "

@@ -26,8 +26,9 @@ from sklearn.metrics import roc_auc_score
 
 from ethica._exceptions import InvalidParameterError
 from ethica._typing import FloatArray
-from ethica.data._training import TrainingMatrix
-from ethica.fairness._constraints import DemographicParity, FairnessConstraint, encode_groups
+from ethica.data import TrainingMatrix
+from ethica.fairness._constraints import FairnessConstraint, encode_groups, encode_known_groups
+from ethica.fairness._learning_base import resolve_constraint
 from ethica.fairness._learning_results import LearningResult
 
 __all__ = ["ProxyFeature", "ProxyResult", "proxy_analysis"]
@@ -122,7 +123,7 @@ def proxy_analysis(
         Number of proxies to keep (None: all).
     """
     names = (protected,) if isinstance(protected, str) else tuple(protected)
-    spec = DemographicParity() if constraint is None else constraint
+    spec = resolve_constraint(constraint, "proxy_analysis")
     protected_columns = np.isin(np.asarray(train.feature_sources), names)
     if not protected_columns.any():
         raise InvalidParameterError(
@@ -138,12 +139,10 @@ def proxy_analysis(
         outcomes.append((float(np.mean(predicted != test.y)), predicted))
     measure = type(spec)(difference_bound=0.0).bind(test.y, test.sensitive)
     codes_train, group_names = encode_groups(train.sensitive)
-    index = {name: i for i, name in enumerate(group_names)}
-    test_codes, test_names = encode_groups(test.sensitive)
-    codes_test = np.array([index.get(name, -1) for name in test_names])[test_codes]
-    if (codes_test < 0).any():
+    codes_test, unseen = encode_known_groups(test.sensitive, group_names)
+    if unseen:
         raise InvalidParameterError(
-            f"held-out rows have groups {sorted(set(test_names) - set(group_names))[:5]} "
+            f"held-out rows have groups {unseen[:5]} "
             "never seen in training; use splits that share the groups."
         )
     sources = [s for s in dict.fromkeys(train.feature_sources) if s not in names]

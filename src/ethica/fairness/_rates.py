@@ -48,7 +48,7 @@ class _Rate:
     denominator: tuple[str, ...]
 
 
-_ALL = ("tp", "fp", "fn", "tn")
+_ALL = CELLS
 _ACTUAL_POS, _ACTUAL_NEG = ("tp", "fn"), ("fp", "tn")
 _PRED_POS, _PRED_NEG = ("tp", "fp"), ("fn", "tn")
 

@@ -29,18 +29,13 @@ from ethica.fairness._learning_base import (
     BinaryFairClassifier,
     check_number,
     check_sample_weight_support,
+    error_costs,
     fit_weighted,
     mixture_positive_probability,
     resolve_constraint,
 )
 
 __all__ = ["ExponentiatedGradient", "GridSearch", "run_exponentiated_gradient"]
-
-
-def _error_costs(labels: npt.NDArray[np.int8]) -> FloatArray:
-    """Cost of predicting 1 instead of 0 in the empirical error: ``(1 - 2 y_i) / n``."""
-    result: FloatArray = (1.0 - 2.0 * labels.astype(np.float64)) / labels.shape[0]
-    return result
 
 
 def run_exponentiated_gradient(
@@ -65,7 +60,7 @@ def run_exponentiated_gradient(
     mixture, oracle_calls, gap, rounds
     """
     constraint = pool.constraint
-    base_costs = _error_costs(constraint.labels)
+    base_costs = error_costs(constraint.labels)
     theta = np.zeros(constraint.n_constraints)
     eta = eta0 / multiplier_bound
     gaps: list[float] = []
@@ -115,7 +110,7 @@ class _ReductionClassifier(BinaryFairClassifier):
         return X, coded, estimator, HypothesisPool(bound) if warm is None else warm.rebound(bound)
 
     def _fit_unconstrained(self, X: Any, coded: npt.NDArray[np.int8], estimator: Any) -> None:
-        model = fit_weighted(estimator, X, _error_costs(coded))
+        model = fit_weighted(estimator, X, error_costs(coded))
         self.predictors_ = [model]
         self.weights_ = np.ones(1)
 
@@ -311,7 +306,7 @@ class GridSearch(_ReductionClassifier):
             self._fit_unconstrained(X, coded, estimator)
             return self
         bound: BoundConstraint = pool.constraint
-        base_costs = _error_costs(coded)
+        base_costs = error_costs(coded)
         grid = multiplier_grid(
             bound.cell_size.shape[0], int(self.grid_size), float(self.grid_limit)
         )

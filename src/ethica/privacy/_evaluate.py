@@ -35,7 +35,7 @@ from ethica.privacy._queries import (
     Sum,
     Variance,
 )
-from ethica.privacy._release import ReleasedTable
+from ethica.privacy._release import ReleasedTable, plain_value
 from ethica.privacy._selection import exponential_mechanism
 from ethica.privacy._sensitivity import PrivacyUnit, Rows, UserLevel
 
@@ -66,7 +66,7 @@ def evaluate_parts(
     source: object, parts: Sequence[Part], unit: PrivacyUnit, confidence: float
 ) -> list[ReleasedTable]:
     """Released tables for ``parts``, in order (noise drawn; nothing charged)."""
-    cell_parts = [p for p in parts if isinstance(p.query, Count | Sum | Mean | Variance)]
+    cell_parts = [p for p in parts if isinstance(p.query, CellQuery)]
     tables: dict[str, ReleasedTable] = {}
     if cell_parts:
         for part, table in zip(
@@ -172,15 +172,7 @@ def _marginal(
         )
         grouped = grouped.reindex(index, fill_value=0)
     found = [k if isinstance(k, tuple) else (k,) for k in grouped.index.tolist()]
-    return [tuple(_plain(v) for v in k) for k in found], grouped.reset_index(drop=True)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
+    return [tuple(plain_value(v) for v in k) for k in found], grouped.reset_index(drop=True)
 
 
 def _cell_tables(

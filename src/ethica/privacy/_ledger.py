@@ -343,7 +343,7 @@ class Ledger:
     def create_dataset(self, name: str, total: Budget) -> DatasetStatus:
         """Register ``name`` with a total budget; an existing name raises LedgerError."""
         _check_name(name)
-        if not hasattr(total, "to_dict") or type(total).__name__ not in _KINDS:
+        if not isinstance(total, Budget):
             raise InvalidParameterError(
                 f"total must be a PureDP, ZCDP or ApproxDP budget, got {total!r}."
             )
@@ -367,6 +367,10 @@ class Ledger:
                 f"`ethica budget create {name} --epsilon E` (or Ledger.create_dataset)."
             )
         return row
+
+    def has_dataset(self, name: str) -> bool:
+        """Whether ``name`` is registered in the ledger."""
+        return _row(self._conn, name) is not None
 
     def status(self, name: str) -> DatasetStatus:
         """Total, spent and remaining budget of one dataset."""
@@ -494,7 +498,6 @@ class Ledger:
         self.complete(record.id, digest=handle.output_hash)
 
 
-_KINDS = {"PureDP", "ZCDP", "ApproxDP"}
 _COLUMNS = (
     "id, dataset, cost, description, principal, created_at, status, output_hash, "
     "completed_at, error, request_id"

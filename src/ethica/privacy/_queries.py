@@ -169,7 +169,8 @@ class _Measured(_Grouped):
     upper: float | None = None
     step: float | None = None
 
-    def _init_measure(self, name: str) -> None:
+    def __post_init__(self) -> None:
+        name = type(self).__name__
         self._init_keys()
         if not isinstance(self.column, str) or not self.column:
             raise InvalidParameterError(f"{name} needs column=, the numeric column to measure.")
@@ -178,6 +179,10 @@ class _Measured(_Grouped):
         object.__setattr__(self, "upper", hi)
         if self.step is not None and (_finite(self.step, "step", name) <= 0):
             raise InvalidParameterError(f"{name}: step must be > 0, got {self.step!r}.")
+
+    def describe(self) -> str:
+        """A short label, e.g. ``"mean of age by sex"``."""
+        return self._describe(f"{type(self).__name__.lower()} of {self.column}")
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -202,36 +207,15 @@ class Sum(_Measured):
     number of steps (default step: ``B / 1000``).
     """
 
-    def __post_init__(self) -> None:
-        self._init_measure("Sum")
-
-    def describe(self) -> str:
-        """A short label."""
-        return self._describe(f"sum of {self.column}")
-
 
 @dataclass(frozen=True)
 class Mean(_Measured):
     """Clamped mean per cell from a noisy sum and a noisy count of present values."""
 
-    def __post_init__(self) -> None:
-        self._init_measure("Mean")
-
-    def describe(self) -> str:
-        """A short label."""
-        return self._describe(f"mean of {self.column}")
-
 
 @dataclass(frozen=True)
 class Variance(_Measured):
     """Clamped population variance per cell from noisy ``n``, ``Σy`` and ``Σy²``."""
-
-    def __post_init__(self) -> None:
-        self._init_measure("Variance")
-
-    def describe(self) -> str:
-        """A short label."""
-        return self._describe(f"variance of {self.column}")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,9 +17,12 @@ __all__ = ["SCHEMA_VERSION", "Release", "ReleasedTable"]
 SCHEMA_VERSION = 1
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
+    """A key value as a plain Python object: numpy scalars unwrapped, NA and NaN as ``None``."""
     if isinstance(value, np.generic):
         return value.item()
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
     return value
 
 
@@ -86,7 +90,7 @@ class ReleasedTable:
             "name": self.name,
             "statistic": self.statistic,
             "by": list(self.by),
-            "keys": [[_plain(v) for v in k] for k in self.keys],
+            "keys": [[plain_value(v) for v in k] for k in self.keys],
             "values": floats(self.values),
             "ci_low": floats(self.ci_low),
             "ci_high": floats(self.ci_high),

@@ -85,7 +85,7 @@ class Session:
         table: str | None = None,
     ) -> None:
         self.unit = _unit(privacy_unit)
-        if not hasattr(budget, "_fields"):
+        if not isinstance(budget, Budget):
             raise InvalidParameterError(
                 f"budget must be PureDP, ZCDP or ApproxDP, got {budget!r}; e.g. PureDP(1)."
             )
@@ -98,7 +98,7 @@ class Session:
         self.ledger = ledger
         self.dataset = dataset if dataset is not None else self._default_dataset(source)
         self._spent: Budget = zero_like(budget)
-        if ledger is not None and self.dataset not in {d.name for d in ledger.datasets()}:
+        if ledger is not None and not ledger.has_dataset(self.dataset):
             ledger.create_dataset(self.dataset, budget)
 
     def _default_dataset(self, source: object) -> str:

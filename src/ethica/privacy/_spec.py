@@ -167,9 +167,9 @@ def parse_spec(text: str, *, name: str = "spec") -> ReleaseSpec:
     reader = _Reader(name)
     top = reader.mapping(root, _TOP, "the spec")
     source = reader.required(top, "source", root, "the spec")
-    budget = _budget(reader, top["budget"]) if "budget" in top else None
-    if budget is None:
+    if "budget" not in top:
         raise reader.fail(root, "the spec needs a budget, e.g. budget: {epsilon: 1}.")
+    budget = _budget(reader, top["budget"])
     if "queries" not in top or not isinstance(top["queries"], yaml.SequenceNode):
         raise reader.fail(root, "the spec needs a list of queries under 'queries:'.")
     parsed = [_query(reader, q, i) for i, q in enumerate(top["queries"].value)]

@@ -20,7 +20,7 @@ import altair as alt
 import pandas as pd
 
 from ethica.report._figures import JUDGED, REFERENCE, TOO_SMALL, chart_to_svg
-from ethica.report._page import Section, render_template
+from ethica.report._page import Section, _percent, render_template
 
 if TYPE_CHECKING:  # the attacks import scipy and scikit-learn: only when a section is drawn
     from ethica.attacks import (
@@ -35,10 +35,6 @@ __all__ = ["census_section", "membership_section", "reconstruction_section"]
 #: Vega-Lite symlog constant: linear below 0.05 sqrt(n), logarithmic above (shows 0 and 80).
 _SYMLOG_CONSTANT = 0.05
 _NOISE_TICKS = (0, 0.1, 0.25, 0.5, 1, 2, 4, 10, 30, 100, 300, 1000, 3000, 10000)
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 def _number(value: float | None, digits: int = 2) -> str:

@@ -152,7 +152,7 @@ def run_membership(
     ----------
     frame
         Labelled rows; every column but ``label`` is a feature (numbers standardised,
-        other columns one-hot, see :func:`ethica.data._training.fit_encoding`).
+        other columns one-hot, see :func:`ethica.data.fit_encoding`).
     label, positive
         The label column and its positive value (default 1 / True).
     models
@@ -165,7 +165,7 @@ def run_membership(
     progress
         ``progress(done, total)`` after each model fit, shadow model and scoring pass.
     """
-    from ethica.data._training import fit_encoding
+    from ethica.data import fit_encoding
 
     if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 10:
         raise InvalidParameterError(

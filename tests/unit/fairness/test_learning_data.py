@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from ethica._exceptions import SchemaError
-from ethica.data._datasets import load_adult
-from ethica.data._training import TrainingMatrix, fit_encoding
+from ethica.data import TrainingMatrix, fit_encoding, load_adult
 
 
 @cache

@@ -12,8 +12,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from ethica._exceptions import InvalidParameterError
-from ethica.data._datasets import load_adult
-from ethica.data._training import TrainingMatrix, fit_encoding
+from ethica.data import TrainingMatrix, fit_encoding, load_adult
 from ethica.fairness._constraints import DemographicParity, EqualizedOdds
 from ethica.fairness._frontier import FrontierResult, frontier, hypervolume, pareto_mask
 from ethica.fairness._proxies import proxy_analysis
@@ -156,6 +155,12 @@ def test_proxy_analysis_needs_the_protected_column_among_features() -> None:
     train, test = adult_matrices()
     with pytest.raises(InvalidParameterError, match="include_protected=True"):
         proxy_analysis(train, test, protected="sex", estimator=base())
+
+
+def test_proxy_analysis_refuses_a_constraint_name() -> None:
+    train, test = adult_matrices()
+    with pytest.raises(InvalidParameterError, match="proxy_analysis needs a constraint"):
+        proxy_analysis(train, test, protected="sex", constraint="demographic-parity")  # type: ignore[arg-type]
 
 
 def test_chosen_model_survives_pickling() -> None:

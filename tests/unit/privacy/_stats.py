@@ -42,24 +42,32 @@ def gaussian_pmf(values: NDArray[np.int64], sigma: Fraction) -> NDArray[np.float
 def binned_gof(draws: NDArray[np.int64], edges: list[int], cdf_values: list[float]) -> float:
     """Chi-square p-value of ``draws`` against bins ``(-inf, e0], (e0, e1], ..., (e_last, inf)``.
 
-    ``cdf_values[i] = P(X <= edges[i])``.
+    ``cdf_values[i] = P(X <= edges[i])``; bins with expected count < 20 are pooled.
     """
     counts = np.bincount(np.searchsorted(edges, draws, side="left"), minlength=len(edges) + 1)
     probs = np.diff(np.concatenate([[0.0], cdf_values, [1.0]]))
-    return float(stats.chisquare(counts, probs * draws.size).pvalue)
+    return _pooled_chisquare(counts, probs * draws.size)
 
 
 def pmf_gof(
     draws: NDArray[np.int64], support: NDArray[np.int64], pmf: NDArray[np.float64]
 ) -> float:
     """Chi-square p-value over ``support`` (cells with expected count < 20 are pooled)."""
-    n = draws.size
-    expected = pmf * n
+    observed = np.array([np.count_nonzero(draws == v) for v in support])
+    return _pooled_chisquare(observed, pmf * draws.size, total=draws.size)
+
+
+def _pooled_chisquare(
+    observed: NDArray[np.int64], expected: NDArray[np.float64], total: int | None = None
+) -> float:
+    """Chi-square p-value with the cells of expected count < 20 (and anything outside the
+    cells, up to ``total``) pooled into one: the chi-square approximation needs large expected
+    counts, and a tail cell expecting 1e-5 would otherwise fail a correct sampler."""
+    n = int(observed.sum()) if total is None else total
     keep = expected >= 20
-    observed = np.array([np.count_nonzero(draws == v) for v in support[keep]])
-    rest_obs = n - observed.sum()
+    rest_obs = n - observed[keep].sum()
     rest_exp = n - expected[keep].sum()
-    obs = np.append(observed, rest_obs)
+    obs = np.append(observed[keep], rest_obs)
     exp = np.append(expected[keep], rest_exp)
     if rest_exp < 1e-6:
         obs, exp = obs[:-1], exp[:-1]

@@ -72,7 +72,8 @@ def test_overspend_raises_with_requested_and_remaining_and_records_nothing(
 def test_exact_spending_to_zero_then_nothing_more(ledger: Ledger) -> None:
     for _ in range(10):
         ledger.record_charge("adult", PureDP(Fraction(1, 10)), "tenth")
-    assert ledger.status("adult").remaining.epsilon == 0
+    remaining = ledger.status("adult").remaining
+    assert isinstance(remaining, PureDP) and remaining.epsilon == 0
     with pytest.raises(BudgetExceededError):
         ledger.record_charge("adult", PureDP(Fraction(1, 10**9)), "crumb")
 
@@ -204,3 +205,10 @@ def test_records_render_as_frames_and_html(ledger: Ledger) -> None:
     record = ledger.history("adult")[0]
     assert record.to_frame().loc[0, "cost.epsilon"] == 0.25
     assert "<table" in record._repr_html_() and "row count" in record._repr_html_()
+
+
+def test_has_dataset_tells_registered_names(ledger: Ledger) -> None:
+    assert ledger.has_dataset("adult")
+    assert not ledger.has_dataset("german")
+    ledger.create_dataset("german", PureDP(1))
+    assert ledger.has_dataset("german")
