@@ -146,7 +146,7 @@ def release(
     path) before anything is written; a release over budget writes nothing.
     """
     from ethica.privacy import Ledger, Session, make_consistent
-    from ethica.privacy._spec import parse_spec
+    from ethica.privacy.release._spec import parse_spec
 
     if not spec.is_file():
         raise DataSourceError(f"spec file not found: {str(spec)!r}; check the path.")

@@ -23,51 +23,57 @@ A typical release::
 
 from __future__ import annotations
 
-from ethica.privacy._accounting import (
+from ethica.privacy.budget import (
+    ZCDP,
+    ApproxDP,
+    Budget,
+    ChargeHandle,
+    ChargeRecord,
+    DatasetStatus,
+    Ledger,
+    PureDP,
+    budget_from_dict,
+    default_ledger_path,
     exponential_cost,
     gaussian_cost,
     gaussian_sigma,
     laplace_cost,
     laplace_scale,
+    output_hash,
     parallel_composition,
     pure_to_approx,
     pure_to_zcdp,
     sequential_composition,
     zcdp_to_approx,
 )
-from ethica.privacy._accuracy import (
-    error_table,
-    gaussian_half_width,
-    laplace_half_width,
-    plan_budget,
+from ethica.privacy.noise import (
+    bernoulli_exp,
+    discrete_gaussian,
+    discrete_laplace,
+    exponential_mechanism,
+    permute_and_flip,
+    private_quantile,
 )
-from ethica.privacy._bernoulli import bernoulli_exp
-from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP, budget_from_dict
-from ethica.privacy._consistency import make_consistent
-from ethica.privacy._gaussian import discrete_gaussian
-from ethica.privacy._laplace import discrete_laplace
-from ethica.privacy._ledger import (
-    ChargeHandle,
-    ChargeRecord,
-    DatasetStatus,
-    Ledger,
-    default_ledger_path,
-    output_hash,
-)
-from ethica.privacy._queries import (
+from ethica.privacy.release import (
     Batch,
     BoundsEstimate,
     Count,
     Histogram,
     Mean,
     Quantiles,
+    Release,
+    ReleasedTable,
+    Rows,
+    Session,
     Sum,
+    UserLevel,
     Variance,
+    error_table,
+    gaussian_half_width,
+    laplace_half_width,
+    make_consistent,
+    plan_budget,
 )
-from ethica.privacy._release import Release, ReleasedTable
-from ethica.privacy._selection import exponential_mechanism, permute_and_flip, private_quantile
-from ethica.privacy._sensitivity import Rows, UserLevel
-from ethica.privacy._session import Session
 
 __all__ = [
     "ZCDP",

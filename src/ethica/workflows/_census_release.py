@@ -9,7 +9,7 @@ Canonne, Kamath and Steinke 2020) and the ``k`` tables ``epsilon``-DP by sequent
 composition. The noise comes from :func:`ethica.privacy.discrete_laplace` (exact, OS CSPRNG).
 
 Consistency (post-processing, no privacy cost: Dwork and Roth 2014, Prop. 2.1). Per block,
-:func:`ethica.privacy._consistency.consistent_counts` fits non-negative person counts for
+:func:`ethica.privacy.release._consistency.consistent_counts` fits non-negative person counts for
 every record cell to all noisy tables by weighted least squares (Hay et al. 2010), rounds
 them with controlled rounding (Cox 1987), and publishes every table as sums of those
 counts: integer, non-negative, and adding up across tables, as a statistical office's
@@ -60,7 +60,7 @@ def _make_consistent(
     variance: float,
     progress: Progress | None,
 ) -> dict[str, pd.DataFrame]:
-    from ethica.privacy._consistency import Margin, consistent_counts
+    from ethica.privacy.release._consistency import Margin, consistent_counts
 
     leaves, position = _leaf_cells(schema)
     fitted = {n: f[schema.count].to_numpy(dtype=np.int64, copy=True) for n, f in noisy.items()}
@@ -143,6 +143,6 @@ def dp_census_tables(
     assert isinstance(total, PureDP)
     if not consistent:
         return noisy, total
-    from ethica.privacy._accuracy import laplace_variance
+    from ethica.privacy.release._accuracy import laplace_variance
 
     return _make_consistent(noisy, schema, laplace_variance(scale), progress), total

@@ -34,8 +34,8 @@ from ethica.report import Section
 
 if TYPE_CHECKING:
     from ethica.privacy import Budget, Ledger, Release
-    from ethica.privacy._queries import Query
-    from ethica.privacy._sensitivity import PrivacyUnit
+    from ethica.privacy.release._queries import Query
+    from ethica.privacy.release._sensitivity import PrivacyUnit
 
 __all__ = [
     "CENSUS",

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from ethica.privacy import bernoulli_exp
-from ethica.privacy._exact import exp_neg_interval, lazy_below
-from ethica.privacy._laplace import _laplace_table
-from ethica.privacy._random import uniform_below
+from ethica.privacy.noise._exact import exp_neg_interval, lazy_below
+from ethica.privacy.noise._laplace import _laplace_table
+from ethica.privacy.noise._random import uniform_below
 
 ALPHA = 1e-9
 
@@ -109,7 +109,7 @@ def test_bernoulli_exp_scalar_and_huge_rationals() -> None:
 )
 def test_gaussian_squeeze_acceptance_frequency(v: int, sigma2: Fraction) -> None:
     """The squeeze's coin for a fixed ``v`` lands heads with probability exp(-v²/(2σ²))."""
-    from ethica.privacy._squeeze import gaussian_acceptance
+    from ethica.privacy.noise._squeeze import gaussian_acceptance
 
     n = 100_000
     heads = int(gaussian_acceptance(np.full(n, v, dtype=np.int64), sigma2).sum())

@@ -100,7 +100,7 @@ def test_gaussian_large_sigma_fits(sigma: int) -> None:
 
 def test_gaussian_tail_beyond_table_is_symmetric_and_rare() -> None:
     """Tail path (|X| > 5.3 sigma + 1) is reached about 2e-7 of the time; force it directly."""
-    from ethica.privacy._gaussian import _tail_draws
+    from ethica.privacy.noise._gaussian import _tail_draws
 
     draws = _tail_draws(Fraction(2), 13, 20_000).astype(np.int64)
     assert np.all(np.abs(draws) >= 13)

@@ -15,7 +15,7 @@ from scipy import stats
 
 from ethica import InvalidParameterError
 from ethica.privacy import exponential_mechanism, permute_and_flip, private_quantile
-from ethica.privacy._selection import random_permutation
+from ethica.privacy.noise._selection import random_permutation
 
 ALPHA = 1e-9
 

@@ -9,7 +9,7 @@ import pytest
 
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy import PureDP, gaussian_half_width, laplace_half_width, plan_budget
-from ethica.privacy._accuracy import error_table
+from ethica.privacy.release._accuracy import error_table
 
 
 def _laplace_coverage(scale: float, k: int) -> float:

@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ethica.privacy import Batch, Count, PureDP, Session, make_consistent
-from ethica.privacy._consistency import Margin, _least_squares, _membership, consistent_counts
+from ethica.privacy.release._consistency import (
+    Margin,
+    _least_squares,
+    _membership,
+    consistent_counts,
+)
 
 
 def _hierarchy(

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from ethica.privacy import ZCDP, Count, Mean, PureDP, Session, Sum, UserLevel, Variance
-from ethica.privacy._release import ReleasedTable
+from ethica.privacy.release._release import ReleasedTable
 
 CELLS = 250
 REPEATS = 4

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from ethica.privacy import discrete_laplace
-from ethica.privacy._partition_selection import laplace_threshold, select_partitions
+from ethica.privacy.release._partition_selection import laplace_threshold, select_partitions
 
 
 def test_threshold_bounds_the_release_probability_of_a_one_user_cell() -> None:

@@ -37,7 +37,7 @@ def test_zcdp_budget_converts_to_a_selection_epsilon_that_fits() -> None:
     from fractions import Fraction
 
     from ethica.privacy import ZCDP, pure_to_zcdp
-    from ethica.privacy._evaluate import selection_epsilon
+    from ethica.privacy.release._evaluate import selection_epsilon
 
     for rho in (Fraction(1, 8), Fraction(1, 3), Fraction(2)):
         epsilon = selection_epsilon(ZCDP(rho))

@@ -9,7 +9,7 @@ import pytest
 
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy import Batch, Count, Histogram, Mean, Quantiles, Rows, Sum, UserLevel
-from ethica.privacy._sensitivity import cell_sensitivity
+from ethica.privacy.release._sensitivity import cell_sensitivity
 
 
 def test_queries_are_frozen_and_keys_normalised() -> None:

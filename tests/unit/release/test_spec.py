@@ -6,7 +6,7 @@ import pytest
 
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy import ApproxDP, Count, Mean, UserLevel
-from ethica.privacy._spec import parse_spec
+from ethica.privacy.release._spec import parse_spec
 
 SPEC = """\
 source: visits.csv

@@ -23,10 +23,11 @@ import pandas as pd
 from ethica._exceptions import InvalidParameterError
 from ethica.data._bins import bin_labels
 from ethica.data._bounding import COUNT, ClampedSum, Contribution, bounded_aggregate
-from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP
-from ethica.privacy._cells import Component, NoisyComponent, combine, spend
-from ethica.privacy._partition_selection import laplace_threshold, select_partitions
-from ethica.privacy._queries import (
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.noise._selection import exponential_mechanism
+from ethica.privacy.release._cells import Component, NoisyComponent, combine, spend
+from ethica.privacy.release._partition_selection import laplace_threshold, select_partitions
+from ethica.privacy.release._queries import (
     BoundsEstimate,
     Count,
     Histogram,
@@ -35,9 +36,8 @@ from ethica.privacy._queries import (
     Sum,
     Variance,
 )
-from ethica.privacy._release import ReleasedTable, plain_value
-from ethica.privacy._selection import exponential_mechanism
-from ethica.privacy._sensitivity import PrivacyUnit, Rows, UserLevel
+from ethica.privacy.release._release import ReleasedTable, plain_value
+from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
 
 __all__ = ["Part", "evaluate_parts"]
 

@@ -31,9 +31,9 @@ import yaml
 import yaml.constructor
 
 from ethica._exceptions import InvalidParameterError
-from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP
-from ethica.privacy._queries import REGISTRY, Batch
-from ethica.privacy._sensitivity import PrivacyUnit, Rows, UserLevel
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.release._queries import REGISTRY, Batch
+from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
 
 __all__ = ["ReleaseSpec", "parse_spec"]
 

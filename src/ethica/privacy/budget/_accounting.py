@@ -32,8 +32,8 @@ from fractions import Fraction
 from functools import reduce
 
 from ethica._exceptions import InvalidParameterError
-from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy._params import to_delta, to_rational
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 
 __all__ = [
     "exponential_cost",

@@ -44,7 +44,7 @@ import pandas as pd
 import platformdirs
 
 from ethica._exceptions import BudgetExceededError, InvalidParameterError, LedgerError
-from ethica.privacy._budgets import Budget, budget_from_dict, zero_like
+from ethica.privacy.budget._budgets import Budget, budget_from_dict, zero_like
 
 __all__ = ["ChargeRecord", "DatasetStatus", "Ledger", "default_ledger_path", "output_hash"]
 

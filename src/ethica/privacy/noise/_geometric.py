@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy._exact import exp_neg_interval, mul_interval
-from ethica.privacy._table import ThresholdTable, rescale
+from ethica.privacy.noise._exact import exp_neg_interval, mul_interval
+from ethica.privacy.noise._table import ThresholdTable, rescale
 
 __all__ = ["TABLE_MAX_SCALE", "geometric"]
 

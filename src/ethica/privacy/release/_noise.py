@@ -15,17 +15,17 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy._accounting import gaussian_sigma
-from ethica.privacy._accuracy import (
+from ethica.privacy.budget._accounting import gaussian_sigma
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.noise._gaussian import discrete_gaussian
+from ethica.privacy.noise._laplace import discrete_laplace
+from ethica.privacy.release._accuracy import (
     gaussian_half_width,
     gaussian_variance,
     laplace_half_width,
     laplace_variance,
 )
-from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP
-from ethica.privacy._gaussian import discrete_gaussian
-from ethica.privacy._laplace import discrete_laplace
-from ethica.privacy._sensitivity import Sensitivity
+from ethica.privacy.release._sensitivity import Sensitivity
 
 __all__ = ["Noise", "noise_for"]
 

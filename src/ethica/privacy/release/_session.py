@@ -16,14 +16,14 @@ from typing import Any
 
 from ethica._exceptions import BudgetExceededError, InvalidParameterError
 from ethica.data import resolve_table
-from ethica.privacy._accuracy import check_confidence
-from ethica.privacy._budgets import Budget, zero_like
-from ethica.privacy._cells import share
-from ethica.privacy._evaluate import Part, evaluate_parts
-from ethica.privacy._ledger import Ledger
-from ethica.privacy._queries import Batch, Query
-from ethica.privacy._release import Release
-from ethica.privacy._sensitivity import PrivacyUnit, Rows, UserLevel
+from ethica.privacy.budget._budgets import Budget, zero_like
+from ethica.privacy.budget._ledger import Ledger
+from ethica.privacy.release._accuracy import check_confidence
+from ethica.privacy.release._cells import share
+from ethica.privacy.release._evaluate import Part, evaluate_parts
+from ethica.privacy.release._queries import Batch, Query
+from ethica.privacy.release._release import Release
+from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
 
 __all__ = ["Session"]
 

@@ -26,8 +26,8 @@ from statistics import NormalDist
 import numpy as np
 
 from ethica._exceptions import InvalidParameterError
-from ethica.privacy._budgets import ZCDP, Budget, PureDP
-from ethica.privacy._exact import exp_neg_interval
+from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
+from ethica.privacy.noise._exact import exp_neg_interval
 
 __all__ = [
     "check_confidence",

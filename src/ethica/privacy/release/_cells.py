@@ -19,9 +19,9 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy._budgets import ZCDP, ApproxDP, Budget, PureDP
-from ethica.privacy._noise import Noise, noise_for
-from ethica.privacy._sensitivity import PrivacyUnit, cell_sensitivity
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.release._noise import Noise, noise_for
+from ethica.privacy.release._sensitivity import PrivacyUnit, cell_sensitivity
 
 __all__ = ["Component", "NoisyComponent", "combine", "share", "spend"]
 

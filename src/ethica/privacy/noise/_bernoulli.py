@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ethica.privacy._params import to_rational
-from ethica.privacy._random import uniform_below
+from ethica.privacy.noise._random import uniform_below
 
 __all__ = ["bernoulli_exp", "bernoulli_exp_array"]
 

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from fractions import Fraction
 
-from ethica.privacy._random import uniform_bits
+from ethica.privacy.noise._random import uniform_bits
 
 __all__ = [
     "IntervalFn",

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy._exact import IntervalFn, exp_neg_interval, lazy_compare, mul_interval
-from ethica.privacy._random import random_uint32
-from ethica.privacy._table import rescale
+from ethica.privacy.noise._exact import IntervalFn, exp_neg_interval, lazy_compare, mul_interval
+from ethica.privacy.noise._random import random_uint32
+from ethica.privacy.noise._table import rescale
 
 __all__ = ["gaussian_acceptance"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
-from ethica.privacy._budgets import Budget
+from ethica.privacy.budget._budgets import Budget
 
 __all__ = ["SCHEMA_VERSION", "Release", "ReleasedTable"]
 

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy._draws import by_size, collect, public_draws, random_signs
-from ethica.privacy._exact import div_interval, exp_neg_interval, mul_interval
-from ethica.privacy._geometric import TABLE_MAX_SCALE, geometric
-from ethica.privacy._table import ThresholdTable, rescale_all, signed_support
+from ethica.privacy.noise._draws import by_size, collect, public_draws, random_signs
+from ethica.privacy.noise._exact import div_interval, exp_neg_interval, mul_interval
+from ethica.privacy.noise._geometric import TABLE_MAX_SCALE, geometric
+from ethica.privacy.noise._table import ThresholdTable, rescale_all, signed_support
 
 __all__ = ["MAX_SCALE", "discrete_laplace", "laplace_raw"]
 

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy._params import to_rational
-from ethica.privacy._random import random_uint32
+from ethica.privacy.noise._random import random_uint32
 
 __all__ = ["by_size", "check_size", "collect", "public_draws", "random_signs", "to_int64"]
 

@@ -33,9 +33,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ethica._exceptions import InvalidParameterError
-from ethica.privacy._bernoulli import bernoulli_exp_array
 from ethica.privacy._params import to_rational
-from ethica.privacy._random import random_uint64, uniform_below
+from ethica.privacy.noise._bernoulli import bernoulli_exp_array
+from ethica.privacy.noise._random import random_uint64, uniform_below
 
 __all__ = ["exponential_mechanism", "permute_and_flip", "private_quantile", "random_permutation"]
 

@@ -37,13 +37,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy._bernoulli import bernoulli_exp_array
-from ethica.privacy._draws import by_size, collect, public_draws, random_signs, to_int64
-from ethica.privacy._exact import div_interval, exp_neg_interval, mul_interval
-from ethica.privacy._geometric import geometric
-from ethica.privacy._laplace import laplace_raw
-from ethica.privacy._squeeze import gaussian_acceptance
-from ethica.privacy._table import ThresholdTable, rescale_all, signed_support
+from ethica.privacy.noise._bernoulli import bernoulli_exp_array
+from ethica.privacy.noise._draws import by_size, collect, public_draws, random_signs, to_int64
+from ethica.privacy.noise._exact import div_interval, exp_neg_interval, mul_interval
+from ethica.privacy.noise._geometric import geometric
+from ethica.privacy.noise._laplace import laplace_raw
+from ethica.privacy.noise._squeeze import gaussian_acceptance
+from ethica.privacy.noise._table import ThresholdTable, rescale_all, signed_support
 
 __all__ = ["MAX_SIGMA", "discrete_gaussian", "gaussian_raw"]
 

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy._exact import lazy_compare
-from ethica.privacy._random import random_uint32
+from ethica.privacy.noise._exact import lazy_compare
+from ethica.privacy.noise._random import random_uint32
 
 __all__ = ["TailIntervals", "ThresholdTable", "rescale", "rescale_all", "signed_support"]
 

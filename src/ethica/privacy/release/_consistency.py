@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from ethica._exceptions import InvalidParameterError
-from ethica.privacy._release import Release, ReleasedTable
+from ethica.privacy.release._release import Release, ReleasedTable
 
 __all__ = ["Margin", "consistent_counts", "make_consistent"]
 
