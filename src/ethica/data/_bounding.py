@@ -46,7 +46,7 @@ from ethica.data._checks import check_columns, check_numeric
 from ethica.data._engine import is_spark, to_arrow
 from ethica.data._sources import Backend, Source, first_line, open_source
 
-__all__ = ["COUNT", "ClampedSum", "Contribution", "bounded_aggregate"]
+__all__ = ["COUNT", "ClampedSum", "Contribution", "bounded_aggregate", "check_aggregate"]
 
 COUNT = "__count"
 """Name of the row-count column in :func:`bounded_aggregate`'s result."""
@@ -127,7 +127,7 @@ def bounded_aggregate(
     src = open_source(source, table=table, backend=backend)
     t = src.table
     bins = dict(bins or {})
-    _check(t, by, bins, sums, contribution)
+    check_aggregate(t, by=by, bins=bins, sums=sums, contribution=contribution)
     if contribution is not None and not contribution.drop_null_users:
         _refuse_null_users(src, contribution.user)
     projected: dict[str, ir.Value] = {}
@@ -151,13 +151,16 @@ def bounded_aggregate(
     return _run(src, bounded, fallback=fallback).to_pandas()
 
 
-def _check(
+def check_aggregate(
     t: ir.Table,
-    by: Sequence[str],
-    bins: Mapping[str, Sequence[float]],
-    sums: Sequence[ClampedSum],
-    contribution: Contribution | None,
+    *,
+    by: Sequence[str] = (),
+    bins: Mapping[str, Sequence[float]] | None = None,
+    sums: Sequence[ClampedSum] = (),
+    contribution: Contribution | None = None,
 ) -> None:
+    """Check an aggregation against the table's schema alone (no row is read)."""
+    bins = bins or {}
     roles = [("group-by", c) for c in by] + [("measure", s.column) for s in sums]
     if contribution is not None:
         roles.append(("user-id", contribution.user))

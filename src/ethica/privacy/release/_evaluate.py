@@ -21,8 +21,15 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
+from ethica.data import resolve_table
 from ethica.data._bins import bin_labels
-from ethica.data._bounding import COUNT, ClampedSum, Contribution, bounded_aggregate
+from ethica.data._bounding import (
+    COUNT,
+    ClampedSum,
+    Contribution,
+    bounded_aggregate,
+    check_aggregate,
+)
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.noise._selection import exponential_mechanism
 from ethica.privacy.release._cells import Component, NoisyComponent, combine, spend
@@ -39,7 +46,7 @@ from ethica.privacy.release._queries import (
 from ethica.privacy.release._release import ReleasedTable, plain_value
 from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
 
-__all__ = ["Part", "evaluate_parts"]
+__all__ = ["Part", "check_parts", "evaluate_parts"]
 
 CellQuery = Count | Sum | Mean | Variance
 _NAN = float("nan")
@@ -60,6 +67,33 @@ def _contribution(unit: PrivacyUnit) -> Contribution | None:
     return Contribution(
         unit.column, unit.max_groups_per_user, unit.max_rows_per_group, unit.nulls == "drop"
     )
+
+
+def check_parts(source: object, parts: Sequence[Part], unit: PrivacyUnit) -> None:
+    """Check ``parts`` against the schema and the unit without reading a row (free, before
+    any charge): the session calls this first, so a refusal here depends on nothing private."""
+    table = resolve_table(source)
+    contribution = _contribution(unit)
+    for index, part in enumerate(parts):
+        query = part.query
+        if isinstance(query, CellQuery):
+            check_aggregate(
+                table,
+                by=list(query.group_by),
+                sums=_sums_for(index, query),
+                contribution=contribution,
+            )
+        else:
+            check_aggregate(
+                table,
+                by=[query.column],
+                bins={query.column: _edges(query)},
+                contribution=contribution,
+            )
+
+
+def _edges(query: Histogram | Quantiles | BoundsEstimate) -> Sequence[float]:
+    return query.edges if isinstance(query, Histogram) else query.grid()
 
 
 def evaluate_parts(
