@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ethica.fairness._rich_subgroups import RichSubgroup
 
 __all__ = [
@@ -375,6 +375,8 @@ class AuditResult:
             for g in (self.overall, *self.groups)
             for name, est in g.metrics.items()
         ]
+        import pandas as pd  # on use: the CLI imports this module and must start fast
+
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:

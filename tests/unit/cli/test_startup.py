@@ -1,0 +1,38 @@
+"""``ethica --help`` stays fast: importing the command line loads no learning stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = f"import json, sys; {statement}; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_loads_no_scikit_learn() -> None:
+    loaded = _modules_after("import ethica.cli")
+    assert "ethica.cli._audit" in loaded and "ethica.cli._frontier" in loaded
+    assert not {m for m in loaded if m == "sklearn" or m.startswith("sklearn.")}
+
+
+def test_ethica_fairness_loads_its_parts_on_first_use() -> None:
+    loaded = _modules_after("import ethica.fairness")
+    assert "sklearn" not in loaded and "ethica.fairness._audit" not in loaded
+    loaded = _modules_after("from ethica.fairness import audit, AuditResult")
+    assert "ethica.fairness._audit" in loaded and "sklearn" not in loaded
+    loaded = _modules_after("from ethica.fairness import ExponentiatedGradient")
+    assert "sklearn" in loaded
+
+
+def test_every_public_fairness_name_resolves() -> None:
+    import ethica.fairness as fairness
+
+    for name in fairness.__all__:
+        assert getattr(fairness, name).__name__ == name
+    assert set(fairness.__all__) <= set(dir(fairness))
