@@ -17,7 +17,8 @@ keeps working::
     EthicaWarning (UserWarning)
      ├── SmallGroupWarning                      a group too small to judge
      ├── HighCardinalityWarning                 a protected column with very many values
-     └── ConvergenceWarning                     an iterative solver stopped early
+     ├── ConvergenceWarning                     an iterative solver stopped early
+     └── PrivacyWarning                         a release that protects less than it seems
 
 Messages say what was wrong, show the offending value, and say how to fix it.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "LedgerError",
     "MissingExtraError",
     "NotFittedError",
+    "PrivacyWarning",
     "SchemaError",
     "SmallGroupWarning",
 ]
@@ -102,3 +104,7 @@ class HighCardinalityWarning(EthicaWarning):
 
 class ConvergenceWarning(EthicaWarning):
     """An iterative algorithm stopped before meeting its tolerance."""
+
+
+class PrivacyWarning(EthicaWarning):
+    """A release that protects less than it seems (e.g. a budget so large the noise is 0)."""

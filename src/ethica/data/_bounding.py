@@ -22,16 +22,31 @@ in ``h`` are broken by the cell itself, so the bounds are exact. With a fresh sa
 cells are a uniformly random subset, up to the hash's quality (the outer hash mixes the engine's
 cheap combination of field hashes, which alone orders a user's cells alike for most salts), and
 the kept rows within a cell are a uniformly random subset. An engine without ``hash()`` uses two
-windows instead: random rows per (user, cell), then random cells per user. Values are clamped
-to ``[lower, upper]``, shifted, optionally squared, and rounded to integer multiples of a
-public ``step`` in the engine, so sums are exact integers.
+windows instead: random rows per (user, cell), then random cells per user.
+
+Values become integers in the engine, so sums are exact (:class:`ClampedSum`). A value is
+clamped to ``[lower, upper]``, shifted, optionally squared, divided by a public ``step`` and
+rounded to an integer *unit* by **unbiased randomised rounding**: ``r = f(v) / step`` becomes
+``floor(r) + 1`` with probability ``r - floor(r)`` and ``floor(r)`` otherwise (an independent
+uniform draw per row), so the expected units are exactly ``r`` and the rounded sum is an
+unbiased estimate of the clamped sum; a value already on the grid is never moved. The units
+are finally clamped to the integer range :meth:`ClampedSum.unit_range`, computed in exact
+rational arithmetic from the public parameters alone; the sensitivity of a release is derived
+from that same range (:meth:`ClampedSum.per_row`), so the noise is calibrated to the very
+integers the engine produces, whatever floating-point rounding the engine does on the way.
+Each range is capped at :data:`MAX_UNITS_PER_ROW` units, checked before any row is read, so a
+sum over fewer than ``2**32`` rows can never overflow 64-bit integers (the aggregation is
+total: no cast error, no overflow). NULL and NaN are the same thing: absent (they add 0 and
+are not counted as present); user ids that are NULL or NaN are refused or dropped.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 import ibis
@@ -46,20 +61,34 @@ from ethica.data._checks import check_columns, check_numeric
 from ethica.data._engine import is_spark, to_arrow
 from ethica.data._sources import Backend, Source, first_line, open_source
 
-__all__ = ["COUNT", "ClampedSum", "Contribution", "bounded_aggregate", "check_aggregate"]
+__all__ = [
+    "COUNT",
+    "MAX_UNITS_PER_ROW",
+    "ClampedSum",
+    "Contribution",
+    "bounded_aggregate",
+    "check_aggregate",
+    "is_missing",
+]
 
 COUNT = "__count"
 """Name of the row-count column in :func:`bounded_aggregate`'s result."""
+
+MAX_UNITS_PER_ROW = 2**31
+"""Largest absolute number of grid units one row may add to a sum: with at most ``2**32 - 1``
+rows, every sum stays below ``2**63`` (checked from the public bounds and step, free)."""
 
 _RAND, _ROWNUM, _HASH, _CELL = "__rand", "__rownum", "__hash", "__cell"
 
 
 @dataclass(frozen=True)
 class ClampedSum:
-    """A per-cell sum of ``round(f(clamp(column, lower, upper) - shift) / step)``.
+    """A per-cell sum of ``units(f(clamp(column, lower, upper) - shift) / step)``.
 
     ``f`` is the identity (``power=1``), the square (``power=2``), or, for ``power=0``, the
-    indicator that the value is present (a count of non-NULL values). A NULL value adds 0.
+    indicator that the value is present (a count of non-NULL, non-NaN values). ``units`` is
+    unbiased randomised rounding to an integer, clamped to :meth:`unit_range` (module
+    docstring). A NULL or NaN value adds 0.
     """
 
     name: str
@@ -69,6 +98,33 @@ class ClampedSum:
     step: float
     shift: float = 0.0
     power: Literal[0, 1, 2] = 1
+
+    def unit_range(self) -> tuple[int, int]:
+        """The integers ``[a, b]`` every row's units lie in, exactly.
+
+        ``a = floor(min f / step)`` and ``b = ceil(max f / step)`` over ``f`` on the clamp
+        interval, in rational arithmetic on the parameters' exact binary values. The engine
+        clamps each row's units to this range, so it holds whatever the engine's rounding.
+        """
+        if self.power == 0:
+            return 0, 1
+        step = Fraction(self.step)
+        if step <= 0:
+            raise InvalidParameterError(f"{self.name}: step must be > 0, got {self.step!r}.")
+        low = Fraction(self.lower) - Fraction(self.shift)
+        high = Fraction(self.upper) - Fraction(self.shift)
+        if self.power == 2:
+            low, high = (
+                Fraction(0) if low <= 0 <= high else min(low * low, high * high),
+                max(low * low, high * high),
+            )
+        return math.floor(low / step), math.ceil(high / step)
+
+    def per_row(self) -> Fraction:
+        """``B = max(|a|, |b|)``: the largest absolute units one row adds (the sensitivity's
+        per-row bound, from the very range the engine clamps to)."""
+        a, b = self.unit_range()
+        return Fraction(max(abs(a), abs(b)))
 
 
 @dataclass(frozen=True)
@@ -139,7 +195,7 @@ def bounded_aggregate(
         projected[contribution.user] = t[contribution.user]
     rows = t.select(**projected) if projected else t
     if contribution is not None and contribution.drop_null_users:
-        rows = rows.filter(rows[contribution.user].notnull())
+        rows = rows.filter(~is_missing(rows[contribution.user]))
     for column, allowed in (key_filter or {}).items():
         rows = _keep_keys(rows, column, list(allowed), src.backend)
     metrics = [s.name for s in sums]
@@ -167,19 +223,50 @@ def check_aggregate(
     check_columns(t, roles)
     for s in sums:
         check_numeric(t, "measure", s.column, "clamp and sum only numeric columns.")
+        _check_headroom(s)
     for column in bins:
         if column not in by:
             raise InvalidParameterError(f"binned column {column!r} must also appear in by={by}.")
         check_numeric(t, "binned", column, "bin only numeric columns.")
 
 
+def _check_headroom(item: ClampedSum) -> None:
+    """Refuse a step so fine that one row's units could overflow a 64-bit sum (free)."""
+    if not (item.lower < item.upper):
+        raise InvalidParameterError(
+            f"clamping bounds of {item.column!r} must satisfy lower < upper, got "
+            f"[{item.lower}, {item.upper}]."
+        )
+    per_row = item.per_row()
+    if per_row > MAX_UNITS_PER_ROW:
+        extent = max(abs(Fraction(item.lower)), abs(Fraction(item.upper)))
+        smallest = float(extent / MAX_UNITS_PER_ROW)
+        raise InvalidParameterError(
+            f"step={item.step!r} is too fine for bounds [{item.lower}, {item.upper}] of "
+            f"{item.column!r}: one row would add up to {per_row} grid units, more than "
+            f"2**31 = {MAX_UNITS_PER_ROW}, and sums could overflow 64-bit integers. Use a "
+            f"step of at least {smallest:.3g} (or the default, max(|lower|, |upper|) / 1000)."
+        )
+
+
+def is_missing(column: ir.Value) -> ir.BooleanValue:
+    """NULL, or NaN for a floating column: ethica treats both as absent."""
+    missing = column.isnull()
+    if column.type().is_floating():
+        missing = missing | column.isnan()
+    return missing
+
+
 def _refuse_null_users(src: Source, user: str) -> None:
+    """Refuse rows whose user id is NULL or NaN; the message carries no count or value (it may
+    be raised after the budget was reserved, so it must not depend on the data beyond the one
+    fact that such rows exist)."""
     t = src.table
-    missing = t.filter(t[user].isnull())
-    nulls = int(_run(src, missing.aggregate(n=missing.count()))["n"][0].as_py())
-    if nulls:
+    missing = t.filter(is_missing(t[user]))
+    found = _run(src, missing.select(one=ibis.literal(1)).limit(1)).num_rows
+    if found:
         raise SchemaError(
-            f"user-id column {user!r} has {nulls} NULL values; a NULL user cannot be bounded. "
+            f"user-id column {user!r} has NULL or NaN values; a missing user cannot be bounded. "
             "Choose explicitly: drop those rows (nulls='drop'), or fill the column with real ids."
         )
 
@@ -203,17 +290,27 @@ def _keep_keys(rows: ir.Table, column: str, allowed: list[object], backend: Any)
 
 
 def _units(column: ir.NumericValue, item: ClampedSum) -> ir.IntegerValue:
-    if item.power == 0:
-        return column.notnull().cast("int64")
+    """A row's integer units (module docstring): NULL/NaN -> NULL (adds 0), else randomised
+    rounding of ``f(clamp(v) - shift) / step``, clamped to :meth:`ClampedSum.unit_range`."""
     number = column.cast("float64")
-    # LEAST/GREATEST skip NULLs in most engines, so keep NULL explicitly (it then adds 0).
-    clamped = ibis.greatest(ibis.least(number, item.upper), item.lower)
-    value = ibis.ifelse(number.isnull(), ibis.null("float64"), clamped)
+    missing = is_missing(number)
+    if item.power == 0:
+        return (~missing).cast("int64")
+    # A missing value is replaced by ``lower`` before any arithmetic, so no NaN ever reaches a
+    # cast (an engine cast error would be data-dependent), and is set back to NULL at the end.
+    # LEAST/GREATEST skip NULLs in most engines, hence the explicit replacement.
+    safe = ibis.ifelse(missing, ibis.literal(item.lower, "float64"), number)
+    value = ibis.greatest(ibis.least(safe, item.upper), item.lower)
     if item.shift:
         value = value - item.shift
     if item.power == 2:
         value = value * value
-    return (value / item.step).round().cast("int64")
+    ratio = value / item.step
+    base = ratio.floor().cast("int64")
+    up = (ibis.random() < (ratio - base)).cast("int64")
+    low, high = item.unit_range()
+    units = ibis.greatest(ibis.least(base + up, high), low).cast("int64")
+    return ibis.ifelse(missing, ibis.null("int64"), units)
 
 
 def _sums(rows: ir.Table, names: Sequence[str]) -> dict[str, ir.Value]:

@@ -58,8 +58,9 @@ def test_user_level_without_keys_bounds_rows(visits: pd.DataFrame) -> None:
 def test_null_user_ids_need_an_explicit_choice(visits: pd.DataFrame) -> None:
     frame = visits.astype({"user": "float64"})
     frame.loc[:4, "user"] = np.nan
-    with pytest.raises(SchemaError, match=r"'user' has 5 NULL values.*nulls='drop'"):
+    with pytest.raises(SchemaError, match=r"'user' has NULL or NaN values.*nulls='drop'") as err:
         bounded_aggregate(frame, contribution=Contribution("user", 1, 1))
+    assert "5" not in str(err.value)  # the refusal may follow the charge: no count in it
     agg = bounded_aggregate(frame, contribution=Contribution("user", 1, 100, True))
     assert int(agg[COUNT].iloc[0]) == len(frame) - 5
 

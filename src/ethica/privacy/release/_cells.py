@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +24,7 @@ from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.release._noise import Noise, noise_for
 from ethica.privacy.release._sensitivity import PrivacyUnit, cell_sensitivity
 
-__all__ = ["Component", "NoisyComponent", "combine", "share", "spend"]
+__all__ = ["Component", "NoisyComponent", "add_exactly", "combine", "share", "spend"]
 
 FloatArray = NDArray[np.float64]
 
@@ -43,7 +44,7 @@ class NoisyComponent:
     """A component after noise: noisy integers, the noise, and the CI half-width."""
 
     name: str
-    noisy: NDArray[np.int64]
+    noisy: NDArray[Any]
     noise: Noise
     half_width: int
     step: float
@@ -87,13 +88,31 @@ def spend(
     for c in components:
         sensitivity = cell_sensitivity(unit, c.per_row, grouped=grouped, finest=finest)
         noise = noise_for(sensitivity, part)
-        noisy = c.values.astype(np.int64) + noise.draw(c.values.size)
+        noisy = add_exactly(c.values, noise.draw(c.values.size))
         out.append(
             NoisyComponent(
                 c.name, noisy, noise, noise.half_width(level), c.step, sensitivity.to_dict()
             )
         )
     return out
+
+
+_INT64_SAFE = 1 << 62
+
+
+def add_exactly(values: NDArray[np.int64], draws: NDArray[np.int64]) -> NDArray[Any]:
+    """``values + draws`` without overflow: int64 when both are below ``2**62`` in absolute
+    value (the sum then fits), else an object array of exact Python integers."""
+    values = np.asarray(values, dtype=np.int64)
+    draws = np.asarray(draws, dtype=np.int64)
+    if values.size == 0 or all(
+        int(a.min()) > -_INT64_SAFE and int(a.max()) < _INT64_SAFE for a in (values, draws)
+    ):
+        return values + draws
+    return np.array(
+        [int(v) + int(d) for v, d in zip(values.tolist(), draws.tolist(), strict=True)],
+        dtype=object,
+    )
 
 
 def _ratio_range(

@@ -1,17 +1,44 @@
-"""Run a query against the engine and turn the small aggregate into released tables.
+"""Check a release without the data, aggregate it in the engine, and noise the aggregate.
 
-All per-cell statistics of a batch (counts, sums, means, variances) share *one* engine
-query: a GROUP BY over the union of their key columns, with contribution bounding (user-level
-unit) pushed down (:func:`ethica.data._bounding.bounded_aggregate`). Coarser tables are exact
-marginals of that aggregate, computed in Python on the small result, and their sensitivity
-accounts for a user's cells merging (:mod:`._sensitivity`). Histograms and quantiles run
-one binned GROUP BY each. Nothing here charges a budget: :mod:`._session` does, before any
-result leaves.
+A release runs in three steps, so that a session can charge its budget *between* the free
+checks and the first read of a private row (the privacy contract in ``docs/privacy.md``):
+
+1. :func:`check_parts` checks everything that does not depend on the data, from the schema
+   and the public parameters alone: columns and types, the user-id column not used as a key,
+   64-bit headroom of every sum (:data:`ethica.data._bounding.MAX_UNITS_PER_ROW` grid units
+   per row), grid sizes, the budget kind a query needs, and every noise parameter. A refusal
+   here costs nothing and depends on nothing private.
+2. :func:`aggregate_parts` reads the data: one engine query per batch of cell statistics, one
+   binned query per histogram/quantile/bounds part, with contribution bounding pushed down
+   (:func:`ethica.data._bounding.bounded_aggregate`). It returns the exact, noise-free integer
+   :class:`Aggregates`. After step 1 passed it is *total*: every sum fits 64-bit integers,
+   bin indices are 32-bit, NULL and NaN are both absent, so no data-dependent error is raised
+   (beyond the engine failing, and the refusal of NULL/NaN user ids when ``nulls="error"``).
+3. :func:`release_from_aggregates` draws the noise (exact samplers) and builds the
+   :class:`ReleasedTable` s; it reads no data and may be called many times on one aggregate
+   (the empirical privacy auditor re-draws noise this way).
+
+:func:`evaluate_parts` is steps 2 and 3. Nothing here charges a budget.
+
+What an interval covers. Values are clamped to ``[lower, upper]`` and rounded to a grid of
+``step`` by *unbiased randomised rounding* in the engine (:mod:`ethica.data._bounding`): a
+row adds ``floor(r)`` or ``floor(r) + 1`` units, ``r = value / step``, with expectation
+exactly ``r``, so the released sums, means and variances are not biased by the grid (with
+round-to-nearest, values below half a step all rounded to 0, and the intervals of their sums
+never covered). A released interval covers, at the stated confidence, the DP noise around
+the bounded, clamped, grid-rounded statistic. It does *not* cover: rows dropped by user-level
+caps (``max_groups_per_user``, ``max_rows_per_group``), the effect of clamping, or the
+rounding's own mean-zero error (standard deviation at most ``step * sqrt(n) / 2`` over ``n``
+rows). How many rows the caps dropped and how many values were clamped depend on the data
+and are *not released* (each table's ``notes`` says so). Cells of private keys are released
+only if they pass DP partition selection, so their intervals hold conditionally on that
+selection, not unconditionally.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,9 +47,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethica._exceptions import InvalidParameterError
+from ethica._exceptions import InvalidParameterError, PrivacyWarning, SchemaError
 from ethica.data import resolve_table
-from ethica.data._bins import bin_labels
+from ethica.data._bins import MAX_EDGES, bin_labels
 from ethica.data._bounding import (
     COUNT,
     ClampedSum,
@@ -31,8 +58,11 @@ from ethica.data._bounding import (
     check_aggregate,
 )
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.noise._gaussian import MAX_SIGMA
+from ethica.privacy.noise._laplace import MAX_SCALE
 from ethica.privacy.noise._selection import exponential_mechanism
-from ethica.privacy.release._cells import Component, NoisyComponent, combine, spend
+from ethica.privacy.release._cells import Component, NoisyComponent, combine, share, spend
+from ethica.privacy.release._noise import Noise, noise_for
 from ethica.privacy.release._partition_selection import laplace_threshold, select_partitions
 from ethica.privacy.release._queries import (
     BoundsEstimate,
@@ -44,11 +74,20 @@ from ethica.privacy.release._queries import (
     Variance,
 )
 from ethica.privacy.release._release import ReleasedTable, plain_value
-from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
+from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel, cell_sensitivity
 
-__all__ = ["Part", "check_parts", "evaluate_parts"]
+__all__ = [
+    "Aggregates",
+    "Part",
+    "PartAggregate",
+    "aggregate_parts",
+    "check_parts",
+    "evaluate_parts",
+    "release_from_aggregates",
+]
 
 CellQuery = Count | Sum | Mean | Variance
+BinnedQuery = Histogram | Quantiles | BoundsEstimate
 _NAN = float("nan")
 
 
@@ -61,6 +100,49 @@ class Part:
     budget: Budget
 
 
+@dataclass(frozen=True)
+class PartAggregate:
+    """The exact, noise-free integer aggregate one part is released from.
+
+    Attributes
+    ----------
+    keys
+        One key tuple per cell, in release order (cell statistics: the group keys; binned
+        parts: the bin index ``(0,), (1,), ...``).
+    components
+        The integer vectors to noise, each with its one-row bound ``per_row`` (``B``, in grid
+        units, from :meth:`ethica.data._bounding.ClampedSum.per_row`) and grid ``step``.
+        Names: ``n`` (a count), ``s`` (a clamped sum), ``q`` (a sum of squares).
+    grouped, finest
+        Whether the part has several cells, and whether they are the cells contribution
+        bounding ran on (else a coarser marginal): they select the sensitivity
+        (:func:`ethica.privacy.release._sensitivity.cell_sensitivity`).
+    """
+
+    keys: tuple[tuple[object, ...], ...]
+    components: tuple[Component, ...]
+    grouped: bool
+    finest: bool
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """What the engine returned for a list of parts: one :class:`PartAggregate` per part, in
+    the parts' order. Deterministic given the bounding's row sampling and rounding draws;
+    only :func:`release_from_aggregates` adds noise."""
+
+    parts: tuple[PartAggregate, ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A part's components before the data: (name, aggregate column, ``B``, step)."""
+
+    components: tuple[tuple[str, str, Fraction, float], ...]
+    grouped: bool
+    finest: bool
+
+
 def _contribution(unit: PrivacyUnit) -> Contribution | None:
     if isinstance(unit, Rows):
         return None
@@ -69,55 +151,103 @@ def _contribution(unit: PrivacyUnit) -> Contribution | None:
     )
 
 
-def check_parts(source: object, parts: Sequence[Part], unit: PrivacyUnit) -> None:
-    """Check ``parts`` against the schema and the unit without reading a row (free, before
-    any charge): the session calls this first, so a refusal here depends on nothing private."""
-    table = resolve_table(source)
+# --------------------------------------------------------------------- free checks
+def check_parts(
+    source: object, parts: Sequence[Part], unit: PrivacyUnit, *, confidence: float = 0.95
+) -> None:
+    """Check ``parts`` against the schema, the unit and the budgets without reading a row.
+
+    Free, before any charge: a refusal here depends on nothing private. Warns
+    (:class:`~ethica._exceptions.PrivacyWarning`) when a budget is so large that the noise
+    and the intervals at ``confidence`` are zero-width: the release is then exact.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing or not numeric, or a query groups by the user-id column.
+    InvalidParameterError
+        A step so fine that a sum could overflow 64-bit integers, a grid too large, private
+        keys without a delta, or a noise parameter beyond what the exact samplers draw.
+    """
+    plans = _validate(resolve_table(source), parts, unit)
+    for part, plan in zip(parts, plans, strict=True):
+        level = 1 - (1 - confidence) / len(plan.components)
+        for noise in _noises(part, plan, unit):
+            if noise is not None and noise.half_width(level) == 0:
+                warnings.warn(
+                    f"{part.name!r} spends {part.budget}: its {noise.mechanism} noise "
+                    f"({noise.parameter_name} {float(noise.parameter):.3g}) is almost always 0, "
+                    "so the release is exact and its intervals have zero width; this budget "
+                    "protects no one. Spend a much smaller budget.",
+                    PrivacyWarning,
+                    stacklevel=2,
+                )
+                break
+
+
+def _validate(table: Any, parts: Sequence[Part], unit: PrivacyUnit) -> list[_Plan]:
     contribution = _contribution(unit)
+    plans = _plans(parts, unit)
     for index, part in enumerate(parts):
         query = part.query
+        keys = list(query.group_by) if isinstance(query, CellQuery) else [query.column]
+        if isinstance(unit, UserLevel) and unit.column in keys:
+            raise SchemaError(
+                f"{query.describe()} groups by the user-id column {unit.column!r}: that would "
+                "release one cell per user. Group by another column, or count users with "
+                f"Count() under UserLevel({unit.column!r}, max_rows_per_group=1)."
+            )
         if isinstance(query, CellQuery):
-            check_aggregate(
-                table,
-                by=list(query.group_by),
-                sums=_sums_for(index, query),
-                contribution=contribution,
-            )
+            check_aggregate(table, by=keys, sums=_sums_for(index, query), contribution=contribution)
+            if query.private_keys and not isinstance(part.budget, ApproxDP):
+                raise InvalidParameterError(
+                    f"{query.describe()} has private keys (by={keys} without keys=), which "
+                    "needs DP partition selection and so a delta: use an ApproxDP(epsilon, "
+                    "delta) budget, or give the public key set with keys=."
+                )
         else:
-            check_aggregate(
-                table,
-                by=[query.column],
-                bins={query.column: _edges(query)},
-                contribution=contribution,
+            edges = _edges(query)
+            if len(edges) > MAX_EDGES:
+                raise InvalidParameterError(
+                    f"{query.describe()} has {len(edges) + 1} bins, more than the "
+                    f"{MAX_EDGES + 1} ethica bins in the engine; use a coarser grid."
+                )
+            check_aggregate(table, by=keys, bins={query.column: edges}, contribution=contribution)
+        _noises(part, plans[index], unit)  # raises on a noise parameter out of range
+    return plans
+
+
+def _noises(part: Part, plan: _Plan, unit: PrivacyUnit) -> list[Noise | None]:
+    """The noise of each component (``None`` for the exponential mechanism), checked."""
+    if isinstance(part.query, Quantiles):
+        epsilon = selection_epsilon(part.budget)
+        if epsilon <= 0:
+            raise InvalidParameterError(
+                f"{part.query.describe()} gets {part.budget}, too small a budget for the "
+                "exponential mechanism; spend more on it."
             )
+        return [None]
+    each = share(part.budget, Fraction(1, len(plan.components)))
+    out: list[Noise | None] = []
+    for _, _, per_row, _ in plan.components:
+        sensitivity = cell_sensitivity(unit, per_row, grouped=plan.grouped, finest=plan.finest)
+        noise = noise_for(sensitivity, each)
+        limit = MAX_SCALE if noise.kind == "laplace" else MAX_SIGMA
+        if noise.parameter > limit:
+            raise InvalidParameterError(
+                f"{part.query.describe()} with {part.budget} needs {noise.mechanism} noise of "
+                f"{noise.parameter_name} {float(noise.parameter):.3g}, beyond the largest the "
+                f"exact samplers draw ({float(limit):.3g}): spend a larger budget, or use a "
+                "coarser step or tighter bounds."
+            )
+        out.append(noise)
+    return out
 
 
-def _edges(query: Histogram | Quantiles | BoundsEstimate) -> Sequence[float]:
+def _edges(query: BinnedQuery) -> Sequence[float]:
     return query.edges if isinstance(query, Histogram) else query.grid()
 
 
-def evaluate_parts(
-    source: object, parts: Sequence[Part], unit: PrivacyUnit, confidence: float
-) -> list[ReleasedTable]:
-    """Released tables for ``parts``, in order (noise drawn; nothing charged)."""
-    cell_parts = [p for p in parts if isinstance(p.query, CellQuery)]
-    tables: dict[str, ReleasedTable] = {}
-    if cell_parts:
-        for part, table in zip(
-            cell_parts, _cell_tables(source, cell_parts, unit, confidence), strict=True
-        ):
-            tables[part.name] = table
-    for part in parts:
-        if isinstance(part.query, Histogram):
-            tables[part.name] = _histogram(source, part, unit, confidence)
-        elif isinstance(part.query, Quantiles):
-            tables[part.name] = _quantiles(source, part, unit)
-        elif isinstance(part.query, BoundsEstimate):
-            tables[part.name] = _bounds_estimate(source, part, unit, confidence)
-    return [tables[p.name] for p in parts]
-
-
-# ---------------------------------------------------------------- cell statistics
 def _sums_for(index: int, query: CellQuery) -> list[ClampedSum]:
     if isinstance(query, Count):
         return []
@@ -134,6 +264,81 @@ def _sums_for(index: int, query: CellQuery) -> list[ClampedSum]:
         ClampedSum(f"q{index}", query.column, lo, hi, step * half, shift=mid, power=2),
         present,
     ]
+
+
+def _plans(parts: Sequence[Part], unit: PrivacyUnit) -> list[_Plan]:
+    """Each part's components and sensitivity shape, from the public parameters alone."""
+    by = _finest_keys(parts)
+    plans = []
+    count = ("n", COUNT, Fraction(1), 1.0)
+    for index, part in enumerate(parts):
+        query = part.query
+        if not isinstance(query, CellQuery):
+            plans.append(_Plan((count,), grouped=True, finest=True))
+            continue
+        sums = {s.name[0]: s for s in _sums_for(index, query)}
+        parts_of = [(name, s.name, s.per_row(), s.step) for name, s in sums.items()]
+        if isinstance(query, Count) or (isinstance(query, Sum) and query.private_keys):
+            parts_of.append(count)
+        finest = set(query.group_by) == set(by)
+        plans.append(_Plan(tuple(parts_of), grouped=bool(query.group_by), finest=finest))
+    return plans
+
+
+def _finest_keys(parts: Sequence[Part]) -> list[str]:
+    """The key columns contribution bounding runs on: the union over the cell parts."""
+    return list(
+        dict.fromkeys(c for p in parts if isinstance(p.query, CellQuery) for c in p.query.group_by)
+    )
+
+
+# ------------------------------------------------------------------- the engine
+def aggregate_parts(source: object, parts: Sequence[Part], unit: PrivacyUnit) -> Aggregates:
+    """The exact integer aggregates of ``parts`` (reads the data; draws no noise).
+
+    Checks the parts first (as :func:`check_parts`, without warnings), then runs one bounded
+    engine query for all cell statistics and one binned query per histogram, quantile or
+    bounds part.
+    """
+    plans = _validate(resolve_table(source), parts, unit)
+    out: dict[int, PartAggregate] = {}
+    cell_index = [i for i, p in enumerate(parts) if isinstance(p.query, CellQuery)]
+    if cell_index:
+        by = _finest_keys(parts)
+        sums = [s for i in cell_index for s in _sums_for(i, parts[i].query)]
+        agg = bounded_aggregate(
+            source,
+            by=by,
+            key_filter=_key_filter([parts[i] for i in cell_index], by, unit),
+            sums=sums,
+            contribution=_contribution(unit),
+        )
+        metrics = [COUNT, *(s.name for s in sums)]
+        for i in cell_index:
+            keys, cells = _marginal(agg, parts[i].query, metrics)
+            out[i] = _part_aggregate(plans[i], keys, cells)
+    for i, part in enumerate(parts):
+        if not isinstance(part.query, CellQuery):
+            edges = _edges(part.query)
+            counts = _binned_counts(source, part.query.column, edges, unit)
+            keys = [(j,) for j in range(len(edges) + 1)]
+            out[i] = _part_aggregate(plans[i], keys, pd.DataFrame({COUNT: counts}))
+    return Aggregates(tuple(out[i] for i in range(len(parts))))
+
+
+def _part_aggregate(
+    plan: _Plan, keys: Sequence[tuple[object, ...]], cells: pd.DataFrame
+) -> PartAggregate:
+    components = tuple(
+        Component(
+            name,
+            np.asarray(cells[column].to_numpy(dtype=np.int64), dtype=np.int64),
+            per_row,
+            step,
+        )
+        for name, column, per_row, step in plan.components
+    )
+    return PartAggregate(tuple(keys), components, plan.grouped, plan.finest)
 
 
 def _key_filter(
@@ -159,33 +364,6 @@ def _key_filter(
     return out
 
 
-def _units(value: float, step: float) -> Fraction:
-    return Fraction(abs(round(value / step)))
-
-
-def _components(index: int, query: CellQuery, cells: pd.DataFrame) -> list[Component]:
-    """The noisy parts of a statistic with their one-row bounds ``B`` (grid units)."""
-
-    def ints(column: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.asarray(cells[column].to_numpy(dtype=np.int64), dtype=np.int64)
-
-    count = Component("n", ints(COUNT), Fraction(1))
-    if isinstance(query, Count):
-        return [count]
-    lo, hi = query.bounds
-    step = query.grid
-    clamped = Component("s", ints(f"s{index}"), max(_units(lo, step), _units(hi, step)), step)
-    if isinstance(query, Sum):
-        return [clamped, count] if query.private_keys else [clamped]
-    present = Component("n", ints(f"n{index}"), Fraction(1))
-    if isinstance(query, Mean):
-        return [clamped, present]
-    half = (hi - lo) / 2  # variance: y = clamp(x) - mid lies in [-half, half]
-    centred = Component("s", ints(f"s{index}"), _units(half, step), step)
-    squares = Component("q", ints(f"q{index}"), _units(half * half, step * half), step * half)
-    return [centred, squares, present]
-
-
 def _marginal(
     agg: pd.DataFrame, query: CellQuery, metrics: Sequence[str]
 ) -> tuple[list[tuple[object, ...]], pd.DataFrame]:
@@ -209,55 +387,110 @@ def _marginal(
     return [tuple(plain_value(v) for v in k) for k in found], grouped.reset_index(drop=True)
 
 
-def _cell_tables(
+def _binned_counts(
+    source: object, column: str, edges: Sequence[float], unit: PrivacyUnit
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Bounded counts of ``column`` in the ``len(edges) + 1`` bins cut at ``edges`` (no NULLs)."""
+    agg = bounded_aggregate(
+        source, by=[column], bins={column: edges}, contribution=_contribution(unit)
+    )
+    counts = np.zeros(len(edges) + 1, dtype=np.int64)
+    for index, n in zip(agg[column], agg[COUNT], strict=True):
+        if index is not None and not pd.isna(index):
+            counts[int(index)] += int(n)
+    return counts
+
+
+# --------------------------------------------------------------------- the noise
+def release_from_aggregates(
+    aggregates: Aggregates, parts: Sequence[Part], unit: PrivacyUnit, confidence: float
+) -> list[ReleasedTable]:
+    """Released tables for ``parts`` from their exact aggregates (draws noise; reads no data).
+
+    Each call draws fresh noise from the OS CSPRNG; calling it many times on one
+    :class:`Aggregates` samples the mechanism's output distribution on that data.
+    """
+    out = []
+    for part, agg in zip(parts, aggregates.parts, strict=True):
+        query = part.query
+        if isinstance(query, CellQuery):
+            out.append(_cell_table(part, agg, unit, confidence))
+        elif isinstance(query, Histogram):
+            out.append(_histogram(part, agg, unit, confidence))
+        elif isinstance(query, Quantiles):
+            out.append(_quantiles(part, agg, unit))
+        else:
+            out.append(_bounds_estimate(part, agg, unit, confidence))
+    return out
+
+
+def evaluate_parts(
     source: object, parts: Sequence[Part], unit: PrivacyUnit, confidence: float
 ) -> list[ReleasedTable]:
-    by = list(dict.fromkeys(c for p in parts for c in p.query.group_by))
-    sums = [s for i, p in enumerate(parts) for s in _sums_for(i, p.query)]
-    agg = bounded_aggregate(
-        source,
-        by=by,
-        key_filter=_key_filter(parts, by, unit),
-        sums=sums,
-        contribution=_contribution(unit),
+    """Released tables for ``parts``, in order: :func:`aggregate_parts` then
+    :func:`release_from_aggregates` (noise drawn; nothing charged)."""
+    return release_from_aggregates(aggregate_parts(source, parts, unit), parts, unit, confidence)
+
+
+def _spend(part: Part, agg: PartAggregate, unit: PrivacyUnit, confidence: float) -> Any:
+    return spend(
+        agg.components,
+        part.budget,
+        unit,
+        grouped=agg.grouped,
+        finest=agg.finest,
+        confidence=confidence,
     )
-    metrics = [COUNT, *(s.name for s in sums)]
-    out = []
-    for i, part in enumerate(parts):
-        query = part.query
-        keys, cells = _marginal(agg, query, metrics)
-        finest = set(query.group_by) == set(by)
-        noisy = spend(
-            _components(i, query, cells),
-            part.budget,
-            unit,
-            grouped=bool(by),
-            finest=finest,
-            confidence=confidence,
-        )
-        out.append(_cell_table(part, keys, noisy, unit, finest))
-    return out
 
 
 def _statistic(query: CellQuery) -> str:
     return {Count: "count", Sum: "sum", Mean: "mean", Variance: "variance"}[type(query)]
 
 
+def _bounding_notes(unit: PrivacyUnit) -> dict[str, str]:
+    notes = {
+        "values_clamped": "not released: how many values the bounds clamped depends on the "
+        "data; spend budget on a BoundsEstimate or a Histogram to learn it",
+    }
+    if isinstance(unit, UserLevel):
+        notes["rows_dropped_by_caps"] = (
+            "not released: rows beyond max_groups_per_user="
+            f"{unit.max_groups_per_user} cells and max_rows_per_group="
+            f"{unit.max_rows_per_group} rows per user are dropped; how many depends on the data"
+        )
+    return notes
+
+
 def _cell_table(
-    part: Part,
-    keys: list[tuple[object, ...]],
-    noisy: list[NoisyComponent],
-    unit: PrivacyUnit,
-    finest: bool,
+    part: Part, agg: PartAggregate, unit: PrivacyUnit, confidence: float
 ) -> ReleasedTable:
+    noisy: list[NoisyComponent] = _spend(part, agg, unit, confidence)
     query = part.query
     statistic = _statistic(query)
     lo, hi = query.bounds if not isinstance(query, Count) else (0.0, 0.0)
     values, low, high = combine(statistic, noisy, lo, hi)
-    notes: dict[str, Any] = {}
-    mask = np.ones(len(keys), dtype=bool)
+    what = "row count" if statistic == "count" else f"{statistic} of {query.column}"
+    covers = f"the DP noise around the exact {what} of the bounded data"
+    if not isinstance(query, Count):
+        covers += (
+            f" (values clamped to [{lo:g}, {hi:g}], rounded to multiples of {query.grid:g} by "
+            "unbiased randomised rounding)"
+        )
+    covers += (
+        "; it does not cover the rows dropped by contribution caps, the effect of clamping"
+        + (", or the rounding's mean-zero error (sd at most step * sqrt(n) / 2 over n rows)")
+        * (not isinstance(query, Count))
+    )
+    notes: dict[str, Any] = {"interval": covers, **_bounding_notes(unit)}
+    if not isinstance(query, Count):
+        notes["rounding"] = (
+            f"unbiased randomised rounding to multiples of {query.grid!r} (one uniform draw per "
+            "row in the engine)"
+        )
+    mask = np.ones(len(agg.keys), dtype=bool)
     if query.private_keys:
-        mask, notes = _partition_selection(part, noisy, unit, finest)
+        mask, selection = _partition_selection(part, noisy, unit, agg.finest)
+        notes.update(selection)
     if isinstance(part.budget, ApproxDP) and not query.private_keys:
         notes["delta"] = "unused: public keys need no delta"
     named = {c.name: c for c in noisy}
@@ -266,7 +499,7 @@ def _cell_table(
         name=part.name,
         statistic=statistic,
         by=query.group_by,
-        keys=tuple(k for k, keep in zip(keys, mask, strict=True) if keep),
+        keys=tuple(k for k, keep in zip(agg.keys, mask, strict=True) if keep),
         values=tuple(float(v) for v in values[mask]),
         ci_low=tuple(float(v) for v in low[mask]),
         ci_high=tuple(float(v) for v in high[mask]),
@@ -283,77 +516,52 @@ def _partition_selection(
     part: Part, noisy: list[NoisyComponent], unit: PrivacyUnit, finest: bool
 ) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], dict[str, Any]]:
     budget = part.budget
-    if not isinstance(budget, ApproxDP):
-        raise InvalidParameterError(
-            f"{part.query.describe()} has private keys (by={list(part.query.group_by)} without "
-            "keys=), which needs DP partition selection and so a delta: use an "
-            "ApproxDP(epsilon, delta) budget, or give the public key set with keys=."
-        )
+    assert isinstance(budget, ApproxDP)  # checked by check_parts, before any data
     count = next(c for c in noisy if c.name == "n")
     k = unit.max_groups_per_user if isinstance(unit, UserLevel) else 1
     m = unit.max_rows_per_group if isinstance(unit, UserLevel) else 1
     linf = m if finest else k * m
     threshold = laplace_threshold(count.noise.parameter, budget.delta, k, linf)
     mask = select_partitions(count.noisy, threshold)
-    return mask, {"partition_selection": "Laplace threshold", "threshold": threshold}
+    return mask, {
+        "partition_selection": "Laplace threshold",
+        "threshold": threshold,
+        "selection": "cells are released only if their noisy count reaches the threshold, so "
+        "each interval holds conditionally on its cell being selected (a cell whose noise was "
+        "large is likelier to pass); cells not selected are not reported",
+    }
 
 
 # ------------------------------------------------------------ histograms, quantiles
-def _binned_counts(
-    source: object, column: str, edges: Sequence[float], unit: PrivacyUnit
-) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Bounded counts of ``column`` in the ``len(edges) + 1`` bins cut at ``edges`` (no NULLs)."""
-    agg = bounded_aggregate(
-        source, by=[column], bins={column: edges}, contribution=_contribution(unit)
-    )
-    counts = np.zeros(len(edges) + 1, dtype=np.int64)
-    for index, n in zip(agg[column], agg[COUNT], strict=True):
-        if index is not None and not pd.isna(index):
-            counts[int(index)] += int(n)
-    return counts
-
-
-def _noisy_histogram(
-    source: object,
-    column: str,
-    edges: Sequence[float],
-    part: Part,
-    unit: PrivacyUnit,
-    confidence: float,
-) -> NoisyComponent:
-    counts = _binned_counts(source, column, edges, unit)
-    return spend(
-        [Component("n", counts, Fraction(1))],
-        part.budget,
-        unit,
-        grouped=True,
-        finest=True,
-        confidence=confidence,
-    )[0]
-
-
-def _histogram(source: object, part: Part, unit: PrivacyUnit, confidence: float) -> ReleasedTable:
+def _histogram(
+    part: Part, agg: PartAggregate, unit: PrivacyUnit, confidence: float
+) -> ReleasedTable:
     query: Histogram = part.query
-    c = _noisy_histogram(source, query.column, query.edges, part, unit, confidence)
+    c: NoisyComponent = _spend(part, agg, unit, confidence)[0]
     labels = bin_labels(query.edges)
     return ReleasedTable(
         name=part.name,
         statistic="histogram",
         by=(query.column,),
         keys=tuple((label,) for label in labels),
-        values=tuple(c.value().tolist()),
-        ci_low=tuple(c.low().tolist()),
-        ci_high=tuple(c.high().tolist()),
+        values=tuple(float(v) for v in c.value()),
+        ci_low=tuple(float(v) for v in c.low()),
+        ci_high=tuple(float(v) for v in c.high()),
         variances=tuple([c.noise.variance()] * len(labels)),
         mechanism=c.noise.mechanism,
         noise={c.noise.parameter_name: str(c.noise.parameter)},
         sensitivity=c.sensitivity,
         budget=part.budget,
+        notes={
+            "interval": "the DP noise around the exact count of the bounded data in each bin "
+            "(NULL and NaN values in no bin); it does not cover rows dropped by contribution caps",
+            **_bounding_notes(unit),
+        },
     )
 
 
 def _bounds_estimate(
-    source: object, part: Part, unit: PrivacyUnit, confidence: float
+    part: Part, agg: PartAggregate, unit: PrivacyUnit, confidence: float
 ) -> ReleasedTable:
     """Bounds from a noisy histogram over the public grid ``0, ±2**j`` (post-processing).
 
@@ -363,7 +571,7 @@ def _bounds_estimate(
     """
     query: BoundsEstimate = part.query
     grid = query.grid()
-    c = _noisy_histogram(source, query.column, grid, part, unit, confidence)
+    c: NoisyComponent = _spend(part, agg, unit, confidence)[0]
     noisy = np.maximum(c.noisy, 0).astype(float)
     cumulative = np.cumsum(noisy)
     total = max(cumulative[-1], 1.0)
@@ -385,7 +593,7 @@ def _bounds_estimate(
         noise={c.noise.parameter_name: str(c.noise.parameter)},
         sensitivity=c.sensitivity,
         budget=part.budget,
-        notes={"q": query.q, "grid": "0, ±2**j for j in [-10, max_power]"},
+        notes={"q": query.q, "grid": f"0, ±2**j for j in [-10, {query.max_power}]"},
     )
 
 
@@ -399,23 +607,21 @@ def selection_epsilon(budget: Budget) -> Fraction:
     return Fraction(math.isqrt(scaled.numerator // scaled.denominator), grid)
 
 
-def _quantiles(source: object, part: Part, unit: PrivacyUnit) -> ReleasedTable:
+def _quantiles(part: Part, agg: PartAggregate, unit: PrivacyUnit) -> ReleasedTable:
     """Each quantile by the exponential mechanism with utility ``-|#{x < c} - q n|``."""
     query: Quantiles = part.query
     grid = query.grid()
-    counts = _binned_counts(source, query.column, grid, unit)
-    ranks = np.cumsum(counts)[:-1]  # ranks[j] = #{x < grid[j]}
-    total = int(counts.sum())
-    sensitivity = (
-        unit.max_groups_per_user * unit.max_rows_per_group if isinstance(unit, UserLevel) else 1
-    )
+    (counts,) = agg.components
+    ranks = np.cumsum(counts.values)[:-1]  # ranks[j] = #{x < grid[j]}
+    total = int(counts.values.sum())
+    sensitivity = cell_sensitivity(unit, counts.per_row, grouped=True, finest=True).l1
     epsilon = selection_epsilon(part.budget) / len(query.qs)
     values = []
     for q in query.qs:
         target = Fraction(q) * total
         utilities = [-abs(int(r) - target) for r in ranks]
         values.append(grid[exponential_mechanism(utilities, epsilon, sensitivity)])
-    rank_error = 2 * sensitivity * (math.log(len(grid)) + math.log(20)) / float(epsilon)
+    rank_error = 2 * float(sensitivity) * (math.log(len(grid)) + math.log(20)) / float(epsilon)
     n = len(query.qs)
     return ReleasedTable(
         name=part.name,
@@ -433,8 +639,13 @@ def _quantiles(source: object, part: Part, unit: PrivacyUnit) -> ReleasedTable:
         notes={
             "candidates": len(grid),
             "rank_error_95": rank_error,
-            "interval": "none in value: the exponential mechanism's error is bounded in rank "
-            "(McSherry & Talwar 2007, Thm. 6): with 95% probability the released "
-            "candidate's rank is within rank_error_95 of the target rank",
+            "interval": "none in value. The error is bounded in rank, for each quantile "
+            "separately (McSherry & Talwar 2007, Thm. 6): with probability at least 95%, the "
+            "released candidate c has |#{x < c} - q n| at most rank_error_95 more than the "
+            "best candidate on the grid has, where n and the ranks count the bounded data "
+            "(after contribution caps; NULL and NaN values excluded). The best candidate "
+            "itself may be far from the true quantile when the grid is coarse or the values "
+            "lie outside [lower, upper]",
+            **_bounding_notes(unit),
         },
     )
