@@ -27,6 +27,8 @@ from ethica._exceptions import (
     LedgerError,
     MissingExtraError,
     NotFittedError,
+    ReleaseFailedError,
+    ReplayedRequestError,
     SchemaError,
     SmallGroupWarning,
 )
@@ -68,6 +70,8 @@ __all__ = [
     "LedgerError",
     "MissingExtraError",
     "NotFittedError",
+    "ReleaseFailedError",
+    "ReplayedRequestError",
     "SchemaError",
     "SmallGroupWarning",
     "__version__",

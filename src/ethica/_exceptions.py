@@ -12,7 +12,9 @@ keeps working::
      ├── NotFittedError (ValueError, AttributeError)   an estimator is used before fit
      ├── InfeasibleError (ValueError)           constraints or tables that cannot all hold
      ├── BudgetExceededError (RuntimeError)     a privacy charge larger than what remains
-     └── LedgerError (RuntimeError)             the budget ledger is corrupt, foreign or unwritable
+     ├── LedgerError (RuntimeError)             the budget ledger is corrupt, foreign or unwritable
+     │    └── ReplayedRequestError               a request id already charged: not run again
+     └── ReleaseFailedError (RuntimeError)      a charged release failed; the charge stands
 
     EthicaWarning (UserWarning)
      ├── SmallGroupWarning                      a group too small to judge
@@ -38,6 +40,8 @@ __all__ = [
     "MissingExtraError",
     "NotFittedError",
     "PrivacyWarning",
+    "ReleaseFailedError",
+    "ReplayedRequestError",
     "SchemaError",
     "SmallGroupWarning",
 ]
@@ -88,6 +92,28 @@ class BudgetExceededError(EthicaError, RuntimeError):
 
 class LedgerError(EthicaError, RuntimeError):
     """The budget ledger is corrupt, not an ethica ledger, or cannot be written."""
+
+
+class ReplayedRequestError(LedgerError):
+    """A request id that was already charged: the release does not run again.
+
+    Attributes
+    ----------
+    record
+        The stored :class:`~ethica.privacy.ChargeRecord` (its ``output``, if it completed).
+    """
+
+    def __init__(self, message: str, *, record: object) -> None:
+        super().__init__(message)
+        self.record = record
+
+
+class ReleaseFailedError(EthicaError, RuntimeError):
+    """A release failed after its budget was charged; the charge stands (``failed``).
+
+    The message is generic on purpose: after the charge, anything that depends on the data
+    (engine messages, values, counts) would leak outside the noisy answer.
+    """
 
 
 class EthicaWarning(UserWarning):

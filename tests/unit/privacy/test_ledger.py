@@ -104,8 +104,8 @@ def test_request_id_makes_retries_idempotent(ledger: Ledger) -> None:
     assert ledger.status("adult").charges == 1
 
 
-def test_cost_of_another_kind_is_a_type_error(ledger: Ledger) -> None:
-    with pytest.raises(TypeError, match="convert one explicitly"):
+def test_cost_of_another_kind_is_refused_with_the_fix(ledger: Ledger) -> None:
+    with pytest.raises(InvalidParameterError, match=r"holds a PureDP budget.*convert explicitly"):
         ledger.record_charge("adult", ZCDP(Fraction(1, 10)), "gaussian count")
     assert ledger.history("adult") == []
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from ethica._exceptions import BudgetExceededError, InvalidParameterError, SchemaError
+from ethica._exceptions import (
+    BudgetExceededError,
+    InvalidParameterError,
+    ReleaseFailedError,
+    SchemaError,
+)
 from ethica.privacy import (
     ZCDP,
     ApproxDP,
@@ -17,6 +22,7 @@ from ethica.privacy import (
     Ledger,
     Mean,
     PureDP,
+    Rows,
     Session,
     Sum,
     UserLevel,
@@ -24,8 +30,11 @@ from ethica.privacy import (
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.sqlite3")
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    book = Ledger(tmp_path / "ledger.sqlite3")
+    book.create_dataset("adult", PureDP(1), privacy_unit=Rows())
+    yield book
+    book.close()
 
 
 def _history(ledger: Ledger) -> list[str]:
@@ -55,7 +64,7 @@ def test_over_budget_is_refused_with_nothing_charged(
         adult_train, privacy_unit="rows", budget=PureDP(1), ledger=ledger, dataset="adult"
     )
     session.evaluate(Count(), PureDP(0.75))
-    refusal = r"only PureDP.*remains; nothing was released"
+    refusal = r"only PureDP.*left.*nothing was read, released or charged"
     with pytest.raises(BudgetExceededError, match=refusal) as err:
         session.evaluate(Count(), PureDP(0.5))
     assert err.value.requested == PureDP(0.5)
@@ -110,11 +119,13 @@ def test_private_keys_with_delta_release_real_groups(adult_train: pd.DataFrame) 
 
 
 def test_user_id_with_nulls_needs_a_choice() -> None:
-    frame = pd.DataFrame({"user": [1.0, np.nan, 2.0], "x": [1, 2, 3]})
+    """Refusing NULL ids reads the data: it comes after the charge, and says no count."""
+    frame = pd.DataFrame({"user": [1.0, None, 2.0], "x": [1, 2, 3]})
     strict = Session(frame, privacy_unit=UserLevel("user"), budget=PureDP(1))
-    with pytest.raises(SchemaError, match=r"NULL values.*nulls='drop'"):
+    with pytest.raises(ReleaseFailedError) as refused:
         strict.evaluate(Count(), PureDP(1))
-    assert strict.remaining == PureDP(1)
+    assert "1" not in str(refused.value) and refused.value.__cause__ is None
+    assert strict.remaining.epsilon == 0  # type: ignore[union-attr]
     relaxed = Session(frame, privacy_unit=UserLevel("user", nulls="drop"), budget=PureDP(1))
     assert relaxed.evaluate(Count(), PureDP(1)).tables[0].statistic == "count"
 

@@ -5,7 +5,11 @@ is a *charge* against it, recorded with what was released (description), when (U
 whom (principal: the OS user unless given), its exact cost, a SHA-256 hash of the output,
 and a status ``charged -> released | failed``. Spent budget is the exact sum of *all*
 charges, whatever their status: budget is never refunded, because a failed release may
-still have leaked (its noise may have been computed, logged, or partially sent).
+still have leaked (its noise may have been computed, logged, or partially sent). A dataset
+is registered explicitly (:meth:`Ledger.create_dataset`, ``ethica budget create``) with its
+*privacy unit* (what one person's data is: rows, or a user's bounded contributions); nothing
+here creates a budget on the fly, so a copy of the file or another name in a spec never
+starts from a fresh budget by accident.
 
 Proof obligations:
 
@@ -15,8 +19,11 @@ Proof obligations:
   ledger never spends more than its total.
 * Durability: WAL journal with ``synchronous=FULL``; a charge is committed *before*
   :meth:`Ledger.charge` yields, so killing the process at any later point cannot lose it,
-  and killing it earlier leaves no trace. An optional ``request_id`` makes a retried charge
-  idempotent: the same id is never charged twice.
+  and killing it earlier leaves no trace.
+* Replay safety: an optional ``request_id`` is scoped to its dataset. A request id seen
+  before never charges or runs again: the same cost and query fingerprint get the stored
+  record (and the stored output, if the release completed); another cost or fingerprint
+  under the same id is refused (:class:`LedgerError`).
 * Safety of foreign files: the file's SQLite ``application_id`` must be ethica's; an
   unknown, corrupt or non-SQLite file raises :class:`LedgerError` after a read-only check, and
   is never modified, reset or overwritten.
@@ -43,13 +50,18 @@ import numpy as np
 import pandas as pd
 import platformdirs
 
-from ethica._exceptions import BudgetExceededError, InvalidParameterError, LedgerError
+from ethica._exceptions import (
+    BudgetExceededError,
+    InvalidParameterError,
+    LedgerError,
+    ReplayedRequestError,
+)
 from ethica.privacy.budget._budgets import Budget, budget_from_dict, zero_like
 
 __all__ = ["ChargeRecord", "DatasetStatus", "Ledger", "default_ledger_path", "output_hash"]
 
 APPLICATION_ID = 0x45544831  # "ETH1"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ENV_VAR = "ETHICA_LEDGER"
 _FIX = f"set {ENV_VAR} or pass --ledger PATH (Ledger(path=...)) to use another file"
 
@@ -58,7 +70,8 @@ CREATE TABLE datasets (
     name TEXT PRIMARY KEY,
     total TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    created_by TEXT NOT NULL
+    created_by TEXT NOT NULL,
+    privacy_unit TEXT
 );
 CREATE TABLE charges (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,8 +84,41 @@ CREATE TABLE charges (
     output_hash TEXT,
     completed_at TEXT,
     error TEXT,
-    request_id TEXT UNIQUE
+    request_id TEXT,
+    fingerprint TEXT,
+    output TEXT,
+    UNIQUE (dataset, request_id)
 );
+CREATE INDEX charges_by_dataset ON charges(dataset);
+"""
+
+# Version 1 -> 2: request ids scoped to their dataset (a table rebuild: SQLite cannot drop a
+# UNIQUE constraint), query fingerprints, stored outputs, and the dataset's privacy unit.
+_MIGRATE_1_TO_2 = """
+ALTER TABLE datasets ADD COLUMN privacy_unit TEXT;
+ALTER TABLE charges RENAME TO charges_v1;
+DROP INDEX charges_by_dataset;
+CREATE TABLE charges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL REFERENCES datasets(name),
+    cost TEXT NOT NULL,
+    description TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('charged', 'released', 'failed')),
+    output_hash TEXT,
+    completed_at TEXT,
+    error TEXT,
+    request_id TEXT,
+    fingerprint TEXT,
+    output TEXT,
+    UNIQUE (dataset, request_id)
+);
+INSERT INTO charges (id, dataset, cost, description, principal, created_at, status,
+    output_hash, completed_at, error, request_id)
+    SELECT id, dataset, cost, description, principal, created_at, status, output_hash,
+    completed_at, error, request_id FROM charges_v1;
+DROP TABLE charges_v1;
 CREATE INDEX charges_by_dataset ON charges(dataset);
 """
 
@@ -148,6 +194,8 @@ class ChargeRecord(_TabularMixin):
     completed_at: str | None
     error: str | None
     request_id: str | None
+    fingerprint: str | None = None
+    output: Any = field(default=None, compare=False, repr=False)
     replayed: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,6 +213,8 @@ class ChargeRecord(_TabularMixin):
             "completed_at": self.completed_at,
             "error": self.error,
             "request_id": self.request_id,
+            "fingerprint": self.fingerprint,
+            "output": self.output,
         }
 
 
@@ -179,6 +229,7 @@ class DatasetStatus(_TabularMixin):
     charges: int
     created_at: str
     created_by: str
+    privacy_unit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (budgets as exact ``"p/q"`` strings)."""
@@ -191,6 +242,7 @@ class DatasetStatus(_TabularMixin):
             "charges": self.charges,
             "created_at": self.created_at,
             "created_by": self.created_by,
+            "privacy_unit": self.privacy_unit,
         }
 
 
@@ -294,6 +346,11 @@ class Ledger:
                             conn.execute(statement)
                     conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                elif conn.execute("PRAGMA user_version").fetchone()[0] == 1:
+                    for statement in _MIGRATE_1_TO_2.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -340,13 +397,21 @@ class Ledger:
             raise LedgerError(f"cannot commit to the ledger at {self.path} ({error}).") from error
 
     # ------------------------------------------------------------------ datasets
-    def create_dataset(self, name: str, total: Budget) -> DatasetStatus:
-        """Register ``name`` with a total budget; an existing name raises LedgerError."""
+    def create_dataset(
+        self, name: str, total: Budget, *, privacy_unit: object = None
+    ) -> DatasetStatus:
+        """Register ``name`` with a total budget and the privacy unit it protects.
+
+        ``privacy_unit`` is a ``Rows()`` / ``UserLevel(...)`` object (or its ``to_dict()``);
+        a :class:`~ethica.privacy.Session` refuses a dataset registered without one, or with
+        another. An existing name raises :class:`LedgerError`: a budget is never reset.
+        """
         _check_name(name)
         if not isinstance(total, Budget):
             raise InvalidParameterError(
                 f"total must be a PureDP, ZCDP or ApproxDP budget, got {total!r}."
             )
+        unit = None if privacy_unit is None else _unit_text(privacy_unit)
         with self._write() as conn:
             if _row(conn, name) is not None:
                 raise LedgerError(
@@ -354,16 +419,34 @@ class Ledger:
                     "reset. Choose another name."
                 )
             conn.execute(
-                "INSERT INTO datasets (name, total, created_at, created_by) VALUES (?,?,?,?)",
-                (name, _dump(total), _now(), self.principal),
+                "INSERT INTO datasets (name, total, created_at, created_by, privacy_unit) "
+                "VALUES (?,?,?,?,?)",
+                (name, _dump(total), _now(), self.principal, unit),
             )
         return self.status(name)
 
-    def _dataset_row(self, conn: sqlite3.Connection, name: str) -> tuple[str, str, str, str]:
+    def set_privacy_unit(self, name: str, privacy_unit: object) -> DatasetStatus:
+        """Record the privacy unit of a dataset registered without one (once; never changed).
+
+        For ledgers written before units were stored: a unit, once recorded, is permanent,
+        because releases under different units do not add up.
+        """
+        unit = _unit_text(privacy_unit)
+        with self._write() as conn:
+            stored = self._dataset_row(conn, name)[4]
+            if stored is not None and stored != unit:
+                raise LedgerError(
+                    f"dataset {name!r} already protects the privacy unit {stored}; a unit is "
+                    "never changed. Register a new dataset for another unit."
+                )
+            conn.execute("UPDATE datasets SET privacy_unit = ? WHERE name = ?", (unit, name))
+        return self.status(name)
+
+    def _dataset_row(self, conn: sqlite3.Connection, name: str) -> _DatasetRow:
         row = _row(conn, name)
         if row is None:
             raise LedgerError(
-                f"no dataset {name!r} in the ledger {self.path}; create it with "
+                f"no dataset {name!r} in the ledger {self.path}; register it first with "
                 f"`ethica budget create {name} --epsilon E` (or Ledger.create_dataset)."
             )
         return row
@@ -380,7 +463,8 @@ class Ledger:
         count = self._conn.execute(
             "SELECT count(*) FROM charges WHERE dataset = ?", (name,)
         ).fetchone()[0]
-        return DatasetStatus(name, total, spent, total - spent, count, row[2], row[3])
+        unit = None if row[4] is None else json.loads(row[4])
+        return DatasetStatus(name, total, spent, total - spent, count, row[2], row[3], unit)
 
     def datasets(self) -> list[DatasetStatus]:
         """Status of every dataset, by name."""
@@ -390,9 +474,14 @@ class Ledger:
     def history(self, name: str) -> list[ChargeRecord]:
         """Every charge against ``name``, oldest first."""
         self.status(name)
-        return _charges(self._conn, "dataset = ? ORDER BY id", name)
+        return _charges(self._conn, "dataset = ? ORDER BY id", (name,))
 
     # ------------------------------------------------------------------- charges
+    def find_request(self, dataset: str, request_id: str) -> ChargeRecord | None:
+        """The charge recorded on ``dataset`` under ``request_id``, if any."""
+        found = _charges(self._conn, "dataset = ? AND request_id = ?", (dataset, request_id))
+        return found[0] if found else None
+
     def record_charge(
         self,
         dataset: str,
@@ -401,25 +490,40 @@ class Ledger:
         *,
         principal: str | None = None,
         request_id: str | None = None,
+        fingerprint: str | None = None,
     ) -> ChargeRecord:
         """Phase one: atomically check the remaining budget and record the charge as spent.
 
         Raises :class:`BudgetExceededError` (with ``.requested`` and ``.remaining``) and
         records nothing when ``cost`` exceeds what remains. With a ``request_id`` already
-        in the ledger, returns that charge (``replayed=True``) and spends nothing more.
+        recorded on ``dataset`` for the same ``cost`` and ``fingerprint`` (what is released,
+        e.g. a hash of the query), returns that charge (``replayed=True``, its stored output
+        in ``.output``) and spends nothing more: the caller must not release again. The same
+        id with another cost or fingerprint raises :class:`LedgerError`.
         """
         if not description or not isinstance(description, str):
             raise InvalidParameterError(
                 f"description must say what is released, got {description!r}."
             )
+        if not isinstance(cost, Budget):
+            raise InvalidParameterError(
+                f"cost must be a PureDP, ZCDP or ApproxDP budget, got {cost!r}."
+            )
         with self._write() as conn:
-            if request_id is not None:
-                existing = _charges(conn, "request_id = ?", request_id)
-                if existing:
-                    return replace(existing[0], replayed=True)
             total = _load(self._dataset_row(conn, dataset)[1])
+            if type(cost) is not type(total):
+                raise InvalidParameterError(
+                    f"dataset {dataset!r} holds a {type(total).__name__} budget ({total}); "
+                    f"a {type(cost).__name__} charge ({cost}) cannot be taken from it. Spend "
+                    f"a {type(total).__name__}, or convert explicitly (ethica.privacy."
+                    "pure_to_zcdp, zcdp_to_approx, ...)."
+                )
+            if request_id is not None:
+                existing = _charges(conn, "dataset = ? AND request_id = ?", (dataset, request_id))
+                if existing:
+                    return _replayed(existing[0], cost, fingerprint, self.path)
             remaining = total - _spent(conn, dataset, total)
-            if not cost <= remaining:  # raises TypeError for a cost of another kind
+            if not cost <= remaining:
                 raise BudgetExceededError(
                     f"charge {cost} for {description!r} exceeds the budget left on "
                     f"{dataset!r}: {remaining} of {total}; nothing was released. Spend less "
@@ -429,7 +533,7 @@ class Ledger:
                 )
             cursor = conn.execute(
                 "INSERT INTO charges (dataset, cost, description, principal, created_at, status,"
-                " request_id) VALUES (?,?,?,?,?, 'charged', ?)",
+                " request_id, fingerprint) VALUES (?,?,?,?,?, 'charged', ?, ?)",
                 (
                     dataset,
                     _dump(cost),
@@ -437,26 +541,57 @@ class Ledger:
                     principal or self.principal,
                     _now(),
                     request_id,
+                    fingerprint,
                 ),
             )
-            (record,) = _charges(conn, "id = ?", cursor.lastrowid)
+            (record,) = _charges(conn, "id = ?", (cursor.lastrowid,))
         return record
 
-    def complete(self, charge_id: int, output: object = None, *, digest: str | None = None) -> None:
-        """Phase two (success): mark a charge released, storing the output's SHA-256."""
+    def complete(
+        self,
+        charge_id: int,
+        output: object = None,
+        *,
+        digest: str | None = None,
+        store: bool = False,
+    ) -> None:
+        """Phase two (success): mark a charge released, storing the output's SHA-256.
+
+        With ``store=True`` the (JSON-serialisable) output itself is kept too, so that a
+        replayed request gets it back and a release whose files could not be written stays
+        recoverable (:meth:`history`).
+        """
         value = digest if digest is not None else (None if output is None else output_hash(output))
-        self._finish(charge_id, "released", value, None)
+        kept = _json_output(output) if store else None
+        self._finish(charge_id, "released", value, None, kept)
+
+    def keep_output(self, charge_id: int, output: object) -> None:
+        """Store a charge's noisy output before it is complete (e.g. before files are written),
+        so that nothing already paid for can be lost."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE charges SET output = ?, output_hash = ? WHERE id = ?",
+                (_json_output(output), output_hash(output), charge_id),
+            )
 
     def fail(self, charge_id: int, error: str) -> None:
         """Phase two (failure): mark a charge failed. Its budget stays spent."""
-        self._finish(charge_id, "failed", None, error)
+        self._finish(charge_id, "failed", None, error, None)
 
-    def _finish(self, charge_id: int, status: str, digest: str | None, error: str | None) -> None:
+    def _finish(
+        self,
+        charge_id: int,
+        status: str,
+        digest: str | None,
+        error: str | None,
+        output: str | None,
+    ) -> None:
         with self._write() as conn:
             updated = conn.execute(
-                "UPDATE charges SET status = ?, output_hash = ?, error = ?, completed_at = ? "
+                "UPDATE charges SET status = ?, output_hash = coalesce(?, output_hash), "
+                "error = ?, completed_at = ?, output = coalesce(?, output) "
                 "WHERE id = ? AND status = 'charged'",
-                (status, digest, error, _now(), charge_id),
+                (status, digest, error, _now(), output, charge_id),
             ).rowcount
             if updated != 1:
                 raise LedgerError(
@@ -478,7 +613,9 @@ class Ledger:
 
         The charge is committed before the block runs. If the block raises, the charge is
         marked ``failed`` (budget still spent) and the error propagates; otherwise it is
-        marked ``released`` with the hash given to :meth:`ChargeHandle.set_output`.
+        marked ``released`` with the hash given to :meth:`ChargeHandle.set_output`. A
+        ``request_id`` already recorded never runs the block again: it raises
+        :class:`ReplayedRequestError`, whose ``.record`` holds the stored outcome.
 
         Examples
         --------
@@ -489,19 +626,58 @@ class Ledger:
         record = self.record_charge(
             dataset, cost, description, principal=principal, request_id=request_id
         )
+        if record.replayed:
+            raise ReplayedRequestError(
+                f"request {request_id!r} on {dataset!r} was already charged (charge "
+                f"{record.id}, {record.status}); it is not run again. Its stored outcome is "
+                "in this error's .record.",
+                record=record,
+            )
         handle = ChargeHandle(record)
         try:
             yield handle
         except BaseException as error:
-            self.fail(record.id, f"{type(error).__name__}: {error}")
+            self.fail(record.id, type(error).__name__)
             raise
         self.complete(record.id, digest=handle.output_hash)
 
 
 _COLUMNS = (
     "id, dataset, cost, description, principal, created_at, status, output_hash, "
-    "completed_at, error, request_id"
+    "completed_at, error, request_id, fingerprint, output"
 )
+
+_DatasetRow = tuple[str, str, str, str, str | None]
+
+
+def _unit_text(unit: object) -> str:
+    """A privacy unit (object with ``to_dict`` or a dict) as canonical JSON text."""
+    data = unit.to_dict() if hasattr(unit, "to_dict") else unit
+    if not isinstance(data, dict) or "kind" not in data:
+        raise InvalidParameterError(
+            f"privacy_unit must be Rows(), UserLevel(...) or its to_dict(), got {unit!r}."
+        )
+    return json.dumps(data, sort_keys=True)
+
+
+def _json_output(output: object) -> str | None:
+    try:
+        return json.dumps(output, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _replayed(
+    record: ChargeRecord, cost: Budget, fingerprint: str | None, path: Path
+) -> ChargeRecord:
+    """The stored charge for a replayed request id, if the request is the same one."""
+    if record.cost != cost or record.fingerprint != fingerprint:
+        raise LedgerError(
+            f"request id {record.request_id!r} was used on {record.dataset!r} for another "
+            f"request (charge {record.id}: {record.cost}, {record.description!r}); a request "
+            f"id names one request. Use a new id. (ledger {path})"
+        )
+    return replace(record, replayed=True)
 
 
 def _os_user() -> str:
@@ -516,11 +692,12 @@ def _check_name(name: object) -> None:
         raise InvalidParameterError(f"dataset name must be a non-empty string, got {name!r}.")
 
 
-def _row(conn: sqlite3.Connection, name: str) -> tuple[str, str, str, str] | None:
+def _row(conn: sqlite3.Connection, name: str) -> _DatasetRow | None:
     row = conn.execute(
-        "SELECT name, total, created_at, created_by FROM datasets WHERE name = ?", (name,)
+        "SELECT name, total, created_at, created_by, privacy_unit FROM datasets WHERE name = ?",
+        (name,),
     ).fetchone()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
 def _spent(conn: sqlite3.Connection, name: str, total: Budget) -> Budget:
@@ -531,9 +708,11 @@ def _spent(conn: sqlite3.Connection, name: str, total: Budget) -> Budget:
     return spent
 
 
-def _charges(conn: sqlite3.Connection, where: str, value: object) -> list[ChargeRecord]:
-    """The charges matching ``WHERE {where}`` with one bound ``value``."""
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM charges WHERE {where}", (value,)).fetchall()
+def _charges(
+    conn: sqlite3.Connection, where: str, values: tuple[object, ...]
+) -> list[ChargeRecord]:
+    """The charges matching ``WHERE {where}`` with bound ``values``."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM charges WHERE {where}", values).fetchall()
     return [_record(row) for row in rows]
 
 
@@ -550,4 +729,6 @@ def _record(row: tuple[Any, ...]) -> ChargeRecord:
         completed_at=row[8],
         error=row[9],
         request_id=row[10],
+        fingerprint=row[11],
+        output=None if row[12] is None else json.loads(row[12]),
     )

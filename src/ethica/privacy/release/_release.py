@@ -94,6 +94,7 @@ class ReleasedTable:
             "values": floats(self.values),
             "ci_low": floats(self.ci_low),
             "ci_high": floats(self.ci_high),
+            "variances": floats(self.variances),
             "mechanism": self.mechanism,
             "noise": self.noise,
             "sensitivity": self.sensitivity,

@@ -1,31 +1,54 @@
 """A release session: one data source, one privacy unit, one budget, optionally a ledger.
 
-:meth:`Session.evaluate` (1) checks the request against the budget that remains in the
-session and in the ledger, (2) runs the bounded aggregation in the engine, (3) adds exact
-discrete noise in Python, (4) charges the ledger atomically (:meth:`Ledger.record_charge`),
-and only then (5) returns the :class:`Release`. A refused charge raises
-:class:`BudgetExceededError`: nothing is released and the ledger is unchanged. The total
-cost is the sum of the parts' budgets (sequential composition, Dwork et al. 2006).
+:meth:`Session.evaluate` keeps the privacy contract (``DESIGN.md``), in this order:
+
+1. **Free checks.** Everything that does not depend on the data (the budget's kind, the query
+   against the schema and the unit, integer headroom, delta for private keys) is checked
+   first; a refusal here costs nothing and says exactly what to fix.
+2. **Reserve.** Under one lock, the request is checked against the session's remaining budget
+   *and* recorded in the ledger, which checks its own remaining budget atomically across
+   processes (:meth:`Ledger.record_charge`). Both caps hold componentwise.
+3. **Read.** Only then does the engine read the private data and the noise get drawn. Any
+   failure from here on raises :class:`~ethica.ReleaseFailedError` with a generic message
+   (no engine text, no values, no counts) and the charge stays, marked ``failed``.
+4. **Record.** The ledger marks the charge ``released`` with the release's hash and JSON, so
+   a replayed ``request_id`` returns the stored release instead of drawing fresh noise.
+
+The total cost is the sum of the parts' budgets (sequential composition, Dwork et al. 2006).
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ethica._exceptions import BudgetExceededError, InvalidParameterError
+from ethica._exceptions import (
+    BudgetExceededError,
+    InvalidParameterError,
+    LedgerError,
+    ReleaseFailedError,
+)
 from ethica.data import resolve_table
-from ethica.privacy.budget._budgets import Budget, zero_like
-from ethica.privacy.budget._ledger import Ledger
+from ethica.privacy.budget._budgets import ApproxDP, Budget, zero_like
+from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._cells import share
-from ethica.privacy.release._evaluate import Part, evaluate_parts
+from ethica.privacy.release._evaluate import Part, check_parts, evaluate_parts
 from ethica.privacy.release._queries import Batch, Query
 from ethica.privacy.release._release import Release
 from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
+from ethica.privacy.release._stored import release_from_dict
 
 __all__ = ["Session"]
+
+_FAILED = (
+    "the release failed after its budget was charged; the charge stands (status 'failed') "
+    "and nothing was released. The reason is not shown because it could depend on the "
+    "private data; check the query against the data's schema and bounds, then release again."
+)
 
 
 def _parts(query: Query, budget: Budget) -> list[Part]:
@@ -60,13 +83,14 @@ class Session:
         ``Rows()`` (or ``"rows"``) or ``UserLevel(column, max_groups_per_user,
         max_rows_per_group, nulls=...)``.
     budget
-        The session's total budget (``PureDP``, ``ZCDP`` or ``ApproxDP``); every evaluation
-        spends from it, in the same kind.
+        The session's cap (``PureDP``, ``ZCDP`` or ``ApproxDP``); every evaluation spends
+        from it, in the same kind, and from the ledger's dataset when there is a ledger.
     ledger
-        A :class:`~ethica.privacy.Ledger`; charges are recorded against ``dataset`` (created
-        with total ``budget`` if new) before anything is returned.
+        A :class:`~ethica.privacy.Ledger`. Charges go to ``dataset``, which must already be
+        registered there (:meth:`Ledger.create_dataset`, ``ethica budget create``) with the
+        same privacy unit and budget kind: a session never creates a budget.
     dataset
-        Name of the data set in the ledger (default: the source path).
+        The registered dataset's name (required with a ledger).
     confidence
         Level of the confidence interval on every released value.
     table
@@ -94,22 +118,42 @@ class Session:
         self.source_description = (
             str(source) if isinstance(source, str | Path) else (type(source).__name__)
         )
-        self._table = resolve_table(source, table=table)
         self.ledger = ledger
-        self.dataset = dataset if dataset is not None else self._default_dataset(source)
+        self.dataset = dataset
+        if ledger is not None:
+            self._check_registered(ledger, dataset)
+        self._table = resolve_table(source, table=table)
         self._spent: Budget = zero_like(budget)
-        if ledger is not None and not ledger.has_dataset(self.dataset):
-            ledger.create_dataset(self.dataset, budget)
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[Release, int]] = {}
 
-    def _default_dataset(self, source: object) -> str:
-        if isinstance(source, str | Path):
-            return str(Path(source).expanduser().resolve())
-        if self.ledger is not None:
+    def _check_registered(self, ledger: Ledger, dataset: str | None) -> None:
+        if not isinstance(dataset, str) or not dataset:
             raise InvalidParameterError(
-                f"a ledger needs the data set's name for a {type(source).__name__} source; "
-                "pass dataset='name'."
+                "a session with a ledger needs the registered dataset's name: pass "
+                "dataset='name' (register it once with `ethica budget create name --epsilon E "
+                "--privacy-unit ...` or Ledger.create_dataset)."
             )
-        return self.source_description
+        status = ledger.status(dataset)  # LedgerError naming the fix when unregistered
+        if type(status.total) is not type(self.budget):
+            raise InvalidParameterError(
+                f"dataset {dataset!r} holds a {type(status.total).__name__} budget "
+                f"({status.total}); this session spends {type(self.budget).__name__} "
+                f"({self.budget}). Use a {type(status.total).__name__} session budget."
+            )
+        registered = status.privacy_unit
+        if registered is None:
+            raise LedgerError(
+                f"dataset {dataset!r} was registered without a privacy unit; record it once "
+                f"with Ledger.set_privacy_unit({dataset!r}, unit) before releasing."
+            )
+        if _identity(registered) != _identity(self.unit.to_dict()):
+            raise InvalidParameterError(
+                f"dataset {dataset!r} protects the privacy unit {_show_unit(registered)}, but "
+                f"this session releases under {_show_unit(self.unit.to_dict())}; releases "
+                "under different units do not add up. Use the registered unit, or register "
+                "another dataset (convert by group privacy explicitly if you must)."
+            )
 
     @property
     def spent(self) -> Budget:
@@ -121,54 +165,137 @@ class Session:
         """Budget left in this session (the ledger may hold less)."""
         return self.budget - self._spent
 
-    def evaluate(self, query: Query, budget: Budget) -> Release:
-        """Release ``query`` spending ``budget``; the ledger is charged before returning.
+    def evaluate(
+        self,
+        query: Query,
+        budget: Budget,
+        *,
+        request_id: str | None = None,
+        complete: bool = True,
+    ) -> Release:
+        """Release ``query`` spending ``budget``; the charge is reserved before any data is read.
+
+        Parameters
+        ----------
+        query, budget
+            What to release and what it may cost.
+        request_id
+            Makes a retry safe (needs a ledger): a request id already recorded on this
+            dataset, with the same query and cost, returns the stored release and draws no
+            new noise; another query or cost under the same id is refused.
+        complete
+            ``False`` leaves the ledger's charge ``charged`` until :meth:`complete` (or
+            :meth:`fail`) is called: for callers that must write the outputs first.
 
         Raises
         ------
         BudgetExceededError
-            ``budget`` exceeds what remains (session or ledger); nothing is released and
-            the ledger is unchanged.
-        InvalidParameterError
-            A query needing delta (private keys) under a budget without one, or a budget of
-            another kind than the session's.
-        SchemaError
-            A column is missing, or the user-id column has NULLs without ``nulls='drop'``.
+            ``budget`` exceeds what remains in the session or in the ledger; nothing was read,
+            released or charged.
+        InvalidParameterError, SchemaError
+            The query does not fit the schema, the unit or the budget (checked for free).
+        ReleaseFailedError
+            The release failed after the charge; the charge stands and the message is generic.
         """
-        if type(budget) is not type(self.budget):
+        if not isinstance(budget, Budget) or type(budget) is not type(self.budget):
             raise InvalidParameterError(
                 f"this session spends {type(self.budget).__name__} budgets, got {budget!r}; "
                 f"pass a {type(self.budget).__name__}."
             )
-        self._check_remaining(budget, query.describe())
+        if request_id is not None and self.ledger is None:
+            raise InvalidParameterError(
+                "request_id needs a ledger to remember requests; pass ledger=Ledger(...)."
+            )
         parts = _parts(query, budget)
-        tables = evaluate_parts(self._table, parts, self.unit, self.confidence)
-        release = Release(
-            tables=tuple(tables),
-            budget=budget,
-            confidence=self.confidence,
-            privacy_unit=self.unit.to_dict(),
-            source=self.source_description,
-        )
-        if self.ledger is not None:
-            record = self.ledger.record_charge(self.dataset, budget, query.describe())
-            self.ledger.complete(record.id, release.to_dict())
-        self._spent = self._spent + budget
+        _check_delta(parts)
+        check_parts(self._table, parts, self.unit)
+        record = self._reserve(query, budget, request_id)
+        if record is not None and record.replayed:
+            return _stored_release(record)
+        try:
+            tables = evaluate_parts(self._table, parts, self.unit, self.confidence)
+            release = Release(
+                tables=tuple(tables),
+                budget=budget,
+                confidence=self.confidence,
+                privacy_unit=self.unit.to_dict(),
+                source=self.source_description,
+            )
+            if record is not None:
+                if complete:
+                    self.ledger.complete(record.id, release.to_dict(), store=True)  # type: ignore[union-attr]
+                else:
+                    self.ledger.keep_output(record.id, release.to_dict())  # type: ignore[union-attr]
+                    self._pending[id(release)] = (release, record.id)
+        except BaseException as error:
+            if record is not None:
+                self.ledger.fail(record.id, "release failed after the charge")  # type: ignore[union-attr]
+            if not isinstance(error, Exception):
+                raise  # KeyboardInterrupt, SystemExit: the charge is recorded as failed
+            raise ReleaseFailedError(_FAILED) from None
         return release
 
-    def _check_remaining(self, budget: Budget, what: str) -> None:
+    def _reserve(self, query: Query, budget: Budget, request_id: str | None) -> ChargeRecord | None:
+        """Check the session's cap and charge the ledger, under one lock (threads) and the
+        ledger's write lock (processes)."""
+        with self._lock:
+            if self.ledger is not None and request_id is not None and self._seen(request_id):
+                return self._charge(query, budget, request_id)  # replayed: spends nothing
+            self._check_cap(budget, query.describe())
+            record = None
+            if self.ledger is not None:
+                record = self._charge(query, budget, request_id)
+                if record.replayed:  # another process recorded this id meanwhile
+                    return record
+            self._spent = self._spent + budget
+        return record
+
+    def _seen(self, request_id: str) -> bool:
+        assert self.ledger is not None and self.dataset is not None
+        return self.ledger.find_request(self.dataset, request_id) is not None
+
+    def _charge(self, query: Query, budget: Budget, request_id: str | None) -> ChargeRecord:
+        assert self.ledger is not None and self.dataset is not None
+        return self.ledger.record_charge(
+            self.dataset,
+            budget,
+            query.describe(),
+            request_id=request_id,
+            fingerprint=_fingerprint(query, self.unit, self.source_description),
+        )
+
+    def _check_cap(self, budget: Budget, what: str) -> None:
         remaining = self.remaining
-        if self.ledger is not None:
-            in_ledger = self.ledger.status(self.dataset).remaining
-            if not in_ledger >= remaining:
-                remaining = in_ledger
         if not budget <= remaining:
             raise BudgetExceededError(
-                f"{what!r} asks for {budget} but only {remaining} remains; nothing was "
-                "released and nothing was charged. Spend less (more noise) or release less.",
+                f"{what!r} asks for {budget} but this session has only {remaining} left (its "
+                f"cap is {self.budget}); nothing was read, released or charged. Spend less "
+                "(more noise) or release less.",
                 requested=budget,
                 remaining=remaining,
             )
+
+    def complete(self, release: Release) -> None:
+        """Mark the ledger charge of a release evaluated with ``complete=False`` released."""
+        release, charge_id = self._pop_pending(release)
+        assert self.ledger is not None
+        self.ledger.complete(charge_id, release.to_dict(), store=True)
+
+    def fail(self, release: Release, reason: str) -> None:
+        """Mark the ledger charge of a release evaluated with ``complete=False`` failed (the
+        budget stays spent; the noisy output stays stored in the ledger)."""
+        _, charge_id = self._pop_pending(release)
+        assert self.ledger is not None
+        self.ledger.fail(charge_id, reason)
+
+    def _pop_pending(self, release: Release) -> tuple[Release, int]:
+        try:
+            return self._pending.pop(id(release))
+        except KeyError:
+            raise InvalidParameterError(
+                "this release has no pending charge in this session; only a release from "
+                "evaluate(..., complete=False) with a ledger is completed, and only once."
+            ) from None
 
     def describe(self) -> dict[str, Any]:
         """The session's unit, budget and spending, JSON-ready."""
@@ -177,6 +304,43 @@ class Session:
             "budget": self.budget.to_dict(),
             "spent": self._spent.to_dict(),
         }
+
+
+def _check_delta(parts: list[Part]) -> None:
+    """Private keys need partition selection, hence a delta: refused before any charge."""
+    for part in parts:
+        if getattr(part.query, "private_keys", False) and not isinstance(part.budget, ApproxDP):
+            raise InvalidParameterError(
+                f"{part.query.describe()} has private keys (by={list(part.query.group_by)} "
+                "without keys=), which needs DP partition selection and so a delta: use an "
+                "ApproxDP(epsilon, delta) budget, or give the public key set with keys=."
+            )
+
+
+def _fingerprint(query: Query, unit: PrivacyUnit, source: str) -> str:
+    """What a request releases, for replay checks: the query spec, the unit, the source."""
+    text = f"{query!r}|{unit.to_dict()!r}|{source}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stored_release(record: ChargeRecord) -> Release:
+    if record.status == "released" and isinstance(record.output, dict):
+        return release_from_dict(record.output)
+    raise LedgerError(
+        f"request {record.request_id!r} was charged before (charge {record.id}, status "
+        f"{record.status!r}) and has no stored release; it is never run twice, so its budget "
+        "stays spent. Send a new request id to release again."
+    )
+
+
+def _identity(unit: dict[str, Any]) -> tuple[object, object]:
+    """What makes two units the same privacy unit: the kind and the user column (the
+    contribution bounds are how a release achieves it, not what it protects)."""
+    return unit.get("kind"), unit.get("column")
+
+
+def _show_unit(unit: dict[str, Any]) -> str:
+    return "rows" if unit.get("kind") == "rows" else f"users in column {unit.get('column')!r}"
 
 
 def _unit(value: object) -> PrivacyUnit:
