@@ -47,8 +47,14 @@ def to_rational(
         )
     exact = Fraction(value)
     if positive and not signed and exact <= 0:
+        underflow = (
+            " (a float literal below about 1e-308 underflows to 0: pass an exact "
+            "Fraction, e.g. Fraction(1, 10**400))"
+            if isinstance(value, float) and value == 0
+            else ""
+        )
         raise InvalidParameterError(
-            f"{name} must be > 0, got {value!r}; pass a strictly positive number."
+            f"{name} must be > 0, got {value!r}{underflow}; pass a strictly positive number."
         )
     if signed:
         return exact

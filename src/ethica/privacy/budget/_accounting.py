@@ -98,8 +98,9 @@ def zcdp_to_approx(budget: ZCDP, delta: object) -> ApproxDP:
     _expect(budget, ZCDP, "zcdp_to_approx")
     d = to_delta(delta)
     rho = float(budget.rho)
-    target = math.log(float(d)) - _MARGIN * max(1.0, abs(math.log(float(d))))
-    upper = rho + 2 * math.sqrt(rho * math.log(1 / float(d)))  # Bun & Steinke 2016, Prop 1.3
+    log_d = math.log(d.numerator) - math.log(d.denominator)  # exact for deltas below 1e-308
+    target = log_d - _MARGIN * max(1.0, abs(log_d))
+    upper = rho + 2 * math.sqrt(rho * -log_d)  # Bun & Steinke 2016, Prop 1.3
     lower = 0.0
     for _ in range(200):
         mid = (lower + upper) / 2

@@ -17,7 +17,9 @@ operation is exact (no floating point) and stays inside its kind.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any, Self
 
@@ -56,10 +58,16 @@ class _BudgetMixin:
         return self._rebuild(tuple(a + b for a, b in zip(self._parts(), theirs, strict=True)))
 
     def __sub__(self, other: object) -> Self:
+        """What is left after spending ``other``: zero is a valid (empty) budget, a negative
+        part is refused, so every result is a budget that could exist."""
         theirs = self._same_kind(other, "subtract")
-        left: Self = _remaining(
-            self, tuple(a - b for a, b in zip(self._parts(), theirs, strict=True))
-        )
+        parts = tuple(a - b for a, b in zip(self._parts(), theirs, strict=True))
+        if any(part < 0 for part in parts):
+            raise InvalidParameterError(
+                f"{self} - {other} would leave a negative budget; a budget can only be spent "
+                "down to zero. Compare first (spent <= total)."
+            )
+        left: Self = _remaining(self, parts)
         return left
 
     def __le__(self, other: object) -> bool:
@@ -98,7 +106,34 @@ class _BudgetMixin:
 
 
 def _show(value: Fraction) -> str:
-    return str(value) if value.denominator == 1 else f"{float(value):.6g}"
+    """A budget parameter as text that is never rounded up: short exact decimals as decimals
+    (``0.25``, ``0.000000001``), small fractions as ``p/q`` (``1/3``), anything else truncated
+    to eight significant digits with ``…`` (``0.099999999…``; a float ``0.1`` is a hair over
+    1/10 and shows as ``0.10000000…``), so a refusal never shows more than is left."""
+    if value.denominator == 1:
+        return str(value)
+    twos, fives, rest = 0, 0, value.denominator
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest == 1:
+        with localcontext() as context:
+            context.prec = max(twos, fives) + len(str(abs(value.numerator))) + 2
+            exact = (Decimal(value.numerator) / Decimal(value.denominator)).normalize()
+        if len(exact.as_tuple().digits) <= 12:
+            return f"{exact:f}" if exact.adjusted() >= -12 else str(exact)
+    if value.denominator <= 10**6:
+        return f"{value.numerator}/{value.denominator}"
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    digits = 7 - (len(str(magnitude.numerator // magnitude.denominator)) - 1)
+    if magnitude < 1:  # leading zeros: count them exactly
+        digits = 7
+        while magnitude * 10 ** (digits - 7) < 1:
+            digits += 1
+    truncated = math.floor(magnitude * 10**digits)
+    return f"{sign}{Decimal(truncated).scaleb(-digits):.8g}…"
 
 
 def zero_like(budget: Budget) -> Budget:
