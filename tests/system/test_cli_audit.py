@@ -59,12 +59,16 @@ def test_audit_writes_json_and_html(decisions_csv: Path, tmp_path: Path) -> None
 def test_audit_json_to_stdout_is_pure_json(decisions_csv: Path) -> None:
     result = _audit(
         decisions_csv,
-        "--label income --positive-label >50K --prediction decision --protected sex --json -",
+        "--label income --positive-label >50K --prediction decision --positive-prediction 1 "
+        "--protected sex --json -",
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     female = next(g for g in document["groups"] if g["group"] == ["Female"])
     assert set(female["metrics"]) >= {"selection_rate", "tpr", "fpr", "ppv", "for", "base_rate"}
+    # the decision is coded 0/1 and the label >50K/<=50K: both positives are counted
+    assert female["metrics"]["selection_rate"]["value"] > 0.1
+    assert female["metrics"]["base_rate"]["value"] > 0.05
 
 
 def test_audit_bins_a_numeric_attribute(decisions_csv: Path) -> None:

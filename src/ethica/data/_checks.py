@@ -6,31 +6,84 @@ keys), so checking costs no extra scan of the rows.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ethica._exceptions import HighCardinalityWarning, SchemaError
+from ethica._exceptions import EthicaWarning, HighCardinalityWarning, SchemaError
 
 __all__ = [
     "HIGH_CARDINALITY",
+    "MAX_GROUPS",
     "check_binary",
     "check_columns",
+    "check_group_count",
     "check_numeric",
+    "check_positive_present",
     "check_score_range",
-    "coerce_positive",
+    "matching_values",
     "missing_rows",
+    "same_value",
     "warn_high_cardinality",
+    "warn_label_coding",
 ]
 
 #: A protected attribute with more distinct values than this triggers a warning.
-HIGH_CARDINALITY = 1000
+HIGH_CARDINALITY = 100
+#: Default refusal threshold: a protected attribute with more distinct values than this
+#: is refused (``max_groups=``/``--max-groups`` raises it). Beyond about a thousand groups
+#: nearly every group is below any sensible ``min_group_size``, the JSON result grows to
+#: megabytes and the report's charts cannot be drawn.
+MAX_GROUPS = 1000
 _SHOW = 10
+_BOOL_WORDS = {"true": "true", "false": "false"}
+
+
+def _canonical(value: object) -> str:
+    """``value`` as comparable text: booleans and true/false words in lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip()
+    return _BOOL_WORDS.get(text.lower(), text)
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a finite number if it is one or spells one (booleans are 0/1)."""
+    if isinstance(value, bool | int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def same_value(value: object, wanted: object) -> bool:
+    """Whether a column's ``value`` is the value the user means by ``wanted``.
+
+    Equal as written (``"yes" == "yes"``, ``1 == "1"``, ``True == "true"``), or equal as
+    numbers (``"1.0" == 1``, ``True == 1``). ``"True"`` does not match ``1``: a word is
+    never read as a number, so a mistyped positive value is reported, not guessed.
+    """
+    if value is None or wanted is None:
+        return False
+    if _canonical(value) == _canonical(wanted):
+        return True
+    a, b = _number(value), _number(wanted)
+    return a is not None and b is not None and a == b
+
+
+def matching_values(values: Sequence[object], wanted: object) -> list[object]:
+    """The entries of ``values`` that :func:`same_value` matches with ``wanted``."""
+    return [v for v in values if same_value(v, wanted)]
 
 
 def _preview(values: Sequence[object]) -> str:
@@ -56,28 +109,6 @@ def check_numeric(table: ir.Table, role: str, column: str, hint: str) -> None:
         raise SchemaError(
             f"{role} column {column!r} must be numeric, but its type is {dtype}; {hint}"
         )
-
-
-def coerce_positive(value: object, dtype: dt.DataType) -> object | None:
-    """``value`` as a literal of the column type ``dtype`` (``None`` if it cannot be one).
-
-    Lets ``positive_label="1"`` (from the command line) match an integer column and
-    ``positive_label=1`` match a string column holding ``"1"``.
-    """
-    if dtype.is_string():
-        return value if isinstance(value, str) else str(value)
-    if dtype.is_boolean():
-        truthy = {"1": True, "true": True, "0": False, "false": False}
-        return truthy.get(str(value).strip().lower())
-    if dtype.is_integer() or dtype.is_floating() or dtype.is_decimal():
-        try:
-            number = float(str(value)) if not isinstance(value, int | float) else float(value)
-        except ValueError:
-            return None
-        if dtype.is_integer():
-            return int(number) if number.is_integer() else None
-        return number
-    return value
 
 
 def distinct_values(column: pa.ChunkedArray) -> list[Any]:
@@ -143,18 +174,94 @@ def check_score_range(column: str, low: float | None, high: float | None) -> Non
         )
 
 
+def _few_groups_hint(attribute: str, numeric: bool) -> str:
+    if numeric:
+        return (
+            f"bin it, e.g. protected=[Bins({attribute!r}, quantiles=5)] "
+            f"(CLI: --bins {attribute}=q5)"
+        )
+    return "map it to fewer categories before the audit"
+
+
 def warn_high_cardinality(attribute: str, n_groups: int, *, numeric: bool) -> None:
     """Warn when a protected attribute has more than :data:`HIGH_CARDINALITY` groups."""
     if n_groups <= HIGH_CARDINALITY:
         return
-    hint = (
-        f"bin it, e.g. protected=[Bins({attribute!r}, quantiles=5)] (CLI: --bins {attribute}=q5)"
-        if numeric
-        else "map it to fewer categories before the audit"
-    )
     warnings.warn(
         f"protected column {attribute!r} has {n_groups:,} distinct values (more than "
-        f"{HIGH_CARDINALITY:,}); most groups will be too small to judge: {hint}.",
+        f"{HIGH_CARDINALITY:,}); most groups will be too small to judge: "
+        f"{_few_groups_hint(attribute, numeric)}.",
         HighCardinalityWarning,
+        stacklevel=4,  # the caller of count_outcomes
+    )
+
+
+def check_group_count(attribute: str, n_groups: int, *, numeric: bool, max_groups: int) -> None:
+    """Refuse a protected attribute with more than ``max_groups`` distinct values."""
+    if n_groups <= max_groups:
+        return
+    raise SchemaError(
+        f"protected column {attribute!r} has {n_groups:,} distinct values, more than "
+        f"max_groups={max_groups:,}: an audit of that many groups judges almost none of them "
+        f"(each needs min_group_size rows, CLI: --min-group-size) and its result is "
+        f"unreadable; {_few_groups_hint(attribute, numeric)}, or raise max_groups "
+        f"(CLI: --max-groups {n_groups}) if you mean it."
+    )
+
+
+def check_positive_present(
+    role: str,
+    column: str,
+    values: Sequence[object],
+    wanted: object,
+    parameter: str,
+    other_values: Sequence[object] = (),
+) -> list[object]:
+    """The values of ``column`` meaning the positive outcome; raise if there is none.
+
+    A column without the positive value is accepted only when it holds one value that is
+    plainly the negative outcome: ``0`` when the positive is ``1``, or the other column's
+    non-positive value (a model that never predicts positive; a sample with no positive
+    outcome). Anything else (``"hi"``/``"lo"``, ``0.05``/``0.95`` or ``0``/``1`` with a
+    positive value ``"True"``) is a mistyped ``parameter`` and raises
+    :class:`SchemaError` naming the values found and the fix.
+    """
+    found = matching_values(values, wanted)
+    if found or not values:  # no values at all: the missing-value check reports it
+        return found
+    if len(values) == 1:
+        only = values[0]
+        zero_one = _number(only) == 0.0 and _number(wanted) == 1.0
+        shared = any(same_value(only, v) for v in other_values)
+        if zero_one or shared:
+            return []
+    option = "--" + parameter.replace("_", "-")
+    example = values[-1]
+    numbers = [_number(v) for v in values]
+    score_like = all(n is not None and 0.0 < n < 1.0 for n in numbers)
+    hint = (
+        f"; its values look like probabilities: pass {column!r} as score= (CLI: --score "
+        f"{column}) with a threshold instead"
+        if score_like and role == "prediction"
+        else ""
+    )
+    raise SchemaError(
+        f"{parameter}={wanted!r} is not among the values of {role} column {column!r}: "
+        f"{_preview(values)}; set {parameter} (CLI: {option}) to the value meaning the "
+        f"positive outcome, e.g. {parameter}={example!r} (CLI: {option} {example}){hint}."
+    )
+
+
+def warn_label_coding(column: str, values: Sequence[object], wanted: object) -> None:
+    """Warn when a label coded ``{1, 2}`` was read with the default positive value 1."""
+    numbers = {_number(v) for v in values}
+    if numbers != {1.0, 2.0}:
+        return
+    warnings.warn(
+        f"label column {column!r} is coded {{1, 2}} and positive_label={wanted!r} was assumed "
+        "(the default); many data sets code the positive outcome as 2 (or 1 as 'good'): "
+        "say which is positive with positive_label=1 or positive_label=2 (CLI: "
+        "--positive-label 1 or --positive-label 2) to silence this warning.",
+        EthicaWarning,
         stacklevel=4,  # the caller of count_outcomes
     )

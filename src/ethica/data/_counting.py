@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +16,17 @@ import pyarrow.compute as pc
 from ethica._exceptions import DataSourceError, InvalidParameterError, SchemaError
 from ethica.data._bins import Bins, bin_index, bin_label, bin_labels
 from ethica.data._checks import (
+    MAX_GROUPS,
     check_binary,
     check_columns,
+    check_group_count,
     check_numeric,
+    check_positive_present,
     check_score_range,
-    coerce_positive,
     distinct_values,
     missing_rows,
     warn_high_cardinality,
+    warn_label_coding,
 )
 from ethica.data._count_table import MISSING_LABEL, CountTable
 from ethica.data._csv_errors import csv_error
@@ -59,11 +62,14 @@ def count_outcomes(
     score: str | None = None,
     threshold: float = 0.5,
     protected: str | Bins | Sequence[str | Bins],
-    positive_label: object = 1,
+    positive_label: object = None,
+    positive_prediction: object = None,
     score_bins: int = 10,
     drop_missing: bool = False,
+    max_groups: int = MAX_GROUPS,
     table: str | None = None,
     backend: Backend | None = None,
+    encoding: str | None = None,
 ) -> CountTable:
     """Count rows per (protected groups, label, prediction, score bin) in one engine query.
 
@@ -79,7 +85,7 @@ def count_outcomes(
     label
         The true-outcome column; binarised as ``label == positive_label``.
     prediction
-        The decision column; binarised as ``prediction == positive_label``.
+        The decision column; binarised as ``prediction == positive_prediction``.
     score
         A score in [0, 1]. Without ``prediction`` the decision is ``score >= threshold``;
         with it, the score only feeds calibration (equal-width bins on [0, 1]).
@@ -87,16 +93,25 @@ def count_outcomes(
         Decision threshold on ``score`` when no prediction is given.
     protected
         Protected column names and/or :class:`Bins` for numeric ones. Values become
-        strings; missing values form the group ``"(missing)"``.
+        strings (as written in a CSV file); missing values form the group ``"(missing)"``.
     positive_label
-        The value of label and prediction that means the positive outcome.
+        The label value that means the positive outcome (default ``1``). Values are
+        compared as written and as numbers: ``"1"``, ``1`` and ``1.0`` match; ``"yes"``
+        matches the text ``yes``; a word never matches a number.
+    positive_prediction
+        The prediction value that means the positive decision (default: ``positive_label``).
     score_bins
         Number of equal-width score bins on [0, 1].
     drop_missing
         Drop (and count in ``n_dropped``) rows whose label, prediction or score is
         missing, instead of raising.
-    table, backend
-        As in :func:`~ethica.data.resolve_table`.
+    max_groups
+        Largest number of distinct values a protected attribute may have
+        (default :data:`~ethica.data._checks.MAX_GROUPS`, 1,000).
+    table, backend, encoding
+        As in :func:`~ethica.data.resolve_table`. A CSV file's label, prediction and
+        (unbinned) protected columns are read as the text they are written in, not as the
+        type DuckDB's sniffer guesses (``yes``/``no`` stays ``yes``/``no``).
 
     Returns
     -------
@@ -105,19 +120,35 @@ def count_outcomes(
     Raises
     ------
     SchemaError
-        A column is missing; label or prediction is not binary or lacks
-        ``positive_label``; label/prediction/score has missing values (without
-        ``drop_missing``); the score is not numeric or leaves [0, 1]; no rows.
+        A column is missing; label or prediction is not binary or lacks its positive
+        value (the message lists the values found); label/prediction/score has missing
+        values (without ``drop_missing``); the score is not numeric or leaves [0, 1]; a
+        protected column is entirely missing or has more than ``max_groups`` values;
+        no rows.
     DataSourceError
-        The source cannot be read (missing file, malformed CSV with its line number).
+        The source cannot be read (missing or empty file, wrong encoding or malformed
+        CSV, each with its line number).
 
     Warns
     -----
     HighCardinalityWarning
-        A protected attribute has more than 1,000 groups.
+        A protected attribute has more than 100 groups.
+    EthicaWarning
+        The label is coded ``{1, 2}`` and ``positive_label`` was not given (1 is assumed).
     """
     specs = _check_parameters(prediction, score, threshold, protected, score_bins)
-    src = open_source(source, table=table, backend=backend)
+    if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 2:
+        raise InvalidParameterError(
+            f"max_groups must be an integer >= 2, got {max_groups!r}; e.g. max_groups=1000."
+        )
+    assumed = positive_label is None
+    positive = 1 if positive_label is None else positive_label
+    positive_pred = positive if positive_prediction is None else positive_prediction
+    text_columns = [label, *([prediction] if prediction is not None else [])]
+    text_columns += [s for s in specs if isinstance(s, str)]
+    src = open_source(
+        source, table=table, backend=backend, text_columns=text_columns, encoding=encoding
+    )
     t = src.table
     check_columns(
         t,
@@ -132,23 +163,20 @@ def count_outcomes(
         if isinstance(spec, Bins):
             hint = f"drop Bins and pass {spec.column!r} as a plain protected column."
             check_numeric(t, "binned protected", spec.column, hint)
-    attributes = _attributes(t, specs, _quantile_edges(src, specs))
-    grouped = _grouped_query(
-        t, attributes, label, prediction, score, threshold, positive_label, score_bins
-    )
+    attributes = _attributes(t, specs, _quantile_edges(src, specs), src.sniffed)
+    grouped = _grouped_query(t, attributes, label, prediction, score, threshold, score_bins)
     cells = _run(src, grouped.limit(MAX_CELLS + 1))
     if cells.num_rows > MAX_CELLS:
-        _too_many_cells(src, label, prediction, attributes)
+        _too_many_cells(src, label, prediction, attributes, max_groups)
     return _finish(
         cells,
         attributes,
         label=label,
         prediction=prediction,
         score=score,
-        positive_label=positive_label,
-        label_type=t.schema()[label],
-        pred_type=t.schema()[prediction] if prediction is not None else None,
+        positive=(positive, positive_pred, assumed),
         drop_missing=drop_missing,
+        max_groups=max_groups,
         score_bins=score_bins,
         provenance={
             "source": src.description,
@@ -156,7 +184,8 @@ def count_outcomes(
             "prediction": prediction,
             "score": score,
             "threshold": threshold if score is not None else None,
-            "positive_label": positive_label,
+            "positive_label": positive,
+            "positive_prediction": positive_pred if prediction is not None else None,
             "protected": [a.name for a in attributes],
             "bins": {a.name: list(a.edges) for a in attributes if a.edges is not None},
             "score_bins": score_bins if score is not None else None,
@@ -232,7 +261,10 @@ def _quantile_edges(src: Source, specs: Sequence[str | Bins]) -> dict[str, tuple
 
 
 def _attributes(
-    t: ir.Table, specs: Sequence[str | Bins], quantile_edges: dict[str, tuple[float, ...]]
+    t: ir.Table,
+    specs: Sequence[str | Bins],
+    quantile_edges: dict[str, tuple[float, ...]],
+    sniffed: Mapping[str, Any],
 ) -> list[_Attribute]:
     out = []
     for i, spec in enumerate(specs):
@@ -240,7 +272,7 @@ def _attributes(
             edges = spec.edges if spec.edges is not None else quantile_edges[spec.column]
             out.append(_Attribute(spec.column, f"__g{i}", edges, numeric=True))
         else:
-            dtype = t.schema()[spec]
+            dtype = sniffed.get(spec, t.schema()[spec])  # a CSV column's type as sniffed
             numeric = dtype.is_numeric() and not dtype.is_boolean()
             out.append(_Attribute(spec, f"__g{i}", None, numeric=numeric))
     return out
@@ -253,7 +285,6 @@ def _grouped_query(
     prediction: str | None,
     score: str | None,
     threshold: float,
-    positive_label: object,
     score_bins: int,
 ) -> ir.Table:
     """The one scan: GROUP BY groups, raw label, raw prediction, score bin; then label it.
@@ -265,9 +296,9 @@ def _grouped_query(
     for a in attributes:
         column = t[a.name]
         projected[a.key] = bin_index(column, a.edges) if a.edges is not None else column
-    projected[_LABEL] = t[label]
+    projected[_LABEL] = _outcome(t[label])
     if prediction is not None:
-        projected[_PRED] = t[prediction]
+        projected[_PRED] = _outcome(t[prediction])
     if score is not None:
         projected[_SCORE] = _clean_score(t[score])
     rows = t.select(**projected)
@@ -280,15 +311,16 @@ def _grouped_query(
         if prediction is None:
             keys[_PRED] = value >= threshold
     grouped = rows.group_by(**keys).aggregate(**metrics)
-    return grouped.mutate(
-        **{a.key: _group_label(grouped[a.key], a) for a in attributes},
-        **{_LABEL_POS: _is_positive(grouped[_LABEL], positive_label)},
-        **{
-            _PRED_POS: _is_positive(grouped[_PRED], positive_label)
-            if prediction is not None
-            else grouped[_PRED].cast("int8")
-        },
-    )
+    return grouped.mutate(**{a.key: _group_label(grouped[a.key], a) for a in attributes})
+
+
+def _outcome(column: ir.Column) -> ir.Column:
+    """A label or prediction column with NaN (and the text ``nan``) made NULL: missing."""
+    if column.type().is_floating():
+        return ibis.ifelse(column.isnan(), ibis.null(column.type()), column)
+    if column.type().is_string():
+        return ibis.ifelse(column.strip().lower() == "nan", ibis.null("string"), column)
+    return column
 
 
 def _clean_score(column: ir.NumericColumn) -> ir.FloatingColumn:
@@ -317,13 +349,6 @@ def _group_label(key: ir.Column, attribute: _Attribute) -> ir.StringValue:
     return key.cast("string").fill_null(MISSING_LABEL)
 
 
-def _is_positive(raw: ir.Column, positive_label: object) -> ir.IntegerValue:
-    literal = coerce_positive(positive_label, raw.type())
-    if literal is None:
-        return ibis.literal(0, "int8")
-    return (raw == literal).cast("int8")
-
-
 def _run(src: Source, expr: ir.Table) -> pa.Table:
     try:
         return to_arrow(expr, src.backend)
@@ -336,7 +361,11 @@ def _run(src: Source, expr: ir.Table) -> pa.Table:
 
 
 def _too_many_cells(
-    src: Source, label: str, prediction: str | None, attributes: Sequence[_Attribute]
+    src: Source,
+    label: str,
+    prediction: str | None,
+    attributes: Sequence[_Attribute],
+    max_groups: int,
 ) -> None:
     """Explain an oversized grouped result (runs only on this error path)."""
     t = src.table
@@ -347,6 +376,10 @@ def _too_many_cells(
         check_binary(
             role, column, distinct_values(sample[column]), positive=None, require_positive=False
         )
+    for a in attributes:
+        if a.edges is None:
+            found = _run(src, t.select(a.name).distinct().limit(max_groups + 1)).num_rows
+            check_group_count(a.name, found, numeric=a.numeric, max_groups=max_groups)
     raise SchemaError(
         f"the protected attributes {[a.name for a in attributes]} form more than "
         f"{MAX_CELLS:,} cells; bin numeric attributes (Bins / --bins) or audit fewer at once."
@@ -360,10 +393,9 @@ def _finish(
     label: str,
     prediction: str | None,
     score: str | None,
-    positive_label: object,
-    label_type: Any,
-    pred_type: Any,
+    positive: tuple[object, object, bool],
     drop_missing: bool,
+    max_groups: int,
     score_bins: int,
     provenance: dict[str, object],
 ) -> CountTable:
@@ -373,37 +405,47 @@ def _finish(
         raise SchemaError(
             f"the source has no rows ({provenance['source']}); check the file, table or filter."
         )
-    label_pos = coerce_positive(positive_label, label_type)
+    positive_label, positive_prediction, assumed = positive
     label_values = distinct_values(cells[_LABEL])
-    check_binary("label", label, label_values, positive=label_pos, require_positive=False)
-    has_positive = label_pos in label_values
+    check_binary("label", label, label_values, positive=None, require_positive=False)
+    pred_values: list[Any] = []
     if prediction is not None:
-        pred_pos = coerce_positive(positive_label, pred_type)
         pred_values = distinct_values(cells[_PRED])
-        check_binary(
-            "prediction", prediction, pred_values, positive=pred_pos, require_positive=False
-        )
-        has_positive = has_positive or pred_pos in pred_values
+        check_binary("prediction", prediction, pred_values, positive=None, require_positive=False)
+    label_positive = check_positive_present(
+        "label", label, label_values, positive_label, "positive_label", pred_values
+    )
+    if assumed:
+        warn_label_coding(label, label_values, positive_label)
+    cells = cells.append_column(_LABEL_POS, _flag(cells[_LABEL], label_positive))
+    if prediction is not None:
+        pred_positive = check_positive_present(
+            "prediction", prediction, pred_values, positive_prediction, "positive_prediction",
+            label_values,
+        )  # fmt: skip
+        cells = cells.append_column(_PRED_POS, _flag(cells[_PRED], pred_positive))
+    else:
+        cells = cells.append_column(_PRED_POS, pc.cast(cells[_PRED], pa.int8()))
     cells, n_dropped = _handle_missing(cells, label, prediction, score, drop_missing)
     if cells.num_rows == 0:
         raise SchemaError(
             f"no rows left after dropping {n_dropped:,} rows with missing values; "
             "check the label, prediction and score columns."
         )
-    if not has_positive:  # neither column holds the positive label: it is surely mistyped
-        check_binary(
-            "label",
-            label,
-            label_values,
-            positive=label_pos,
-            require_positive=True,
-            requested=positive_label,
-        )
     if score is not None:
         check_score_range(score, pc.min(cells[_SMIN]).as_py(), pc.max(cells[_SMAX]).as_py())
     frame = _collapse(cells, attributes, has_score=score is not None)
     group_order = {a.name: _order(frame[a.name], a) for a in attributes}
     for a in attributes:
+        if group_order[a.name] == (MISSING_LABEL,):
+            raise SchemaError(
+                f"protected column {a.name!r} is missing (NULL) in all {n_total - n_dropped:,} "
+                "rows, so there are no groups to compare; check the column (is it the right "
+                "one, was it filled in?) or drop it from protected."
+            )
+        check_group_count(
+            a.name, len(group_order[a.name]), numeric=a.numeric, max_groups=max_groups
+        )
         warn_high_cardinality(a.name, len(group_order[a.name]), numeric=a.numeric)
     return CountTable(
         attributes=tuple(a.name for a in attributes),
@@ -416,6 +458,14 @@ def _finish(
         n_dropped=n_dropped,
         provenance=provenance,
     )
+
+
+def _flag(raw: pa.ChunkedArray, positives: Sequence[object]) -> pa.ChunkedArray:
+    """1 where ``raw`` is one of ``positives``, else 0 (missing values are dropped later)."""
+    if not positives:
+        return pa.chunked_array([pa.repeat(pa.scalar(0, pa.int8()), len(raw))])
+    found = pc.is_in(raw, value_set=pa.array(positives, type=raw.type))
+    return pc.cast(pc.fill_null(found, False), pa.int8())
 
 
 def _handle_missing(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,16 +30,26 @@ _SPARK_INSTALL = "pip install 'ethica[spark]'"
 
 @dataclass(frozen=True)
 class Source:
-    """A resolved source: the table, the backend that runs it, and how to describe it."""
+    """A resolved source: the table, the backend that runs it, and how to describe it.
+
+    ``sniffed`` holds, for a CSV file whose ``text_columns`` were read as text, the
+    types DuckDB's sniffer would have given those columns (so callers can still tell a
+    numeric column from a categorical one).
+    """
 
     table: ir.Table
     backend: Any
     description: str
     csv_path: Path | None = None
+    sniffed: Mapping[str, Any] = field(default_factory=dict)
 
 
 def resolve_table(
-    source: object, *, table: str | None = None, backend: Backend | None = None
+    source: object,
+    *,
+    table: str | None = None,
+    backend: Backend | None = None,
+    encoding: str | None = None,
 ) -> ir.Table:
     """Turn a path, URL, data frame or table into an Ibis table, without reading the rows.
 
@@ -55,6 +67,8 @@ def resolve_table(
     backend
         ``"duckdb"`` (default: one embedded in-memory DuckDB) or ``"spark"`` (read a file
         path with the local SparkSession; needs ``pip install 'ethica[spark]'``).
+    encoding
+        Text encoding of a CSV file (default UTF-8), e.g. ``"latin-1"`` or ``"utf-16"``.
 
     Returns
     -------
@@ -64,22 +78,39 @@ def resolve_table(
     Raises
     ------
     DataSourceError
-        The file does not exist, cannot be parsed, or the table or URL cannot be opened.
+        The file does not exist, is empty, is not in ``encoding`` (the message names the
+        line), cannot be parsed, or the table or URL cannot be opened.
     MissingExtraError
         ``backend="spark"`` without PySpark installed.
     """
-    return open_source(source, table=table, backend=backend).table
+    return open_source(source, table=table, backend=backend, encoding=encoding).table
 
 
 @quiet_engine
 def open_source(
-    source: object, *, table: str | None = None, backend: Backend | None = None
+    source: object,
+    *,
+    table: str | None = None,
+    backend: Backend | None = None,
+    text_columns: Sequence[str] = (),
+    encoding: str | None = None,
 ) -> Source:
-    """Like :func:`resolve_table`, also returning the backend and a description."""
+    """Like :func:`resolve_table`, also returning the backend and a description.
+
+    ``text_columns`` of a CSV file are read as the text they are written in, not as the
+    type DuckDB's sniffer guesses (which turns ``yes``/``no`` into booleans and would make
+    a label's values differ from what the user types): their sniffed types are kept in
+    :attr:`Source.sniffed`. Other sources keep their own types.
+    """
     if backend not in (None, "duckdb", "spark"):
         raise InvalidParameterError(
             f"backend must be 'duckdb' or 'spark', got {backend!r}; "
             "use backend='spark' (CLI: --backend spark) for PySpark."
+        )
+    if encoding is not None and not (isinstance(source, str | Path) and "://" not in str(source)):
+        raise InvalidParameterError(
+            f"encoding={encoding!r} applies to CSV files only, but the source is a "
+            f"{type(source).__name__}; drop encoding= (CLI: --encoding)."
         )
     if isinstance(source, ir.Table):
         if backend is not None and (backend == "spark") != is_spark(ibis.get_backend(source)):
@@ -103,8 +134,8 @@ def open_source(
     if isinstance(source, str | Path):
         path = Path(source).expanduser()
         if backend == "spark":
-            return _spark_file_source(path)
-        return _file_source(path, table)
+            return _spark_file_source(path, encoding)
+        return _file_source(path, table, tuple(text_columns), encoding)
     raise InvalidParameterError(
         f"cannot read a source of type {type(source).__name__}; pass a CSV/Parquet path, "
         "a .duckdb file with table=, an Ibis URL with table=, a pandas/polars/Arrow frame, "
@@ -146,9 +177,10 @@ def _spark_frame_source(frame: Any, description: str) -> Source:
     return Source(connection.table(view), connection, description)
 
 
-def _spark_file_source(path: Path) -> Source:
+def _spark_file_source(path: Path, encoding: str | None) -> Source:
     session_class = _require_pyspark()
     _check_exists(path)
+    _check_not_empty(path)
     session = session_class.getActiveSession() or (
         session_class.builder.master("local[*]").appName("ethica").getOrCreate()
     )
@@ -157,7 +189,9 @@ def _spark_file_source(path: Path) -> Source:
         frame = session.read.parquet(str(path))
     elif kind == "csv":
         sep = "\t" if ".tsv" in path.suffixes else ","
-        frame = session.read.csv(str(path), header=True, inferSchema=True, sep=sep)
+        frame = session.read.csv(
+            str(path), header=True, inferSchema=True, sep=sep, encoding=encoding or "UTF-8"
+        )
     else:
         raise InvalidParameterError(
             f"backend='spark' reads CSV or Parquet files, got {str(path)!r}; "
@@ -171,6 +205,25 @@ def _check_exists(path: Path) -> None:
         raise DataSourceError(
             f"file not found: {str(path)!r}; check the path (relative paths start from "
             f"{str(Path.cwd())!r})."
+        )
+
+
+def _check_not_empty(path: Path) -> None:
+    """Raise :class:`DataSourceError` for a file (or gzip member) holding no bytes at all."""
+    if path.is_dir():
+        return
+    empty = path.stat().st_size == 0
+    if not empty and path.suffix.lower() == ".gz":
+        try:
+            with gzip.open(path, "rb") as handle:
+                empty = handle.read(1) == b""
+        except OSError:
+            return  # not gzip after all: the reader names the problem
+    if empty:
+        where = " once decompressed" if path.suffix.lower() == ".gz" else ""
+        raise DataSourceError(
+            f"{str(path)!r} is empty (0 bytes{where}); "
+            "point to the file that holds the data, with a header line and at least one row."
         )
 
 
@@ -190,9 +243,17 @@ def _file_kind(path: Path) -> Literal["csv", "parquet", "duckdb"]:
     )
 
 
-def _file_source(path: Path, table: str | None) -> Source:
+def _file_source(
+    path: Path, table: str | None, text_columns: tuple[str, ...], encoding: str | None
+) -> Source:
     _check_exists(path)
+    _check_not_empty(path)
     kind = _file_kind(path)
+    if encoding is not None and kind != "csv":
+        raise InvalidParameterError(
+            f"encoding={encoding!r} applies to CSV files only, and {str(path)!r} is {kind}; "
+            "drop encoding= (CLI: --encoding)."
+        )
     connection = default_connection()
     if kind == "duckdb":
         if table is None:
@@ -214,14 +275,23 @@ def _file_source(path: Path, table: str | None) -> Source:
             return Source(connection.read_parquet(target), connection, str(path))
         except Exception as exc:
             raise DataSourceError(f"cannot read Parquet {str(path)!r}: {first_line(exc)}") from exc
+    options = {} if encoding is None else {"encoding": encoding}
     try:
-        parsed = connection.read_csv(str(path))
+        parsed = connection.read_csv(str(path), **options)
     except Exception as exc:
-        raise csv_error(path, exc) from exc
+        raise csv_error(path, exc, encoding) from exc
     if len(parsed.columns) == 1 and any(d in parsed.columns[0] for d in ",;\t|"):
         # DuckDB's sniffer gave up on the dialect and read each line as one text field.
-        raise csv_error(path, ValueError(f"one column named {parsed.columns[0]!r}"))
-    return Source(parsed, connection, str(path), csv_path=path)
+        raise csv_error(path, ValueError(f"one column named {parsed.columns[0]!r}"), encoding)
+    schema = parsed.schema()
+    retype = {c: "VARCHAR" for c in dict.fromkeys(text_columns) if c in schema}
+    sniffed = {c: schema[c] for c in retype}
+    if any(not schema[c].is_string() for c in retype):
+        try:
+            parsed = connection.read_csv(str(path), types=retype, **options)
+        except Exception as exc:
+            raise csv_error(path, exc, encoding) from exc
+    return Source(parsed, connection, str(path), csv_path=path, sniffed=sniffed)
 
 
 def _url_source(url: str, table: str | None) -> Source:

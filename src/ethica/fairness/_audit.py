@@ -16,6 +16,7 @@ import numpy as np
 from ethica._exceptions import InvalidParameterError, SchemaError
 from ethica._typing import BoolArray
 from ethica.data import CountTable, count_outcomes
+from ethica.data._checks import MAX_GROUPS
 from ethica.fairness._audit_groups import GroupBlock, marginalise
 from ethica.fairness._audit_result import (
     HARM_DEFINITIONS,
@@ -338,15 +339,100 @@ def audit_counts(
     )
 
 
+def _column_name(name: object, fallback: str) -> str:
+    return fallback if name is None or (isinstance(name, float) and name != name) else str(name)
+
+
+def _sensitive_columns(features: object, n_rows: int, role: str) -> dict[str, Any]:
+    """fairlearn's ``sensitive_features`` shapes as named columns of ``n_rows`` values.
+
+    Accepts a pandas Series (its name) or DataFrame (its columns), a dict of arrays, a
+    1-D array or list (``sensitive_feature_0``) or a 2-D array (``sensitive_feature_<j>``).
+    """
+    import pandas as pd
+
+    if isinstance(features, pd.DataFrame):
+        columns = {str(c): features[c].to_numpy() for c in features.columns}
+    elif isinstance(features, pd.Series):
+        columns = {_column_name(features.name, "sensitive_feature_0"): features.to_numpy()}
+    elif isinstance(features, Mapping):
+        columns = {str(k): np.asarray(v) for k, v in features.items()}
+    else:
+        array = np.asarray(features, dtype=object)
+        if array.ndim == 1:
+            columns = {"sensitive_feature_0": array}
+        elif array.ndim == 2:
+            columns = {f"sensitive_feature_{j}": array[:, j] for j in range(array.shape[1])}
+        else:
+            raise InvalidParameterError(
+                f"{role} must be 1-D or 2-D (one column per attribute), got an array of "
+                f"shape {array.shape}; pass a Series, a DataFrame or a dict of arrays."
+            )
+    if not columns:
+        raise InvalidParameterError(f"{role} has no columns; pass at least one attribute.")
+    for name, values in columns.items():
+        if len(values) != n_rows:
+            raise InvalidParameterError(
+                f"{role} {name!r} has {len(values)} values but there are {n_rows} rows; "
+                "pass one value per row, in the same order."
+            )
+    return columns
+
+
+def _fairlearn_style(
+    y_true: object, y_pred: object, sensitive_features: object
+) -> tuple[Any, list[str]]:
+    """A frame with ``y_true``, ``y_pred`` and the sensitive features, and their names."""
+    import pandas as pd
+
+    if y_pred is None or sensitive_features is None:
+        raise InvalidParameterError(
+            "y_true= needs y_pred= and sensitive_features= too, as in fairlearn's "
+            "MetricFrame: audit(y_true=y, y_pred=model.predict(X), sensitive_features=sex)."
+        )
+    truth = np.asarray(y_true).ravel()
+    decisions = np.asarray(y_pred).ravel()
+    if len(truth) != len(decisions):
+        raise InvalidParameterError(
+            f"y_true has {len(truth)} values and y_pred has {len(decisions)}; pass one "
+            "prediction per row."
+        )
+    columns = _sensitive_columns(sensitive_features, len(truth), "sensitive_features")
+    clash = sorted({"y_true", "y_pred"} & set(columns))
+    if clash:
+        raise InvalidParameterError(
+            f"sensitive features may not be named {clash}; rename them (e.g. a dict key)."
+        )
+    frame = pd.DataFrame({"y_true": truth, "y_pred": decisions, **columns})
+    return frame, list(columns)
+
+
+def _protected_arrays(source: object, protected: Any) -> tuple[object, Any]:
+    """Put a Series / DataFrame / array passed as ``protected`` beside the source's rows."""
+    import pandas as pd
+
+    if not isinstance(protected, pd.Series | pd.DataFrame | np.ndarray):
+        return source, protected
+    if not isinstance(source, pd.DataFrame):
+        raise InvalidParameterError(
+            f"protected= is a {type(protected).__name__}, which can only be matched row by row "
+            "with a pandas DataFrame source; pass column names (protected=['sex']) for other "
+            "sources, or read the source into a DataFrame first."
+        )
+    columns = _sensitive_columns(protected, len(source), "protected")
+    return source.assign(**columns), list(columns)
+
+
 def audit(
-    source: object,
+    source: object = None,
     *,
-    label: str,
+    label: str | None = None,
     prediction: str | None = None,
     score: str | None = None,
     threshold: float = 0.5,
-    protected: Sequence[Any] | str,
-    positive_label: object = 1,
+    protected: Sequence[Any] | str | Any = None,
+    positive_label: object = None,
+    positive_prediction: object = None,
     reference: Mapping[str, object] | str | Sequence[str] | None = None,
     max_order: int | None = None,
     min_group_size: int = 30,
@@ -359,24 +445,40 @@ def audit(
     confidence: float = 0.95,
     seed: int = 0,
     subgroups: bool = False,
+    max_groups: int = MAX_GROUPS,
+    encoding: str | None = None,
+    y_true: object = None,
+    y_pred: object = None,
+    sensitive_features: object = None,
 ) -> AuditResult:
     """Audit whether a model's outputs discriminate, per group and intersection.
 
     The source is read once, as a GROUP BY pushed down to its engine (see
     :func:`ethica.data.count_outcomes`); everything else is :func:`audit_counts`.
+    Two call shapes: a table with column names
+    (``audit(table, label="y", prediction="yhat", protected=["sex"])``), or arrays as in
+    fairlearn's ``MetricFrame`` (``audit(y_true=y, y_pred=yhat, sensitive_features=sex)``).
 
     Parameters
     ----------
     source
         A CSV/Parquet path, a ``.duckdb`` file (with ``table``), an Ibis connection
         URL (with ``table``), a pandas/polars/Arrow frame or an ``ibis.Table``.
-    label, prediction, score, threshold, positive_label
+    label, prediction, score, threshold
         The true outcome column, the decision column, or a score column turned
-        into decisions by ``score >= threshold``; ``positive_label`` is the value
-        meaning "positive" in the label (and prediction) column.
+        into decisions by ``score >= threshold``.
+    positive_label, positive_prediction
+        The label value meaning "positive" (default ``1``) and the prediction value
+        meaning a positive decision (default: ``positive_label``). A value found in
+        neither form in its column is an error listing the values found.
     protected
-        Protected attribute columns (or bin specifications for numeric ones).
-    drop_missing, table, backend, score_bins
+        Protected attribute columns (or bin specifications for numeric ones); with a
+        pandas DataFrame source, also a Series, DataFrame or array of values per row.
+    y_true, y_pred, sensitive_features
+        Instead of ``source``/``label``/``prediction``/``protected``: arrays (or Series)
+        of true outcomes and decisions, and the sensitive features as a Series,
+        DataFrame, dict of arrays or 1-D/2-D array (fairlearn's shapes).
+    drop_missing, table, backend, score_bins, max_groups, encoding
         Passed to :func:`ethica.data.count_outcomes`.
     reference, max_order, min_group_size, harm, tolerance, confidence, seed, subgroups
         As in :func:`audit_counts`.
@@ -384,10 +486,45 @@ def audit(
     Returns
     -------
     AuditResult
+
+    Raises
+    ------
+    InvalidParameterError
+        The two call shapes are mixed, or arrays disagree in length.
+    SchemaError, DataSourceError
+        As in :func:`ethica.data.count_outcomes`.
     """
     _check_settings(harm, tolerance, confidence, min_group_size)
     if subgroups:
         check_subgroup_harm(harm)
+    if y_true is not None or y_pred is not None or sensitive_features is not None:
+        given = [
+            name
+            for name, value in (
+                ("source", source),
+                ("label", label),
+                ("prediction", prediction),
+                ("score", score),
+                ("protected", protected),
+            )
+            if value is not None
+        ]
+        if given:
+            raise InvalidParameterError(
+                f"pass either arrays (y_true=, y_pred=, sensitive_features=) or a table with "
+                f"column names (source, label=, prediction=, protected=), not both; got "
+                f"{', '.join(given)} with the arrays."
+            )
+        source, protected = _fairlearn_style(y_true, y_pred, sensitive_features)
+        label, prediction = "y_true", "y_pred"
+    if source is None or label is None or protected is None:
+        needed = (("source", source), ("label", label), ("protected", protected))
+        missing = [name for name, value in needed if value is None]
+        raise InvalidParameterError(
+            f"audit needs {', '.join(missing)}: audit(table, label='y', prediction='yhat', "
+            "protected=['sex']), or arrays: audit(y_true=y, y_pred=yhat, sensitive_features=sex)."
+        )
+    source, protected = _protected_arrays(source, protected)
     counts = count_outcomes(
         source,
         label=label,
@@ -396,10 +533,13 @@ def audit(
         threshold=threshold,
         protected=protected,
         positive_label=positive_label,
+        positive_prediction=positive_prediction,
         score_bins=score_bins,
         drop_missing=drop_missing,
+        max_groups=max_groups,
         table=table,
         backend=backend,
+        encoding=encoding,
     )
     return audit_counts(
         counts,

@@ -112,10 +112,34 @@ def test_bins_on_a_text_column(outputs: pd.DataFrame) -> None:
 
 
 def test_high_cardinality_warns_and_suggests_bins(outputs: pd.DataFrame) -> None:
-    assert outputs["fnlwgt"].nunique() > 1000
-    with pytest.warns(HighCardinalityWarning, match=r"'fnlwgt' has 1,\d{3} distinct.*Bins\("):
-        table = count_outcomes(outputs, label="y", prediction="yhat", protected="fnlwgt")
+    frame = outputs.assign(code=outputs["fnlwgt"] % 150)
+    assert frame["code"].nunique() == 150
+    with pytest.warns(HighCardinalityWarning, match=r"'code' has 150 distinct.*Bins\("):
+        table = count_outcomes(frame, label="y", prediction="yhat", protected="code")
     assert table.n_rows == len(outputs)
+
+
+def test_thousands_of_groups_are_refused_with_the_fix(outputs: pd.DataFrame) -> None:
+    assert outputs["fnlwgt"].nunique() > 1000
+    with pytest.raises(SchemaError, match=r"'fnlwgt' has 1,\d{3} distinct values") as info:
+        count_outcomes(outputs, label="y", prediction="yhat", protected="fnlwgt")
+    message = str(info.value)
+    assert "max_groups=1,000" in message and "--min-group-size" in message
+    assert "--bins fnlwgt=q5" in message and "--max-groups" in message
+    text = outputs.assign(fnlwgt=outputs["fnlwgt"].astype(str))
+    with pytest.raises(SchemaError, match=r"map it to fewer categories"):
+        count_outcomes(text, label="y", prediction="yhat", protected="fnlwgt")
+    with pytest.warns(HighCardinalityWarning):
+        table = count_outcomes(
+            outputs, label="y", prediction="yhat", protected="fnlwgt", max_groups=5000
+        )
+    assert table.n_rows == len(outputs)
+
+
+def test_a_protected_column_that_is_all_missing_is_refused(outputs: pd.DataFrame) -> None:
+    frame = outputs.assign(race=None)
+    with pytest.raises(SchemaError, match=r"'race' is missing \(NULL\) in all 2,000 rows"):
+        count_outcomes(frame, label="y", prediction="yhat", protected=["sex", "race"])
 
 
 def test_oversized_result_is_not_fetched(

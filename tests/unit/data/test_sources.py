@@ -10,7 +10,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from ethica import DataSourceError, InvalidParameterError, MissingExtraError
+from ethica import DataSourceError, InvalidParameterError, MissingExtraError, SchemaError
 from ethica.data import count_outcomes, resolve_table
 from ethica.data._engine import to_arrow
 
@@ -42,14 +42,23 @@ def test_ragged_csv_reports_the_line(tmp_path: Path) -> None:
 
 
 def test_bad_value_after_the_sniffing_sample_reports_duckdbs_line(tmp_path: Path) -> None:
-    lines = _rows(60_000)
-    lines[50_000] = "oops,1,g0"  # past the rows DuckDB samples to infer the types
+    lines = ["y,yhat,group,p"] + [f"{r},0.{i % 10}" for i, r in enumerate(_rows(60_000)[1:])]
+    lines[50_000] = "1,1,g0,oops"  # past the rows DuckDB samples to infer the types
     path = _write_lines(tmp_path / "late.csv", lines)
     table = resolve_table(path)
-    assert table.schema()["y"].is_integer()
+    assert table.schema()["p"].is_floating()
     with pytest.raises(DataSourceError, match=r"malformed CSV .*late\.csv' at line 50001") as info:
-        count_outcomes(path, label="y", prediction="yhat", protected="group")
+        count_outcomes(path, label="y", score="p", protected="group")
     assert "oops" in str(info.value)
+
+
+def test_a_stray_label_value_is_named_whatever_its_line(tmp_path: Path) -> None:
+    # the label is read as written, so a stray value is a third value, not a cast error
+    lines = _rows(60_000)
+    lines[50_000] = "oops,1,g0"
+    path = _write_lines(tmp_path / "late.csv", lines)
+    with pytest.raises(SchemaError, match=r"label column 'y' is not binary.*'oops'"):
+        count_outcomes(path, label="y", prediction="yhat", protected="group")
 
 
 def test_semicolon_csv_is_sniffed(tmp_path: Path) -> None:
