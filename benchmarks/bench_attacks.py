@@ -26,7 +26,7 @@ from ethica.attacks import (
     reconstruct_blocks,
     synthetic_blocks,
 )
-from ethica.attacks._census_tables import block_problems, read_tables
+from ethica.attacks.census._tables import block_problems, read_tables
 from ethica.attacks._subset_sums import solve_l1_reconstruction
 from ethica.data import load_adult
 

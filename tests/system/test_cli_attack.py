@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -145,7 +146,7 @@ def test_census_attacks_a_users_own_tables(tmp_path: Path) -> None:
 
 def test_census_names_the_conflicting_tables(tmp_path: Path) -> None:
     text = _error_line(_attack("census", *_write_tables(tmp_path, total_block_1=3)))
-    assert "block 1" in text and "'by_sex'" in text and "'total'" in text and "2 vs 3" in text
+    assert "block 1" in text and "'by_sex.csv'" in text and "'total.csv'" in text and "2 vs 3" in text
     assert "add --noisy" in text
 
 
@@ -161,6 +162,95 @@ def test_census_html_needs_the_truth(tmp_path: Path) -> None:
     args = _write_tables(tmp_path, total_block_1=2)
     text = _error_line(_attack("census", *args, "--html", tmp_path / "x.html"))
     assert "--html" in text and "--json" in text
+
+
+def _cells(document: dict[str, Any], columns: list[str]) -> set[tuple[Any, ...]]:
+    """Rebuilt records as (block, *values, count), values in the order of ``columns``."""
+    names = list(document["attributes"])
+    return {
+        (str(b["block"]), *(c["cell"][names.index(col)] for col in columns), c["count"])
+        for b in document["blocks"]
+        for c in b["cells"]
+    }
+
+
+def test_census_renamed_columns_with_a_schema_rebuild_the_same_records(
+    adult_train: pd.DataFrame, tmp_path: Path
+) -> None:
+    from ethica.attacks import adult_census_schema, census_tables, synthetic_blocks
+
+    schema = adult_census_schema()
+    population = synthetic_blocks(adult_train, n_blocks=25, mean_block_size=8, seed=4)
+    renamed = {"sex": "gender", "age_band": "age5", "age_group": "agegrp", "race": "ethnicity"}
+    original_args: list[str] = []
+    renamed_args: list[str] = []
+    for i, frame in enumerate(census_tables(population, schema).values()):
+        for folder, args, columns in (
+            ("original", original_args, {}),
+            ("renamed", renamed_args, renamed),
+        ):
+            path = tmp_path / folder / f"table{i}.csv"
+            path.parent.mkdir(exist_ok=True)
+            frame.rename(columns=columns).to_csv(path, index=False)
+            args += ["--tables", str(path)]
+    groups: dict[str, list[str]] = {}
+    for fine, coarse in schema.coarsenings["age_group"][1].items():
+        groups.setdefault(str(coarse), []).append(str(fine))
+    declaration = tmp_path / "schema.yaml"
+    declaration.write_text(
+        "attributes:\n  gender: [Female, Male]\n  age5:\n  ethnicity:\n"
+        "coarsenings:\n  agegrp:\n    of: age5\n    groups:\n"
+        + "".join(f"      {c}: [{', '.join(f)}]\n" for c, f in groups.items()),
+        encoding="utf-8",
+    )
+    first = _attack("census", *original_args, "--json", "-")
+    assert first.exit_code == 0, first.output
+    second = _attack("census", *renamed_args, "--schema", declaration, "--json", "-")
+    assert second.exit_code == 0, second.output
+    before = _cells(json.loads(first.stdout), ["sex", "age_band", "race"])
+    after = _cells(json.loads(second.stdout), ["gender", "age5", "ethnicity"])
+    assert after == before and len(after) > 100
+    # without the declaration the hierarchy is lost, and the page says so
+    lost = _attack("census", *renamed_args, "--json", str(tmp_path / "lost.json"))
+    assert lost.exit_code == 0, lost.output
+    assert "--schema" in " ".join(lost.output.split())
+
+
+def test_census_takes_categories_that_are_not_adults(tmp_path: Path) -> None:
+    path = tmp_path / "by_sex.csv"
+    path.write_text("block,sex,count\n1,F,2\n1,M,1\n", encoding="utf-8")
+    result = _attack("census", "--tables", path, "--json", "-")
+    assert result.exit_code == 0, result.output
+    cells = json.loads(result.stdout)["blocks"][0]["cells"]
+    assert cells == [{"cell": ["F"], "count": 2}, {"cell": ["M"], "count": 1}]
+
+
+def test_census_count_yes_names_file_row_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "by_sex.csv"
+    path.write_text("block,sex,count\n1,Female,2\n1,Male,yes\n", encoding="utf-8")
+    text = _error_line(_attack("census", "--tables", path))
+    assert "'by_sex.csv' row 2, column 'count': 'yes' is not a count" in text
+
+
+def test_census_header_only_table_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "total.csv"
+    path.write_text("block,count\n", encoding="utf-8")
+    text = _error_line(_attack("census", "--tables", path))
+    assert "'total.csv' has a header but no rows" in text and "ZeroDivision" not in text
+
+
+def test_census_schema_errors_name_the_file(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("block,tenure,count\n1,own,2\n", encoding="utf-8")
+    declaration = tmp_path / "s.yaml"
+    declaration.write_text("attributes:\n  sex: [F, M]\n", encoding="utf-8")
+    text = _error_line(_attack("census", "--tables", table, "--schema", declaration))
+    assert "'t.csv' has columns ['tenure']" in text and "'s.yaml'" in text
+    declaration.write_text("attributes: [sex\n", encoding="utf-8")
+    text = _error_line(_attack("census", "--tables", table, "--schema", declaration))
+    assert "s.yaml', line 2 is not valid YAML" in text
+    text = _error_line(_attack("census", "--blocks", "5", "--schema", declaration))
+    assert "--tables" in text
 
 
 # --- membership --------------------------------------------------------------------------

@@ -152,6 +152,13 @@ def census(
             "columns, one file per table (repeatable)."
         ),
     ] = None,
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --tables: a YAML file declaring the record attributes and how coarser "
+            "columns group finer ones (see docs/attacks.md); default: inferred from the tables."
+        ),
+    ] = None,
     consistent: Annotated[
         bool,
         typer.Option(help="Make each DP release consistent (integer, additive) before the attack."),
@@ -165,8 +172,13 @@ def census(
 ) -> None:
     """Rebuild people's records from census-style block tables, exact and under DP."""
     if tables:
-        _attack_own_tables(tables, noisy=noisy, json_path=json_path, html_path=html_path)
+        _attack_own_tables(tables, schema, noisy=noisy, json_path=json_path, html_path=html_path)
         return
+    if schema is not None:
+        raise InvalidParameterError(
+            "--schema describes your own tables; pass them with --tables, or drop --schema "
+            "to attack the Adult blocks."
+        )
     from ethica.datasets import load_adult
     from ethica.report import census_section
     from ethica.workflows._attack_census import run_census_comparison
@@ -198,19 +210,23 @@ def census(
 
 
 def _attack_own_tables(
-    paths: list[Path], *, noisy: bool, json_path: str | None, html_path: Path | None
+    paths: list[Path],
+    schema_path: Path | None,
+    *,
+    noisy: bool,
+    json_path: str | None,
+    html_path: Path | None,
 ) -> None:
     from ethica.attacks import reconstruct_blocks
-    from ethica.data import read_rows
-    from ethica.workflows._attack_census import infer_census_schema
+    from ethica.workflows._attack_census import own_tables_schema, read_census_tables
 
     if html_path is not None:
         raise InvalidParameterError(
             "--html needs the true records to score the attack, which --tables does not "
             "have; use --json PATH for the rebuilt records, or drop --tables."
         )
-    frames = {path.stem: read_rows(path) for path in paths}
-    schema = infer_census_schema(frames)
+    frames = read_census_tables(paths)
+    schema = own_tables_schema(frames, schema_path)
     try:
         with bar("Rebuilding blocks from your tables") as update:
             rebuilt = reconstruct_blocks(frames, schema, exact=not noisy, progress=update)
@@ -220,6 +236,14 @@ def _attack_own_tables(
         raise InfeasibleError(f"{error} On the command line: add --noisy.") from error
     frame = rebuilt.to_frame()
     unique = sum(bool(u) for u in rebuilt.unique)
+    share = f" ({100 * unique / len(frame):.0f}%)" if len(frame) else ""
+    hint = (
+        " No --schema was given and the columns are not Adult's, so each column was taken "
+        "as its own attribute; if some columns group others (e.g. age groups of age bands), "
+        "declare it with --schema or the attack understates the risk."
+        if schema_path is None and not schema.coarsenings and len(schema.attributes) > 1
+        else ""
+    )
     finish(
         rebuilt.to_dict(),
         frame_table(frame, "Rebuilt blocks"),
@@ -229,8 +253,8 @@ def _attack_own_tables(
         section=None,
         headline=(
             f"Rebuilt {int(frame['people'].sum())} people in {len(frame)} blocks; {unique} "
-            f"blocks ({100 * unique / len(frame):.0f}%) have exactly one solution, so an "
-            "attacker knows those records are right."
+            f"blocks{share} have exactly one solution, so an attacker knows those records "
+            f"are right.{hint}"
         ),
     )
 

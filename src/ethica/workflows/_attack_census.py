@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ethica._exceptions import InvalidParameterError, SchemaError
 from ethica.attacks import (
     CensusAttackResult,
     CensusSchema,
@@ -25,6 +27,7 @@ from ethica.attacks import (
     Progress,
     adult_census_schema,
     census_attack,
+    census_schema_from_spec,
     census_tables,
     synthetic_blocks,
 )
@@ -35,18 +38,23 @@ __all__ = [
     "CensusComparison",
     "infer_census_schema",
     "offset_progress",
+    "own_tables_schema",
+    "read_census_schema",
+    "read_census_tables",
     "run_census_comparison",
 ]
 
 
 def infer_census_schema(tables: Mapping[str, pd.DataFrame]) -> CensusSchema:
-    """The schema of user tables: Adult's when their columns fit it, else one from the data.
+    """The schema of user tables that declare none: Adult's when they fit it, else the data's.
 
     Tables need a ``block`` and a ``count`` column. When every other column is one of the
-    Adult schema's (``sex``, ``age_band``, ``age_group``, ``race``), the records have the
-    Adult attributes those columns determine (``age_group`` stays a coarsening of
-    ``age_band``); otherwise every column is a record attribute whose categories are the
-    values seen.
+    Adult schema's (``sex``, ``age_band``, ``age_group``, ``race``) and every value is one of
+    its categories, the records have the Adult attributes those columns determine
+    (``age_group`` stays a coarsening of ``age_band``). Otherwise every column is a record
+    attribute whose categories are the values seen: a coarser column is then unrelated to
+    its finer one, so declare the hierarchy (:func:`own_tables_schema` with a schema file)
+    or the attack understates the risk.
     """
     adult = adult_census_schema()
     columns: dict[str, set[Hashable]] = {}
@@ -54,7 +62,9 @@ def infer_census_schema(tables: Mapping[str, pd.DataFrame]) -> CensusSchema:
         for column in frame.columns:
             if column not in (adult.block, adult.count):
                 columns.setdefault(column, set()).update(frame[column].dropna().unique())
-    if set(columns) <= set(adult.attributes) | set(adult.coarsenings):
+    if set(columns) <= set(adult.attributes) | set(adult.coarsenings) and all(
+        values <= set(adult.column_values(column)) for column, values in columns.items()
+    ):
         coarsenings = {c: adult.coarsenings[c] for c in columns if c in adult.coarsenings}
         used = set(columns) | {source for source, _ in coarsenings.values()}
         return CensusSchema(
@@ -63,6 +73,78 @@ def infer_census_schema(tables: Mapping[str, pd.DataFrame]) -> CensusSchema:
         )
     return CensusSchema(
         attributes={c: tuple(sorted(values, key=str)) for c, values in columns.items()}
+    )
+
+
+def read_census_tables(paths: Sequence[Path]) -> dict[str, pd.DataFrame]:
+    """Read published tables, one file per table, named by file name.
+
+    A CSV file is read as the text it holds (no type guessing: a count written ``yes`` stays
+    ``"yes"`` and is refused by the attack, categories keep their spelling); other files
+    (Parquet, DuckDB) through :func:`ethica.data.read_rows`.
+    """
+    from ethica.data import read_rows
+
+    tables: dict[str, pd.DataFrame] = {}
+    for path in paths:
+        if path.name in tables:
+            raise InvalidParameterError(
+                f"two tables are named {path.name!r}; give each table file its own name."
+            )
+        if path.suffix.lower() != ".csv":
+            tables[path.name] = read_rows(path)
+            continue
+        if not path.is_file():
+            raise InvalidParameterError(f"table file {str(path)!r} does not exist; check the path.")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+        except pd.errors.EmptyDataError:
+            raise SchemaError(
+                f"table file {str(path)!r} is empty; it needs a header line (block, count and "
+                "attribute columns) and one line per cell."
+            ) from None
+        except UnicodeDecodeError as error:
+            raise SchemaError(
+                f"table file {str(path)!r} is not UTF-8 text (byte {error.start}); save it as "
+                "UTF-8."
+            ) from None
+        tables[path.name] = frame
+    return tables
+
+
+def read_census_schema(path: Path) -> dict[str, Any]:
+    """Read a schema declaration (YAML or JSON) with every value kept as written (text)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidParameterError(f"schema file {str(path)!r} does not exist.") from None
+    except UnicodeDecodeError:
+        raise InvalidParameterError(f"schema file {str(path)!r} is not UTF-8 text.") from None
+    try:
+        document = yaml.load(text, Loader=yaml.BaseLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = "" if mark is None else f", line {mark.line + 1}"
+        raise InvalidParameterError(
+            f"schema file {str(path)!r}{line} is not valid YAML: "
+            f"{getattr(error, 'problem', error)}."
+        ) from None
+    if not isinstance(document, dict):
+        raise InvalidParameterError(
+            f"schema file {str(path)!r} must hold a mapping with 'attributes:' (and optionally "
+            "'coarsenings:', 'block:', 'count:'); see docs/attacks.md."
+        )
+    return document
+
+
+def own_tables_schema(tables: Mapping[str, pd.DataFrame], schema_path: Path | None) -> CensusSchema:
+    """The schema of the user's tables: declared in ``schema_path``, else inferred."""
+    if schema_path is None:
+        return infer_census_schema(tables)
+    return census_schema_from_spec(
+        read_census_schema(schema_path), tables, source=f"schema {schema_path.name!r}"
     )
 
 

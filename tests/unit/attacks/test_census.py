@@ -25,7 +25,7 @@ from ethica.attacks import (
     reconstruct_blocks,
     synthetic_blocks,
 )
-from ethica.attacks._census_medians import median_constraints
+from ethica.attacks.census._medians import median_constraints
 
 Sampler = Callable[[Fraction, int], NDArray[np.int64]]
 SCHEMA = adult_census_schema()
@@ -197,7 +197,10 @@ def test_fractional_exact_count_is_refused() -> None:
     [
         ({"t": pd.DataFrame({"block": [0], "sex": ["Male"]})}, "has no 'count' column"),
         ({"t": pd.DataFrame({"block": [0], "height": [1], "count": [1]})}, "column 'height'"),
-        ({"t": pd.DataFrame({"block": [0], "sex": ["X"], "count": [1]})}, "unknown categories"),
+        (
+            {"t": pd.DataFrame({"block": [0], "sex": ["X"], "count": [1]})},
+            r"row 1, column .sex.: .X. is not a category",
+        ),
         (
             {"t": pd.DataFrame({"block": [0, 0], "sex": ["Male"] * 2, "count": [1, 1]})},
             "more than once",

@@ -1,7 +1,7 @@
 """Reconstruction of census microdata from published tables (the Census lesson).
 
 From person counts by block crossed with attributes and their marginals, an attacker
-rebuilds every block's person records with an integer program (:mod:`._census_ip`), proves
+rebuilds every block's person records with an integer program (:mod:`._ip`), proves
 where the solution is unique, and re-identifies people unique in their block. The US Census
 Bureau ran this attack on its own 2010 tables and rebuilt 46% of the population's records
 exactly (block, sex, age, race, ethnicity), which led it to adopt differential privacy.
@@ -21,12 +21,12 @@ from numpy.typing import NDArray
 from scipy.stats import binom
 
 from ethica._exceptions import InfeasibleError, InvalidParameterError, SchemaError
-from ethica.attacks._census_data import CensusSchema, census_tables
-from ethica.attacks._census_ip import solve_block
-from ethica.attacks._census_medians import median_constraints
-from ethica.attacks._census_results import BlockOutcome, BlockReconstruction, CensusAttackResult
-from ethica.attacks._census_tables import PublishedTable, block_problems, read_tables
 from ethica.attacks._common import Progress, report_progress
+from ethica.attacks.census._data import CensusSchema, census_tables
+from ethica.attacks.census._ip import solve_block
+from ethica.attacks.census._medians import median_constraints
+from ethica.attacks.census._results import BlockOutcome, BlockReconstruction, CensusAttackResult
+from ethica.attacks.census._tables import PublishedTable, block_problems, read_tables
 
 __all__ = ["census_attack", "marginal_guess_baseline", "reconstruct_blocks"]
 

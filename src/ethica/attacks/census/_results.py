@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethica.attacks._census_data import CensusSchema
 from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica.attacks.census._data import CensusSchema
 
 __all__ = ["BlockOutcome", "BlockReconstruction", "CensusAttackResult"]
 

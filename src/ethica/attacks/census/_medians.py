@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.optimize import LinearConstraint
 
 from ethica._exceptions import SchemaError
-from ethica.attacks._census_data import CensusSchema
+from ethica.attacks.census._data import CensusSchema
 
 __all__ = ["census_medians", "median_constraints"]
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numpy.typing import NDArray
 from scipy.optimize import LinearConstraint
 
 from ethica._exceptions import InfeasibleError, SchemaError
-from ethica.attacks._census_data import CensusSchema
-from ethica.attacks._census_ip import BlockProblem
+from ethica.attacks.census._data import CensusSchema
+from ethica.attacks.census._ip import BlockProblem
 
 __all__ = ["PublishedTable", "block_problems", "read_tables"]
 
@@ -53,14 +54,22 @@ def _read_table(name: str, frame: pd.DataFrame, schema: CensusSchema) -> Publish
                 f"table {name!r} has no {needed!r} column (columns: {list(frame.columns)}); "
                 f"every table needs {schema.block!r} and {schema.count!r}."
             )
+    if len(frame) == 0:
+        raise SchemaError(
+            f"table {name!r} has a header but no rows; a published table lists at least one "
+            "block's counts: fill it in or leave the table out."
+        )
     columns = tuple(c for c in frame.columns if c not in (schema.block, schema.count))
     values = {c: schema.column_values(c) for c in columns}
     for c in columns:
-        unknown = set(frame[c]) - set(values[c])
-        if unknown:
+        allowed = set(values[c])
+        outside = [i for i, v in enumerate(frame[c]) if v not in allowed]
+        if outside:
+            first = outside[0]
             raise SchemaError(
-                f"table {name!r} column {c!r} has unknown categories {sorted(map(str, unknown))}"
-                f"; the schema allows {list(dict.fromkeys(values[c]))}."
+                f"table {name!r} row {first + 1}, column {c!r}: {frame[c].iloc[first]!r} is "
+                f"not a category the schema lists for {c!r} "
+                f"({list(dict.fromkeys(values[c]))}); declare it in the schema or fix the row."
             )
     key_columns = [schema.block, *columns]
     if frame.duplicated(key_columns).any():
@@ -68,9 +77,7 @@ def _read_table(name: str, frame: pd.DataFrame, schema: CensusSchema) -> Publish
         raise SchemaError(
             f"table {name!r} lists {duplicate} more than once; give each cell one row."
         )
-    counts = pd.to_numeric(frame[schema.count], errors="coerce").to_numpy(dtype=np.float64)
-    if not np.isfinite(counts).all():
-        raise SchemaError(f"table {name!r} has missing or non-numeric counts; fill them in.")
+    counts = _read_counts(name, frame[schema.count])
     keys = list(zip(*(frame[c] for c in key_columns), strict=True))
     n_cells = len(schema.cells)
     cell_keys = tuple(tuple(values[c][i] for c in columns) for i in range(n_cells))
@@ -82,6 +89,24 @@ def _read_table(name: str, frame: pd.DataFrame, schema: CensusSchema) -> Publish
             "can have (a coarsening disagrees with its attribute); fix the row or drop it."
         )
     return PublishedTable(name, columns, cell_keys, dict(zip(keys, counts, strict=True)))
+
+
+def _read_counts(name: str, column: pd.Series) -> NDArray[np.float64]:
+    """The count column as floats; a missing, boolean or non-numeric count is an error
+    naming its row (1 is the first row after the header)."""
+    numbers: NDArray[np.float64] = pd.to_numeric(column, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    truth_values = np.array([isinstance(v, bool | np.bool_) for v in column], dtype=bool)
+    bad = np.flatnonzero(truth_values | ~np.isfinite(numbers))
+    if bad.size:
+        first = int(bad[0])
+        raise SchemaError(
+            f"table {name!r} row {first + 1}, column {column.name!r}: "
+            f"{column.iloc[first]!r} is not a count; write the number of people (e.g. 3), "
+            "not yes/no or a blank."
+        )
+    return numbers
 
 
 def read_tables(
