@@ -1,8 +1,15 @@
-"""`ethica release SPEC.yaml` and `ethica plan`, through CliRunner."""
+"""`ethica release SPEC.yaml` and `ethica plan`, through CliRunner, on real files.
+
+A release is charged only to a dataset registered beforehand (`ethica budget create`) under
+the same privacy unit and budget kind; nothing creates a budget implicitly (issue 9,
+finding 6), and refusals show exact numbers, never rounded up (finding 11).
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -10,13 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from ethica.cli import app
-from ethica.privacy import Ledger
+from ethica.privacy import Ledger, PureDP
 
 runner = CliRunner()
 
 SPEC = """\
 title: Adult people counts
 source: adult.csv
+dataset: adult
 budget: {epsilon: 1}
 consistent: true
 format: FORMAT
@@ -30,6 +38,15 @@ queries:
 """
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _create(ledger: Path, *options: str, name: str = "adult") -> None:
+    result = runner.invoke(app, ["budget", "create", name, *options, "--ledger", str(ledger)])
+    assert result.exit_code == 0, result.output
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, adult_train: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ETHICA_LEDGER", str(tmp_path / "default-ledger.sqlite3"))
@@ -37,14 +54,19 @@ def workdir(tmp_path: Path, adult_train: pd.DataFrame, monkeypatch: pytest.Monke
     return tmp_path
 
 
+def _spec(workdir: Path, text: str = SPEC.replace("FORMAT", "csv")) -> Path:
+    path = workdir / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_release_writes_tables_metadata_and_report(workdir: Path, fmt: str) -> None:
-    spec = workdir / "spec.yaml"
-    spec.write_text(SPEC.replace("FORMAT", fmt), encoding="utf-8")
+    ledger = workdir / "l.sqlite3"
+    _create(ledger, "--epsilon", "2", "--privacy-unit", "rows")
+    spec = _spec(workdir, SPEC.replace("FORMAT", fmt))
     out = workdir / "out"
-    result = runner.invoke(
-        app, ["release", str(spec), "--out", str(out), "--ledger", str(workdir / "l.sqlite3")]
-    )
+    result = runner.invoke(app, ["release", str(spec), "--out", str(out), "--ledger", str(ledger)])
     assert result.exit_code == 0, result.output
     tables = sorted(out.glob(f"*.{fmt}"))
     assert len(tables) == 3
@@ -60,31 +82,128 @@ def test_release_writes_tables_metadata_and_report(workdir: Path, fmt: str) -> N
     assert "scale" in next(iter(meta["tables"][0]["noise"]))
     html = (out / "report.html").read_text()
     assert "Relative error per group" in html and "<svg" in html
-    status = Ledger(workdir / "l.sqlite3").datasets()[0]
-    assert status.charges == 1
+    with Ledger(ledger) as book:
+        (status,) = book.datasets()
+        (record,) = book.history("adult")
+    assert status.name == "adult" and status.spent == PureDP(1)
+    assert record.status == "released"
 
 
 def test_release_spec_typo_names_line_and_key(workdir: Path) -> None:
-    spec = workdir / "spec.yaml"
-    spec.write_text(SPEC.replace("FORMAT", "csv").replace("keys:", "kyes:"), encoding="utf-8")
+    spec = _spec(workdir, SPEC.replace("FORMAT", "csv").replace("keys:", "kyes:"))
     result = runner.invoke(app, ["release", str(spec), "--out", str(workdir / "out")])
     assert result.exit_code == 2
-    assert "line 10" in result.output and "unknown key 'kyes'" in result.output
+    assert "line 11" in result.output and "unknown key 'kyes'" in result.output
     assert "did you mean 'keys'" in result.output
     assert not (workdir / "out").exists()
 
 
-def test_release_over_budget_is_refused(workdir: Path) -> None:
-    spec = workdir / "spec.yaml"
-    spec.write_text(SPEC.replace("FORMAT", "csv"), encoding="utf-8")
-    first = runner.invoke(app, ["release", str(spec), "--out", str(workdir / "a")])
+def test_an_unregistered_dataset_is_refused_and_nothing_is_created(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    spec = _spec(workdir)
+    result = runner.invoke(
+        app, ["release", str(spec), "--out", str(workdir / "out"), "--ledger", str(ledger)]
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert "Traceback" not in result.output
+    flat = _flat(result.output)
+    assert "dataset 'adult' is not registered" in flat
+    # the fix, spelled out with the spec's budget kind and unit
+    assert "ethica budget create adult --epsilon 1 --privacy-unit rows" in flat
+    assert lines[0].startswith("error:")
+    assert not (workdir / "out").exists()
+    with Ledger(ledger) as book:
+        assert book.datasets() == []  # the old CLI auto-created 'adult' with the spec's budget
+
+
+def test_the_dataset_is_named_in_the_spec_or_on_the_command_line(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    _create(ledger, "--epsilon", "1", "--privacy-unit", "rows", name="visits")
+    spec = _spec(workdir, SPEC.replace("FORMAT", "csv").replace("dataset: adult\n", ""))
+    base = ["release", str(spec), "--ledger", str(ledger)]
+    unnamed = runner.invoke(app, [*base, "--out", str(workdir / "a")])
+    assert unnamed.exit_code == 2
+    assert "add `dataset: NAME` to the spec or pass --dataset NAME" in _flat(unnamed.output)
+    named = runner.invoke(app, [*base, "--out", str(workdir / "b"), "--dataset", "visits"])
+    assert named.exit_code == 0, named.output
+    with Ledger(ledger) as book:
+        assert book.status("visits").spent == PureDP(1)
+    conflict = _spec(workdir, SPEC.replace("FORMAT", "csv"))
+    result = runner.invoke(
+        app, ["release", str(conflict), "--dataset", "visits", "--ledger", str(ledger)]
+    )
+    assert result.exit_code == 2
+    assert "names dataset 'adult' but --dataset says 'visits'" in _flat(result.output)
+
+
+def test_a_copy_of_the_file_gets_no_fresh_budget(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    _create(ledger, "--epsilon", "1", "--privacy-unit", "rows")
+    first = runner.invoke(
+        app, ["release", str(_spec(workdir)), "--out", str(workdir / "a"), "--ledger", str(ledger)]
+    )
     assert first.exit_code == 0, first.output
-    second = runner.invoke(app, ["release", str(spec), "--out", str(workdir / "b")])
+    shutil.copy(workdir / "adult.csv", workdir / "copy.csv")
+    copy = _spec(workdir, SPEC.replace("FORMAT", "csv").replace("adult.csv", "copy.csv"))
+    second = runner.invoke(
+        app, ["release", str(copy), "--out", str(workdir / "b"), "--ledger", str(ledger)]
+    )
     assert second.exit_code == 2
     assert "nothing was released" in second.output
     assert not (workdir / "b").exists()
-    history = Ledger(workdir / "default-ledger.sqlite3").datasets()
-    assert [d.charges for d in history] == [1]
+    with Ledger(ledger) as book:
+        assert [d.charges for d in book.datasets()] == [1]
+
+
+def test_another_privacy_unit_is_refused_before_any_charge(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    _create(ledger, "--epsilon", "5", "--privacy-unit", "rows")
+    spec = _spec(
+        workdir,
+        SPEC.replace("FORMAT", "csv").replace(
+            "budget:", "privacy_unit: {user: education, max_groups_per_user: 2}\nbudget:"
+        ),
+    )
+    result = runner.invoke(
+        app, ["release", str(spec), "--out", str(workdir / "out"), "--ledger", str(ledger)]
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "privacy unit" in _flat(result.output)
+    assert not (workdir / "out").exists()
+    with Ledger(ledger) as book:
+        assert book.status("adult").charges == 0
+
+
+def test_a_ledger_of_another_budget_kind_is_one_line_not_a_type_error(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    _create(ledger, "--rho", "1", "--privacy-unit", "rows")
+    result = runner.invoke(
+        app,
+        ["release", str(_spec(workdir)), "--out", str(workdir / "o"), "--ledger", str(ledger)],
+    )
+    assert result.exit_code == 2
+    assert "TypeError" not in result.output and "internal error" not in result.output
+    flat = _flat(result.output)
+    assert "holds a ZCDP budget (ρ=1)" in flat and "spends PureDP (ε=1)" in flat
+    with Ledger(ledger) as book:
+        assert book.status("adult").charges == 0
+
+
+def test_a_refusal_never_rounds_the_remainder_up(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    hair = Fraction(1, 10) - Fraction(1, 10**12)
+    _create(ledger, "--epsilon", str(hair), "--privacy-unit", "rows")
+    spec = _spec(workdir, SPEC.replace("FORMAT", "csv").replace("epsilon: 1", "epsilon: 0.1"))
+    result = runner.invoke(
+        app, ["release", str(spec), "--out", str(workdir / "o"), "--ledger", str(ledger)]
+    )
+    assert result.exit_code == 2
+    flat = _flat(result.output)
+    # it used to read "asks for PureDP(epsilon=0.1) but only PureDP(epsilon=0.1) remains"
+    assert "asks for ε=1/10 but 'adult' has only ε=0.09999999999… left" in flat
+    assert "nothing was released and nothing was charged" in flat
 
 
 def test_plan_supermarket(tmp_path: Path) -> None:
@@ -97,9 +216,24 @@ def test_plan_supermarket(tmp_path: Path) -> None:
     assert out["confidence"] == 0.95
     epsilon = out["budget"]["epsilon_float"]
     assert 0.1 < epsilon < 0.13  # ≈ ln(40)/25 for a count
+    assert out["sensitivity"] == {"l1": "1", "l2_squared": "1"}
     widths = [row["half_width"] for row in out["curve"]]
     assert widths == sorted(widths, reverse=True)
     assert figure.read_text().startswith("<svg")
+
+
+def test_plan_asks_the_library_for_the_sum_sensitivity() -> None:
+    from ethica.privacy import Sum, UserLevel
+    from ethica.privacy.release._plan import plan_sensitivity
+
+    options = ["--statistic", "sum", "--bound", "2.5", "--max-groups", "5", "--max-rows", "2"]
+    result = runner.invoke(app, ["plan", *options, "--json", "-"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    planned = plan_sensitivity(Sum("value", 0, 2.5, by="cell"), UserLevel("user", 5, 2))
+    assert out["sensitivity"] == planned.sensitivity.to_dict()
+    assert Fraction(out["sensitivity"]["l1"]) >= 5 * 2 * 1000  # k m B, B = 1000 grid units
+    assert Fraction(out["grid"]) == Fraction(2.5 / 1000)
 
 
 def test_plan_bad_target() -> None:

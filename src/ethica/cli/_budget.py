@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN, Context, Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,6 +14,7 @@ from ethica._exceptions import InvalidParameterError
 from ethica.cli._app import command_group, console
 from ethica.cli._output import json_text
 from ethica.privacy import ZCDP, ApproxDP, Budget, Ledger, PureDP
+from ethica.privacy.release._spec import parse_unit
 
 budget_app = command_group("budget", "Create and inspect privacy budgets in the persistent ledger.")
 
@@ -58,16 +60,34 @@ def budget_from_options(epsilon: str | None, rho: str | None, delta: str | None)
     return PureDP(eps) if d is None else ApproxDP(eps, d)
 
 
+def exact_text(value: Fraction) -> str:
+    """``value`` as text that is never rounded up: the exact fraction when it is short
+    (``1/10``, ``3/8``, ``1/1000000000``), else its first 10 significant digits cut toward
+    zero, then ``…`` (``0.09999999999…`` for a remainder a hair below 0.1, never ``0.1``)."""
+    exact = str(value)
+    if len(exact) <= 15:
+        return exact
+    context = Context(prec=10, rounding=ROUND_DOWN)
+    cut = context.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return f"{cut}…"
+
+
 def show_budget(budget: Budget) -> str:
-    """``ε=1/2`` style text with exact values (and a decimal where it helps)."""
+    """``ε=1/2 δ=1/1000000000`` style text with exact values (see :func:`exact_text`)."""
     names = {"epsilon": "ε", "rho": "ρ", "delta": "δ"}
-    parts = []
-    for name in budget._fields:
-        value: Fraction = getattr(budget, name)
-        exact = str(value)
-        shown = exact if value.denominator == 1 or len(exact) <= 7 else f"{float(value):.6g}"
-        parts.append(f"{names[name]}={shown}")
-    return " ".join(parts)
+    return " ".join(f"{names[n]}={exact_text(getattr(budget, n))}" for n in budget._fields)
+
+
+def budget_options(budget: Budget) -> str:
+    """The ``ethica budget create`` options that spell ``budget`` exactly."""
+    return " ".join(f"--{n} {getattr(budget, n)}" for n in budget._fields)
+
+
+def show_unit(unit: dict[str, Any] | None) -> str:
+    """A registered privacy unit as its ``--privacy-unit`` spelling (``rows``, ``user:pid``)."""
+    if unit is None:
+        return "(none recorded)"
+    return "rows" if unit.get("kind") == "rows" else f"user:{unit.get('column')}"
 
 
 @budget_app.command("create")
@@ -78,31 +98,56 @@ def create(
     delta: Annotated[
         str | None, typer.Option(help="Total delta, with --epsilon (approximate DP).")
     ] = None,
+    privacy_unit: Annotated[
+        str,
+        typer.Option(
+            "--privacy-unit",
+            help="Who the budget protects: 'rows' (one row) or 'user:COLUMN' (all rows of one "
+            "value of COLUMN). Required; every release of DATASET must use this unit.",
+        ),
+    ] = ...,  # type: ignore[assignment]
     ledger: LedgerOption = None,
 ) -> None:
-    """Register DATASET with a total privacy budget."""
+    """Register DATASET with a total privacy budget and the privacy unit it protects.
+
+    Releases (``ethica release``, ``Session``) are charged only to registered datasets, and
+    only under the registered unit: nothing creates a budget implicitly.
+    """
     total = budget_from_options(epsilon, rho, delta)
+    unit = parse_unit(privacy_unit)
     with Ledger(ledger) as book:
-        status = book.create_dataset(dataset, total)
+        status = book.create_dataset(dataset, total, privacy_unit=unit)
         console.print(
-            f"Created [bold]{status.name}[/] with budget {show_budget(total)} in {book.path}"
+            f"Created [bold]{status.name}[/] with budget {show_budget(total)}, privacy unit "
+            f"{show_unit(status.privacy_unit)}, in {book.path}",
+            highlight=False,
         )
 
 
 @budget_app.command("show")
 def show(
     dataset: Annotated[str | None, typer.Argument(help="One dataset (default: all).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (exact 'p/q' values) instead of a table.")
+    ] = False,
     ledger: LedgerOption = None,
 ) -> None:
-    """Show total, spent and remaining budget per dataset."""
+    """Show total, spent and remaining budget per dataset (exact; never rounded up)."""
     with Ledger(ledger) as book:
         statuses = [book.status(dataset)] if dataset else book.datasets()
+        if as_json:
+            typer.echo(json_text([s.to_dict() for s in statuses]))
+            return
         table = Table(title=f"Privacy budgets in {book.path}")
-        for column in ("dataset", "kind", "total", "spent", "remaining", "charges"):
-            table.add_column(column, justify="right" if column == "charges" else "left")
+        for column in ("dataset", "unit", "kind", "total", "spent", "remaining", "charges"):
+            # fold, never truncate: a cut-off number could read as another number
+            table.add_column(
+                column, justify="right" if column == "charges" else "left", overflow="fold"
+            )
         for s in statuses:
             table.add_row(
                 s.name,
+                show_unit(s.privacy_unit),
                 type(s.total).__name__,
                 show_budget(s.total),
                 show_budget(s.spent),
@@ -112,7 +157,7 @@ def show(
         if not statuses:
             console.print(
                 f"No datasets in {book.path} yet; add one with "
-                "`ethica budget create DATASET --epsilon E`."
+                "`ethica budget create DATASET --epsilon E --privacy-unit rows|user:COLUMN`."
             )
             return
         console.print(table)
@@ -132,7 +177,7 @@ def history(
             return
         table = Table(title=f"Charges against {dataset}")
         for column in ("id", "when (UTC)", "principal", "description", "cost", "status", "output"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for r in records:
             table.add_row(
                 str(r.id),

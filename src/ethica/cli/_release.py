@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,8 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ethica._exceptions import DataSourceError, InvalidParameterError
+from ethica._exceptions import (
+    BudgetExceededError,
+    DataSourceError,
+    InvalidParameterError,
+    LedgerError,
+    ReleaseFailedError,
+)
 from ethica.cli._app import app, console
+from ethica.cli._budget import budget_options, show_budget
 from ethica.cli._options import parse_list
 from ethica.cli._output import (
     JsonOption,
@@ -23,9 +32,11 @@ from ethica.cli._output import (
     write_text_atomically,
 )
 from ethica.cli._progress import working
+from ethica.privacy import UserLevel
 
 if TYPE_CHECKING:
-    from ethica.privacy import Release, ReleasedTable
+    from ethica.privacy import Batch, Budget, Ledger, Release, ReleasedTable, Session
+    from ethica.privacy.release._sensitivity import PrivacyUnit
 
 _TARGET = re.compile(
     r"^\s*(?:±|\+-|\+/-)?\s*([0-9]*\.?[0-9]+)\s*(?:at\s*([0-9]*\.?[0-9]+)\s*%)?\s*$"
@@ -64,29 +75,50 @@ def plan(
     ] = None,
     json_path: JsonOption = None,
 ) -> None:
-    """The budget a query needs for an error target, and its error-vs-budget table."""
-    from ethica.privacy import error_table, plan_budget
+    """The budget a query needs for an error target, and its error-vs-budget table.
+
+    The sensitivity is the one a release of the same query would have
+    (:func:`ethica.privacy.release._plan.plan_sensitivity`): a count, or a sum clamped to
+    ``[0, bound]`` on its default grid of ``bound / 1000``.
+    """
+    from ethica.privacy import Count, Rows, Sum, UserLevel, error_table, plan_budget
+    from ethica.privacy.release._plan import plan_sensitivity
 
     half_width, level = parse_target(target, confidence)
     if statistic not in ("count", "sum"):
         raise InvalidParameterError(f"--statistic must be count or sum, got {statistic!r}.")
-    unit_value = 1.0
+    by = ("cell",) if max_groups > 1 else ()
+    query: Count | Sum
     if statistic == "sum":
-        if bound is None or bound <= 0:
+        if bound is None or not bound > 0:
             raise InvalidParameterError(
                 "--statistic sum needs --bound B > 0, the clamp max(|lower|, |upper|)."
             )
-        unit_value = bound / 1000  # the default grid of a Sum query
-    per_row = Fraction(1000 if statistic == "sum" else 1)
-    l1 = per_row * max_groups * max_rows
-    l2_squared = per_row**2 * max_groups * max_rows**2
+        query = Sum("value", 0, bound, by=by)
+    else:
+        query = Count(by=by)
+    unit = (
+        Rows()
+        if max_groups == max_rows == 1
+        else UserLevel("user", max_groups_per_user=max_groups, max_rows_per_group=max_rows)
+    )
+    planned = plan_sensitivity(query, unit)
+    l1, l2_squared = planned.sensitivity.l1, planned.sensitivity.l2_squared
+    unit_value = float(planned.grid)
     budget = plan_budget(l1, l2_squared, half_width / unit_value, level, kind)
     values = [Fraction(v) for v in parse_list([epsilons])]
     rows = [
         {**row, "half_width": row["half_width"] * unit_value}
         for row in error_table(l1, l2_squared, values, level, kind)
     ]
-    out = {"target": half_width, "confidence": level, "budget": budget.to_dict(), "curve": rows}
+    out = {
+        "target": half_width,
+        "confidence": level,
+        "budget": budget.to_dict(),
+        "sensitivity": planned.sensitivity.to_dict(),
+        "grid": str(planned.grid),
+        "curve": rows,
+    }
     axis = "epsilon" if kind == "pure" else "rho"
     if figure is not None:
         _plan_figure(rows, figure, axis)
@@ -94,7 +126,7 @@ def plan(
     def show() -> None:
         console.print(
             f"±{half_width:g} at {100 * level:g}% needs [bold]{budget}[/] "
-            f"({statistic}, L1 sensitivity {float(l1 * Fraction(unit_value)):g})",
+            f"({statistic}, L1 sensitivity {float(l1 * planned.grid):g})",
             highlight=False,
         )
         table = Table(title="Error vs budget", title_justify="left")
@@ -132,6 +164,14 @@ def _plan_figure(rows: list[dict[str, float]], path: Path, axis: str) -> None:
 def release(
     spec: Annotated[Path, typer.Argument(help="YAML spec: source, privacy unit, budget, queries.")],
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("release"),
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="Registered dataset whose budget pays (default: the spec's dataset:). "
+            "Register it first with `ethica budget create`.",
+        ),
+    ] = None,
     ledger: Annotated[
         Path | None,
         typer.Option(
@@ -142,36 +182,179 @@ def release(
 ) -> None:
     """Release the spec's queries with DP: tables (CSV/Parquet), JSON metadata, HTML report.
 
-    The budget is charged to the ledger (data set: the spec's ``dataset``, else the source
-    path) before anything is written; a release over budget writes nothing.
+    Everything that can be checked without the data is checked first and costs nothing: the
+    spec, the registered dataset (its budget kind and privacy unit), the output directory,
+    the queries against the schema. Then the budget is charged to the ledger, the data is
+    read and the noise drawn; the charge is marked released only once every file is written.
+    If writing fails after that, the noisy results stay in the ledger (`ethica budget
+    history DATASET --json`).
     """
-    from ethica.privacy import Ledger, Session, make_consistent
-    from ethica.privacy.release._spec import parse_spec
+    from ethica.data import resolve_table
+    from ethica.privacy import Ledger, Session
+    from ethica.privacy.release._spec import column_kinds, key_columns, parse_spec, type_keys
 
     if not spec.is_file():
         raise DataSourceError(f"spec file not found: {str(spec)!r}; check the path.")
     parsed = parse_spec(spec.read_text(encoding="utf-8"), name=str(spec))
-    source = Path(parsed.source)
-    if "://" not in parsed.source and not source.is_absolute():
-        source = spec.parent / source
-    book = Ledger(ledger or (spec.parent / parsed.ledger if parsed.ledger else None))
-    session = Session(
-        source if "://" not in parsed.source else parsed.source,
-        privacy_unit=parsed.privacy_unit,
-        budget=parsed.budget,
-        ledger=book,
-        dataset=parsed.dataset,
-        confidence=parsed.confidence,
-        table=parsed.table,
+    name = _dataset_name(parsed.dataset, dataset, spec)
+    targets = _targets(parsed.batch.names or (), parsed.format, out)
+    check_output_dir(out, targets)
+    source: Path | str = parsed.source
+    if "://" not in parsed.source and not Path(parsed.source).is_absolute():
+        source = spec.parent / parsed.source
+    with Ledger(ledger or (spec.parent / parsed.ledger if parsed.ledger else None)) as book:
+        _check_registered(book, name, parsed.budget, parsed.privacy_unit)
+        kinds = column_kinds(resolve_table(source, table=parsed.table), key_columns(parsed.batch))
+        batch = type_keys(parsed.batch, kinds)
+        session = Session(
+            source,
+            privacy_unit=parsed.privacy_unit,
+            budget=parsed.budget,
+            ledger=book,
+            dataset=name,
+            confidence=parsed.confidence,
+            table=parsed.table,
+        )
+        result = _evaluate(session, batch, parsed.budget, name)
+        try:
+            published = _post_process(result, parsed.consistent)
+            written = write_release(published, out, parsed.format, parsed.title)
+        except BaseException as error:
+            session.fail(result, f"outputs not written: {type(error).__name__}")
+            if not isinstance(error, Exception):
+                raise
+            raise ReleaseFailedError(
+                f"the release was charged and its noise drawn, but writing it to {out} failed "
+                f"({type(error).__name__}: {error}). The charge stands (status 'failed') and "
+                f"the noisy results are kept in the ledger: {_recovery(book, name, result)}."
+            ) from error
+        session.complete(result)
+    console.print(
+        f"released {len(published.tables)} table(s) of {name!r} under "
+        f"{show_budget(published.budget)}",
+        highlight=False,
     )
-    with working("Aggregating in the engine and adding noise"):
-        result = session.evaluate(parsed.batch, parsed.budget)
-    if parsed.consistent:
-        result = make_consistent(result)
-    written = write_release(result, out, parsed.format, parsed.title)
-    console.print(f"released {len(result.tables)} table(s) under {result.budget}", highlight=False)
     for kind, path in written:
         say_written(kind, path)
+
+
+def _dataset_name(in_spec: str | None, on_command_line: str | None, spec: Path) -> str:
+    """The registered dataset that pays: the spec's ``dataset:`` or ``--dataset`` (one name)."""
+    if in_spec is not None and on_command_line is not None and in_spec != on_command_line:
+        raise InvalidParameterError(
+            f"{spec} names dataset {in_spec!r} but --dataset says {on_command_line!r}; a "
+            "release is charged to one dataset. Drop one of them."
+        )
+    name = on_command_line if on_command_line is not None else in_spec
+    if not name:
+        raise InvalidParameterError(
+            f"{spec} does not say which dataset's budget pays: add `dataset: NAME` to the spec "
+            "or pass --dataset NAME, after registering it once with `ethica budget create NAME "
+            "--epsilon E --privacy-unit rows|user:COLUMN`."
+        )
+    return name
+
+
+def _unit_option(unit: PrivacyUnit) -> str:
+    return f"user:{unit.column}" if isinstance(unit, UserLevel) else "rows"
+
+
+def _check_registered(book: Ledger, name: str, budget: Budget, unit: PrivacyUnit) -> None:
+    """Refuse (free, one line) a dataset that is not registered, or holds another kind."""
+    if not book.has_dataset(name):
+        raise LedgerError(
+            f"dataset {name!r} is not registered in the ledger {book.path}; nothing creates a "
+            f"budget implicitly. Register it once with `ethica budget create {name} "
+            f"{budget_options(budget)} --privacy-unit {_unit_option(unit)}` (choose the total "
+            "budget for every release of this data), then release again."
+        )
+    total = book.status(name).total
+    if type(total) is not type(budget):
+        raise InvalidParameterError(
+            f"dataset {name!r} holds a {type(total).__name__} budget ({show_budget(total)}) but "
+            f"the spec spends {type(budget).__name__} ({show_budget(budget)}); write the spec's "
+            f"budget as {type(total).__name__}, e.g. budget: {{{', '.join(total._fields)}: ...}}."
+        )
+
+
+def _evaluate(session: Session, batch: Batch, budget: Budget, name: str) -> Release:
+    """Reserve, read, noise; a refusal for budget shows exact numbers (never rounded up)."""
+    try:
+        with working("Aggregating in the engine and adding noise"):
+            return session.evaluate(batch, budget, complete=False)
+    except BudgetExceededError as error:
+        raise BudgetExceededError(
+            f"the release asks for {_show(error.requested)} but {name!r} has only "
+            f"{_show(error.remaining)} left; nothing was released and nothing was "
+            "charged. Spend less (more noise) or release less.",
+            requested=error.requested,
+            remaining=error.remaining,
+        ) from None
+
+
+def _show(value: object) -> str:
+    from ethica.privacy.budget._budgets import ZCDP, ApproxDP, PureDP
+
+    return show_budget(value) if isinstance(value, PureDP | ZCDP | ApproxDP) else str(value)
+
+
+def _post_process(result: Release, consistent: bool) -> Release:
+    from ethica.privacy import make_consistent
+
+    return make_consistent(result) if consistent else result
+
+
+def _recovery(book: Ledger, name: str, result: Release) -> str:
+    """Where the noisy results of a charged, unwritten release are: its ledger record."""
+    from ethica.privacy import output_hash
+
+    digest = output_hash(result.to_dict())
+    ids = [r.id for r in book.history(name) if r.output_hash == digest]
+    charge = f"charge {ids[-1]}" if ids else "its last failed charge"
+    return (
+        f"run `ethica budget history {name} --json --ledger {book.path}` and take the "
+        f"'output' of {charge}"
+    )
+
+
+def _targets(names: Sequence[str], fmt: str, out: Path) -> list[Path]:
+    tables = [out / f"{_file_name(n, i)}.{fmt}" for i, n in enumerate(names, start=1)]
+    return [*tables, out / "release.json", out / "report.html"]
+
+
+def check_output_dir(out: Path, targets: Sequence[Path]) -> None:
+    """Refuse (before any charge) an output directory that cannot take the release.
+
+    ``out`` must be a directory or not exist yet, its nearest existing ancestor a writable
+    directory (probed by creating and removing a temporary file, so it holds for root and
+    read-only file systems too), and no output file may be an existing directory.
+    """
+    if out.exists() and not out.is_dir():
+        raise InvalidParameterError(
+            f"--out {out} is an existing file, not a directory; the release writes several "
+            "files into a directory. Give a directory path (it is created if needed)."
+        )
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InvalidParameterError(
+            f"--out {out} cannot be created: {existing} is a file, not a directory."
+        )
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".ethica-probe-"):
+            pass
+    except OSError as error:
+        raise InvalidParameterError(
+            f"--out {out} is not writable ({existing}: {error.strerror or error}); choose a "
+            "directory you can write to."
+        ) from None
+    for path in targets:
+        if path.is_dir():
+            raise InvalidParameterError(
+                f"the release would write {path}, but that is a directory; remove it or "
+                "choose another --out."
+            )
 
 
 def _file_name(name: str, index: int) -> str:

@@ -135,9 +135,12 @@ def _spend(
     dataset: str,
 ) -> Release:
     """Release ``query`` of ``frame`` in a session whose whole budget is ``budget``, charged
-    to ``ledger`` under ``dataset``."""
-    from ethica.privacy import Session
+    to ``ledger`` under ``dataset`` (registered here with that budget and unit: the demo's
+    ledger is its own, and a session never registers a dataset itself)."""
+    from ethica.privacy import Rows, Session
 
+    if ledger is not None and not ledger.has_dataset(dataset):
+        ledger.create_dataset(dataset, budget, privacy_unit=Rows() if unit == "rows" else unit)
     session = Session(frame, privacy_unit=unit, budget=budget, ledger=ledger, dataset=dataset)
     return session.evaluate(query, budget)
 

@@ -163,13 +163,13 @@ def test_parse_exact_and_unit() -> None:
     assert parse_exact("1E-9") == Fraction(1, 10**9)
     assert parse_exact("-.5") == Fraction(-1, 2)
     assert parse_exact("nan") is None and parse_exact("inf") is None and parse_exact("1/0") is None
-    assert parse_unit("rows") == Rows()
-    assert parse_unit("user:pid") == UserLevel("pid")
-    assert parse_unit("user:pid:5") == UserLevel("pid", 5, 1)
-    assert parse_unit("user:pid:5:2") == UserLevel("pid", 5, 2)
-    for bad in ("users", "user:", "user:pid:x", "user:pid:1:2:3", "user:pid:0"):
-        with pytest.raises(InvalidParameterError):
+    assert parse_unit("rows") == Rows().to_dict()
+    assert parse_unit(" user:pid ") == {"kind": "user", "column": "pid"}
+    for bad in ("users", "user:", "user", "row"):
+        with pytest.raises(InvalidParameterError, match="not 'rows' or 'user:COLUMN'"):
             parse_unit(bad)
+    with pytest.raises(InvalidParameterError, match="bounds belong in the spec"):
+        parse_unit("user:pid:5:2")
 
 
 def test_keys_take_their_column_type_from_the_schema(tmp_path: Path) -> None:

@@ -119,23 +119,29 @@ def parse_exact(text: str) -> Fraction | None:
         return None
 
 
-def parse_unit(text: str) -> PrivacyUnit:
-    """``"rows"`` -> ``Rows()``; ``"user:COLUMN[:MAX_GROUPS[:MAX_ROWS]]"`` -> ``UserLevel``.
+def parse_unit(text: str) -> dict[str, str]:
+    """The privacy unit a dataset protects, from its command-line spelling.
 
-    The command-line spelling of a privacy unit (``ethica budget create --privacy-unit``).
+    ``"rows"`` -> ``{"kind": "rows"}``; ``"user:COLUMN"`` -> ``{"kind": "user", "column":
+    COLUMN}`` (``ethica budget create --privacy-unit``). Only who is protected is named: the
+    contribution bounds (``max_groups_per_user``, ``max_rows_per_group``) are how one release
+    achieves user-level privacy, so each spec gives its own.
     """
     stripped = text.strip()
     if stripped == "rows":
-        return Rows()
-    parts = stripped.split(":")
-    if parts[0] == "user" and 2 <= len(parts) <= 4 and parts[1]:
-        bounds = parts[2:]
-        if all(_INTEGER.fullmatch(b) for b in bounds):
-            numbers = [int(b) for b in bounds] + [1, 1]
-            return UserLevel(parts[1], numbers[0], numbers[1])
+        return {"kind": "rows"}
+    kind, _, column = stripped.partition(":")
+    if kind == "user" and column and ":" not in column:
+        return {"kind": "user", "column": column}
+    hint = (
+        " The contribution bounds belong in the spec's privacy_unit (max_groups_per_user, "
+        "max_rows_per_group), not in the registered unit."
+        if kind == "user" and ":" in column
+        else ""
+    )
     raise InvalidParameterError(
-        f"privacy unit {text!r} is not one of 'rows' or 'user:COLUMN[:MAX_GROUPS[:MAX_ROWS]]'; "
-        "write e.g. rows, user:person_id or user:person_id:5:2."
+        f"privacy unit {text!r} is not 'rows' or 'user:COLUMN'; write e.g. --privacy-unit rows "
+        f"or --privacy-unit user:person_id.{hint}"
     )
 
 
