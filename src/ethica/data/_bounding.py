@@ -188,7 +188,13 @@ def bounded_aggregate(
         _refuse_null_users(src, contribution.user)
     projected: dict[str, ir.Value] = {}
     for column in by:
-        projected[column] = bin_index(t[column], bins[column]) if column in bins else t[column]
+        key = t[column]
+        if column in bins:
+            projected[column] = bin_index(key, bins[column])
+        elif key.type().is_floating():  # NaN is NULL: one missing-key cell, not two
+            projected[column] = ibis.ifelse(key.isnan(), ibis.null(key.type()), key)
+        else:
+            projected[column] = key
     for item in sums:
         projected[item.name] = _units(t[item.column], item)
     if contribution is not None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ethica._exceptions import InvalidParameterError
+from ethica.data._bins import MAX_EDGES
 
 __all__ = [
     "REGISTRY",
@@ -179,6 +180,12 @@ class _Measured(_Grouped):
         object.__setattr__(self, "upper", hi)
         if self.step is not None and (_finite(self.step, "step", name) <= 0):
             raise InvalidParameterError(f"{name}: step must be > 0, got {self.step!r}.")
+        if self.step is not None and self.step > hi - lo:
+            raise InvalidParameterError(
+                f"{name}({self.column!r}): step={self.step!r} is larger than the clamping range "
+                f"[{lo:g}, {hi:g}] (width {hi - lo:g}), so every value would round to one of "
+                f"two grid points; use a step well below the width, e.g. {(hi - lo) / 1000:g}."
+            )
 
     def describe(self) -> str:
         """A short label, e.g. ``"mean of age by sex"``."""
@@ -231,6 +238,11 @@ class Histogram:
             raise InvalidParameterError(
                 f"Histogram edges must be increasing and non-empty, got {list(self.edges)}."
             )
+        if len(edges) > MAX_EDGES:
+            raise InvalidParameterError(
+                f"Histogram({self.column!r}) has {len(edges)} edges; at most {MAX_EDGES} are "
+                "binned in the engine. Use coarser bins."
+            )
         object.__setattr__(self, "edges", edges)
 
     def describe(self) -> str:
@@ -264,6 +276,11 @@ class Quantiles:
             raise InvalidParameterError(
                 f"candidates must be an integer >= 2, got {self.candidates!r}."
             )
+        if self.candidates > MAX_EDGES:
+            raise InvalidParameterError(
+                f"Quantiles({self.column!r}): candidates={self.candidates} is more than the "
+                f"{MAX_EDGES} grid points binned in the engine; use e.g. candidates=1001."
+            )
 
     def grid(self) -> tuple[float, ...]:
         """The public candidate answers: evenly spaced in ``[lower, upper]``."""
@@ -274,6 +291,10 @@ class Quantiles:
     def describe(self) -> str:
         """A short label."""
         return f"quantiles of {self.column}"
+
+
+MAX_POWER = 1023
+"""Largest ``max_power`` of :class:`BoundsEstimate`: ``2.0**1024`` overflows a float."""
 
 
 @dataclass(frozen=True)
@@ -288,6 +309,12 @@ class BoundsEstimate:
     def __post_init__(self) -> None:
         if not 0 < _finite(self.q, "q", "BoundsEstimate") < 0.5:
             raise InvalidParameterError(f"BoundsEstimate q must lie in (0, 0.5), got {self.q!r}.")
+        power = self.max_power
+        if isinstance(power, bool) or not isinstance(power, int) or not 0 <= power <= MAX_POWER:
+            raise InvalidParameterError(
+                f"BoundsEstimate max_power must be an integer in [0, {MAX_POWER}] (2**{MAX_POWER} "
+                f"is the largest power of two a float holds), got {power!r}; e.g. max_power=40."
+            )
 
     def grid(self) -> tuple[float, ...]:
         """The public, data-independent candidates."""
