@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
     from ethica.fairness._frontier import FrontierPoint, FrontierResult, frontier, hypervolume
     from ethica.fairness._gerryfair import GerryFairClassifier
+    from ethica.fairness._metric_frame import MetricFrame
     from ethica.fairness._postprocessing import RejectOptionClassifier, ThresholdOptimizer
     from ethica.fairness._proxies import ProxyFeature, ProxyResult, proxy_analysis
     from ethica.fairness._reductions import ExponentiatedGradient, GridSearch
@@ -78,6 +79,7 @@ _LAZY: dict[str, str] = {
         ("FrontierPoint", "FrontierResult", "frontier", "hypervolume"), "ethica.fairness._frontier"
     ),
     "GerryFairClassifier": "ethica.fairness._gerryfair",
+    "MetricFrame": "ethica.fairness._metric_frame",
     **dict.fromkeys(
         ("RejectOptionClassifier", "ThresholdOptimizer"), "ethica.fairness._postprocessing"
     ),
@@ -123,6 +125,7 @@ __all__ = [
     "GridSearch",
     "GroupMetrics",
     "Interval",
+    "MetricFrame",
     "ProxyFeature",
     "ProxyResult",
     "RejectOptionClassifier",
