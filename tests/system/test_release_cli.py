@@ -240,3 +240,28 @@ def test_plan_bad_target() -> None:
     result = runner.invoke(app, ["plan", "--target", "about twenty"])
     assert result.exit_code == 2
     assert "not an error target" in result.output
+
+
+def test_keys_are_released_as_written_and_typed_by_the_schema(tmp_path: Path) -> None:
+    rows = [("NO", 1), ("SE", 2), ("DK", 3)] * 1000
+    pd.DataFrame(rows, columns=["country", "code"]).to_csv(tmp_path / "nordic.csv", index=False)
+    ledger = tmp_path / "l.sqlite3"
+    _create(ledger, "--epsilon", "2", "--privacy-unit", "rows", name="nordic")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "source: nordic.csv\ndataset: nordic\nbudget: {epsilon: 2}\nqueries:\n"
+        "  - name: by country\n    count: {by: [country], keys: {country: [NO, SE]}}\n"
+        "  - name: by code\n    count: {by: [code], keys: {code: [1, 03]}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["release", str(spec), "--out", str(out), "--ledger", str(ledger)])
+    assert result.exit_code == 0, result.output
+    by_country = pd.read_csv(out / "01_by_country.csv", keep_default_na=False)
+    assert list(by_country["country"]) == ["NO", "SE"]  # Norway was released as False
+    assert (by_country["value"] > 900).all()  # the keys matched the rows (1000 each)
+    by_code = pd.read_csv(out / "02_by_code.csv")
+    assert list(by_code["code"]) == [1, 3]
+    assert (by_code["value"] > 900).all()  # integer keys for an integer column, not "1"
+    meta = json.loads((out / "release.json").read_text())
+    assert meta["tables"][0]["keys"] == [["NO"], ["SE"]]

@@ -124,9 +124,10 @@ def plan(
         _plan_figure(rows, figure, axis)
 
     def show() -> None:
+        approximately = ", ".join(f"{n} ≈ {float(getattr(budget, n)):.6g}" for n in budget._fields)
         console.print(
-            f"±{half_width:g} at {100 * level:g}% needs [bold]{budget}[/] "
-            f"({statistic}, L1 sensitivity {float(l1 * planned.grid):g})",
+            f"±{half_width:g} at {100 * level:g}% needs [bold]{budget}[/] ({approximately}; "
+            f"{statistic}, L1 sensitivity {float(l1 * planned.grid):g})",
             highlight=False,
         )
         table = Table(title="Error vs budget", title_justify="left")
