@@ -25,10 +25,28 @@ Verdicts. With the Newcombe interval of each group's difference from the
 reference: **fail** when some interval lies wholly outside :math:`[-\tau, \tau]`,
 **pass** when every interval lies within it, **inconclusive** otherwise (or when
 nothing can be judged), **not_applicable** for calibration without a score.
-Multiplicity: the intervals of one verdict are Bonferroni-adjusted
-simultaneous intervals — each at level :math:`1 - \alpha/k` for the :math:`k`
-comparisons the verdict rests on — so a "fail" (or "pass") claim holds for all
-of them together at the audit's confidence, not only for each one.
+
+The intervals are two one-sided tests (Schuirmann 1987) made simultaneous by
+Bonferroni: with :math:`k` comparisons behind a verdict and :math:`\alpha = 1 -`
+confidence, each is a two-sided :math:`1 - 2\alpha/k` interval
+(:func:`verdict_level`), i.e. each of its limits is a one-sided
+:math:`1 - \alpha/k` bound.
+
+- *pass* rests on :math:`L_i > -\tau` and :math:`U_i < \tau` for every comparison:
+  for a comparison whose true gap is :math:`\ge \tau` (or :math:`\le -\tau`),
+  that one bound crosses with probability at most :math:`\alpha/k`, so a verdict
+  with such a gap passes with probability at most :math:`\alpha/k \le \alpha`
+  (the intersection-union principle, Berger 1982);
+- *fail* rests on one bound beyond :math:`\pm\tau`: when every true gap is within
+  :math:`\pm\tau`, each of the :math:`2k` one-sided bounds misses on the side
+  that matters with probability at most :math:`\alpha/k`, and only one side of
+  each comparison can be near its tolerance, so a false fail has probability
+  about :math:`\alpha` (at most :math:`2\alpha` in the worst case of a gap equal
+  to :math:`\pm\tau` with standard errors as large as :math:`\tau`).
+
+The old rule (two-sided :math:`1-\alpha/k` intervals) was an equivalence test at
+:math:`\alpha/(2k)`; this one passes with less data at the same guarantee
+(measured size and power: ``docs/audit.md``).
 
 References
 ----------
@@ -45,6 +63,11 @@ Berk, R., Heidari, H., Jabbari, S., Kearns, M. and Roth, A. (2021). Fairness in 
 justice risk assessments: the state of the art. *Sociological Methods & Research* 50(1).
 Kleinberg, J., Mullainathan, S. and Raghavan, M. (2017). Inherent trade-offs in the fair
 determination of risk scores. *ITCS*.
+Schuirmann, D. J. (1987). A comparison of the two one-sided tests procedure and the power
+approach for assessing the equivalence of average bioavailability. *Journal of
+Pharmacokinetics and Biopharmaceutics* 15(6), 657-680.
+Berger, R. L. (1982). Multiparameter hypothesis testing and acceptance sampling.
+*Technometrics* 24(4), 295-300.
 """
 
 from __future__ import annotations
@@ -57,9 +80,9 @@ from ethica._typing import BoolArray
 from ethica.fairness._audit_groups import GroupBlock
 from ethica.fairness._audit_result import DefinitionResult, Interval, group_label
 from ethica.fairness._disparities import compare_to_reference, interval
-from ethica.fairness._intervals import wilson_interval
+from ethica.fairness._intervals import modified_wilson_interval
 
-__all__ = ["DEFINITIONS", "judge_definitions"]
+__all__ = ["DEFINITIONS", "judge_definitions", "verdict_level"]
 
 
 CALIBRATION = "calibration_within_groups"
@@ -76,6 +99,15 @@ RATE_DEFINITIONS: dict[str, tuple[str, ...]] = {
 
 #: Every definition the audit judges, in report order.
 DEFINITIONS: tuple[str, ...] = (*RATE_DEFINITIONS, CALIBRATION)
+
+
+def verdict_level(confidence: float, comparisons: int) -> float:
+    """Two-sided level of each interval behind a verdict: ``1 - 2 * alpha / k``.
+
+    Each limit is then a one-sided ``1 - alpha / k`` bound (two one-sided tests,
+    Schuirmann 1987, Bonferroni over the ``k`` comparisons).
+    """
+    return 1.0 - 2.0 * (1.0 - confidence) / max(1, comparisons)
 
 
 @dataclass(frozen=True)
@@ -102,7 +134,7 @@ def _verdict(
         f"{worst.metric} of {group_label(worst.group)} differs from {against} by "
         f"{worst.value:+.3f} [{worst.low:+.3f}, {worst.high:+.3f}]"
     )
-    simultaneous = f"{level:.4g} simultaneous intervals over {len(gaps)} comparison(s)"
+    simultaneous = f"{level:.4g} intervals, two one-sided tests over {len(gaps)} comparison(s)"
     if failing:
         return "fail", worst, f"{where}, wholly beyond ±{tolerance:g} ({simultaneous})"
     if not undefined and all(-tolerance <= g.low and g.high <= tolerance for g in gaps):
@@ -126,8 +158,7 @@ def _rate_definition(
     metrics = RATE_DEFINITIONS[name]
     ref_label = block.labels[reference]
     compared = int(judged.sum()) - 1 if judged[reference] else 0
-    k = max(1, compared * len(metrics))
-    level = 1.0 - (1.0 - confidence) / k
+    level = verdict_level(confidence, compared * len(metrics))
     gaps: list[_Gap] = []
     undefined: list[str] = []
     c = compare_to_reference(block, judged, reference, metrics, level)
@@ -190,12 +221,12 @@ def _calibration(
         reason = "no score column was given, so calibration cannot be judged"
         return _result(CALIBRATION, metrics, block, tolerance, "not_applicable", None, reason)
     cells = np.argwhere(judged[:, None] & (cal.n >= min_group_size))
-    level = 1.0 - (1.0 - confidence) / max(1, len(cells))
+    level = verdict_level(confidence, len(cells))
     rows, bins = cells[:, 0], cells[:, 1]
     n = cal.n[rows, bins]
     observed = cal.positives[rows, bins] / n
     mean_score = cal.score_sum[rows, bins] / n
-    low, high = wilson_interval(cal.positives[rows, bins], n, level)
+    low, high = modified_wilson_interval(cal.positives[rows, bins], n, level)
     gaps = [
         _Gap(block.labels[r], f"observed rate in score bin {b + 1}", o - s, lo - s, hi - s)
         for r, b, o, s, lo, hi in zip(

@@ -2,7 +2,9 @@
 
 Every function takes success counts ``x`` and trial counts ``n`` (arrays of the
 same shape) and returns arrays; entries with ``n == 0`` come back as ``nan`` and
-the caller turns them into ``None`` with a reason.
+the caller turns them into ``None`` with a reason. The measured coverage of each
+interval is in ``docs/audit.md`` (and re-measured by
+``tests/unit/fairness/test_audit_simulation.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
+from scipy import special, stats
 
 from ethica._typing import FloatArray
 
@@ -19,7 +21,10 @@ __all__ = [
     "critical_value",
     "holm_adjust",
     "katz_ratio",
+    "modified_wilson_interval",
     "newcombe_difference",
+    "poisson_boundary_count",
+    "score_ratio",
     "two_proportion_p_value",
     "wilson_interval",
 ]
@@ -66,6 +71,57 @@ def wilson_interval(
     low = np.where(np.asarray(x) == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
     high = np.where(np.asarray(x) == np.asarray(n), 1.0, np.clip(centre + half, 0.0, 1.0))
     return np.where(nf > 0, low, np.nan), np.where(nf > 0, high, np.nan)
+
+
+def poisson_boundary_count(n: CountArray) -> npt.NDArray[np.int64]:
+    """Return ``x*``: how many counts next to 0 (and to ``n``) get the Poisson limit.
+
+    Brown, Cai & DasGupta (2001, sec. 4.1.1) use ``x* = 2`` for ``n <= 50`` and
+    ``x* = 3`` for ``51 <= n <= 100``. The Wilson interval's coverage dip next to
+    the boundary is a Poisson-limit effect that does not fade with ``n`` (exact
+    coverage at ``n = 200``: 0.839 plain, 0.927 modified), so ``x* = 3`` is kept
+    for every ``n > 50``.
+    """
+    return np.where(np.asarray(n) <= 50, 2, 3).astype(np.int64)
+
+
+def modified_wilson_interval(
+    x: CountArray, n: CountArray, confidence: float
+) -> tuple[FloatArray, FloatArray]:
+    r"""Wilson interval with Poisson limits next to the boundary (Brown, Cai & DasGupta 2001).
+
+    For :math:`1 \le x \le x^*` (see :func:`poisson_boundary_count`) the Wilson lower
+    limit is replaced by :math:`\lambda_x / n`, where :math:`\lambda_x` is the
+    one-sided level-:math:`\alpha` lower Poisson limit,
+    :math:`P(\mathrm{Poisson}(\lambda_x) \ge x) = \alpha`, i.e.
+    :math:`\lambda_x = \tfrac12 \chi^2_{2x}(\alpha)` with :math:`\alpha = 1 -
+    \text{confidence}`; symmetrically the upper limit for :math:`n - x^* \le x
+    \le n - 1` is :math:`1 - \lambda_{n-x}/n`. Everywhere else it is the Wilson
+    interval (:func:`wilson_interval`), equal to statsmodels'
+    ``proportion_confint(method="wilson")``. The Poisson limit is always below the
+    Wilson lower limit it replaces, so the modification only widens the interval;
+    it lifts the minimum coverage next to 0 and 1 from about 0.84 to about 0.92 at
+    the 95% level (measured exactly in ``docs/audit.md``).
+
+    References
+    ----------
+    Brown, L. D., Cai, T. T. and DasGupta, A. (2001). Interval estimation for a
+    binomial proportion. *Statistical Science* 16(2), 101-133, section 4.1.1.
+    """
+    low, high = wilson_interval(x, n, confidence)
+    xs = np.asarray(x, dtype=np.float64)
+    ns = np.asarray(n, dtype=np.float64)
+    xs, ns = np.broadcast_arrays(xs, ns)
+    edge = poisson_boundary_count(ns)
+    alpha = 1.0 - confidence
+    near_zero = (xs >= 1) & (xs <= edge) & (ns > 0)
+    near_one = (ns - xs >= 1) & (ns - xs <= edge) & (ns > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        poisson_low = stats.chi2.ppf(alpha, 2.0 * np.maximum(xs, 1.0)) / 2.0 / ns
+        poisson_high = 1.0 - stats.chi2.ppf(alpha, 2.0 * np.maximum(ns - xs, 1.0)) / 2.0 / ns
+    low = np.where(near_zero, np.minimum(low, poisson_low), low)
+    high = np.where(near_one, np.maximum(high, poisson_high), high)
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
 def newcombe_difference(
@@ -129,6 +185,102 @@ def katz_ratio(
     low = np.where(undefined, np.nan, np.where(no_events, 0.0, np.exp(centre - spread)))
     high = np.where(undefined, np.nan, np.exp(centre + spread))
     return np.where(undefined, np.nan, ratio), low, high
+
+
+def _score_ratio_statistic(
+    theta: FloatArray,
+    x1: FloatArray,
+    n1: FloatArray,
+    x2: FloatArray,
+    n2: FloatArray,
+    correction: bool,
+) -> FloatArray:
+    """Miettinen-Nurminen score statistic of ``p1 = theta * p2`` (decreasing in theta)."""
+    total = n1 + n2
+    a = total * theta
+    b = n1 * theta + x1 + n2 + x2 * theta  # minus the usual "B"
+    c = x1 + x2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        root = np.sqrt(np.maximum(b * b - 4.0 * a * c, 0.0))
+        # The smaller root of a p^2 - b p + c, written without cancellation.
+        p2 = np.where(c > 0, 2.0 * c / (b + root), 0.0)
+        p1 = np.minimum(theta * p2, 1.0)
+        var = p1 * (1.0 - p1) / n1 + theta**2 * p2 * (1.0 - p2) / n2
+        if correction:
+            var = var * total / (total - 1.0)
+        num = x1 / n1 - theta * x2 / n2
+        stat = num / np.sqrt(var)
+    degenerate = np.where(num > 0, np.inf, np.where(num < 0, -np.inf, 0.0))
+    return np.asarray(np.where(var > 0, stat, degenerate), dtype=np.float64)
+
+
+def score_ratio(
+    x1: CountArray,
+    n1: CountArray,
+    x2: CountArray,
+    n2: CountArray,
+    confidence: float,
+    *,
+    correction: bool = True,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    r"""Ratio ``p1 / p2`` with the Miettinen-Nurminen score interval.
+
+    The interval is :math:`\{\theta : |T(\theta)| \le z\}`, inverting the score
+    test of :math:`p_1 = \theta p_2`,
+
+    .. math::
+        T(\theta) = \frac{\hat p_1 - \theta \hat p_2}{\sqrt{\big(\tilde p_1(1-\tilde p_1)/n_1
+        + \theta^2 \tilde p_2 (1 - \tilde p_2)/n_2\big)\, N/(N-1)}},
+
+    where :math:`\tilde p_2` (and :math:`\tilde p_1 = \theta \tilde p_2`) is the
+    maximum-likelihood estimate under the constraint (a root of a quadratic),
+    :math:`N = n_1 + n_2`. Without the factor :math:`N/(N-1)`
+    (``correction=False``) it is Koopman's (1984) interval. The limits are found by
+    bisection on :math:`\log\theta` (64 halvings of a bracket of width 600, so
+    exact to rounding). Unlike the Katz log interval it needs no ad-hoc 0.5:
+    with :math:`x_1 = 0` the lower limit is 0, with :math:`x_2 = 0` (no events in
+    the reference) the upper limit is :math:`+\infty`, so the interval stays
+    defined as :math:`[L, \infty)`; with both zero it is :math:`[0, \infty)`. The
+    point ratio is ``inf`` when only :math:`x_2 = 0` and ``nan`` when both are
+    zero; everything is ``nan`` when a sample is empty. Equal to statsmodels'
+    ``confint_proportions_2indep(method="score", compare="ratio")``.
+
+    References
+    ----------
+    Miettinen, O. and Nurminen, M. (1985). Comparative analysis of two rates.
+    *Statistics in Medicine* 4(2), 213-226.
+    Koopman, P. A. R. (1984). Confidence intervals for the ratio of two binomial
+    proportions. *Biometrics* 40(2), 513-517.
+    """
+    a1, m1, a2, m2 = (np.asarray(v, dtype=np.float64) for v in (x1, n1, x2, n2))
+    a1, m1, a2, m2 = np.broadcast_arrays(a1, m1, a2, m2)
+    defined = (m1 > 0) & (m2 > 0)
+    # Placeholders keep the arithmetic finite where a sample is empty.
+    m1s, m2s = np.where(defined, m1, 1.0), np.where(defined, m2, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (a1 / m1s) / (a2 / m2s)
+    z = critical_value(confidence)
+
+    def solve(target: float, low_u: FloatArray, high_u: FloatArray) -> FloatArray:
+        lo, hi = low_u.copy(), high_u.copy()
+        for _ in range(64):
+            mid = 0.5 * (lo + hi)
+            above = _score_ratio_statistic(np.exp(mid), a1, m1s, a2, m2s, correction) > target
+            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+        return 0.5 * (lo + hi)
+
+    bound = np.full(a1.shape, 300.0)
+    with np.errstate(divide="ignore"):
+        centre = np.where((a1 > 0) & (a2 > 0), np.log(np.where(a1 > 0, ratio, 1.0)), 0.0)
+    centre = np.clip(centre, -bound, bound)
+    low = np.where(a1 == 0, 0.0, np.exp(solve(z, -bound, np.where(a2 > 0, centre, bound))))
+    high = np.where(a2 == 0, np.inf, np.exp(solve(-z, np.where(a1 > 0, centre, -bound), bound)))
+    nan = np.full(a1.shape, np.nan)
+    return (
+        np.where(defined, ratio, nan),
+        np.where(defined, low, nan),
+        np.where(defined, high, nan),
+    )
 
 
 def two_proportion_p_value(

@@ -19,10 +19,12 @@ accuracy       (TP+TN)/n               P(Ŷ=Y)
 base_rate      (TP+FN)/n               P(Y=1)
 ============== ======================= ==============================
 
-Each comes with its Wilson interval. A rate whose denominator is zero is
-undefined, with the reason, never ``nan``. The group-conditional versions of
-these rates are the building blocks of the fairness definitions surveyed by
-Verma, S. and Rubin, J. (2018), "Fairness definitions explained", *FairWare*.
+Each comes with its Wilson interval, modified next to 0 and 1 (Brown, Cai &
+DasGupta 2001; :func:`~ethica.fairness._intervals.modified_wilson_interval`).
+A rate whose denominator is zero is undefined, with the reason, never ``nan``. The
+group-conditional versions of these rates are the building blocks of the fairness
+definitions surveyed by Verma, S. and Rubin, J. (2018), "Fairness definitions
+explained", *FairWare*.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 
 from ethica._typing import FloatArray, IntArray
 from ethica.fairness._audit_result import Estimate
-from ethica.fairness._intervals import wilson_interval
+from ethica.fairness._intervals import modified_wilson_interval
 
 __all__ = ["CELLS", "METRICS", "RateTable", "rate_table"]
 
@@ -114,18 +116,18 @@ class RateTable:
 
 
 def rate_table(confusion: IntArray, confidence: float) -> RateTable:
-    """Compute every metric with its Wilson interval from ``(groups, 4)`` confusion counts.
+    """Compute every metric with its (modified) Wilson interval from ``(groups, 4)`` counts.
 
     Parameters
     ----------
     confusion
         Counts in the column order of :data:`CELLS` (tp, fp, fn, tn), one row per group.
     confidence
-        Coverage of the Wilson intervals.
+        Coverage of the intervals.
     """
     numerator = confusion @ _NUMERATOR_MASK
     denominator = confusion @ _DENOMINATOR_MASK
     with np.errstate(divide="ignore", invalid="ignore"):
         value = numerator / denominator
-    low, high = wilson_interval(numerator, denominator, confidence)
+    low, high = modified_wilson_interval(numerator, denominator, confidence)
     return RateTable(numerator, denominator, value, low, high)
