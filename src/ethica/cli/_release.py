@@ -192,7 +192,7 @@ def release(
     """
     from ethica.data import resolve_table
     from ethica.privacy import Ledger, Session
-    from ethica.privacy.release._spec import column_kinds, key_columns, parse_spec, type_keys
+    from ethica.privacy.release._spec import parse_spec, type_keys_from_schema
 
     if not spec.is_file():
         raise DataSourceError(f"spec file not found: {str(spec)!r}; check the path.")
@@ -200,13 +200,10 @@ def release(
     name = _dataset_name(parsed.dataset, dataset, spec)
     targets = _targets(parsed.batch.names or (), parsed.format, out)
     check_output_dir(out, targets)
-    source: Path | str = parsed.source
-    if "://" not in parsed.source and not Path(parsed.source).is_absolute():
-        source = spec.parent / parsed.source
+    source = parsed.source_in(spec.parent)
     with Ledger(ledger or (spec.parent / parsed.ledger if parsed.ledger else None)) as book:
         _check_registered(book, name, parsed.budget, parsed.privacy_unit)
-        kinds = column_kinds(resolve_table(source, table=parsed.table), key_columns(parsed.batch))
-        batch = type_keys(parsed.batch, kinds)
+        batch = type_keys_from_schema(parsed.batch, resolve_table(source, table=parsed.table))
         session = Session(
             source,
             privacy_unit=parsed.privacy_unit,

@@ -228,3 +228,12 @@ def test_keys_that_become_equal_are_refused() -> None:
     batch = parse_spec(_one_query("count: {by: [c], keys: {c: [1, 01]}}")).batch
     with pytest.raises(InvalidParameterError, match="more than once"):
         type_keys(batch, {"c": "integer"})
+
+
+def test_the_source_is_relative_to_the_spec_folder(tmp_path: Path) -> None:
+    def source(text: str) -> Path | str:
+        return parse_spec(_one_query("count: {}").replace("a.csv", text)).source_in(tmp_path)
+
+    assert source("data/a.csv") == tmp_path / "data" / "a.csv"
+    assert source("/srv/a.csv") == Path("/srv/a.csv")
+    assert source("duckdb://w.duckdb") == "duckdb://w.duckdb"

@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -61,10 +62,12 @@ __all__ = [
     "ReleaseSpec",
     "check_consistent",
     "column_kinds",
+    "key_columns",
     "parse_exact",
     "parse_spec",
     "parse_unit",
     "type_keys",
+    "type_keys_from_schema",
 ]
 
 _TOP = {
@@ -160,6 +163,13 @@ class ReleaseSpec:
     dataset: str | None
     ledger: str | None
     title: str
+
+    def source_in(self, folder: Path) -> Path | str:
+        """The source as opened from a spec file in ``folder``: a relative path is relative
+        to the spec's folder; a URL (``duckdb://...``) or an absolute path is kept."""
+        if "://" in self.source or Path(self.source).is_absolute():
+            return self.source if "://" in self.source else Path(self.source)
+        return folder / self.source
 
 
 class _Reader:
@@ -507,6 +517,12 @@ def _typed(text: str, kind: ColumnKind, column: str) -> object:
     except ValueError:
         raise refuse("an ISO date (YYYY-MM-DD)" if kind == "date" else "an ISO time") from None
     return text
+
+
+def type_keys_from_schema(batch: Batch, table: Any) -> Batch:
+    """:func:`type_keys` with the kinds of ``table``'s schema (:func:`column_kinds`): what a
+    caller of :func:`parse_spec` does before releasing, verifying or planning the batch."""
+    return type_keys(batch, column_kinds(table, key_columns(batch)))
 
 
 def type_keys(batch: Batch, kinds: Mapping[str, ColumnKind]) -> Batch:
