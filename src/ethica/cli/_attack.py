@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ethica._exceptions import InfeasibleError, InvalidParameterError
 from ethica.cli._app import command_group, console
-from ethica.cli._output import HtmlOption, JsonOption, emit
+from ethica.cli._output import EncodingOption, HtmlOption, JsonOption, emit
 from ethica.cli._progress import bar
 
 if TYPE_CHECKING:
@@ -280,15 +280,29 @@ def membership(
         int, typer.Option(help="Training rows of each model (the table needs 4x as many).")
     ] = 1500,
     shadows: Annotated[int, typer.Option(help="Shadow models of the shadow attack.")] = 4,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Columns that are not features (identifiers, weights, columns computed from "
+            "the label), comma-separated."
+        ),
+    ] = None,
+    drop_missing: Annotated[
+        bool, typer.Option(help="Drop rows whose label is missing (default: refuse them).")
+    ] = False,
     seed: SeedOption = 0,
+    encoding: EncodingOption = None,
     json_path: JsonOption = None,
     html_path: HtmlOption = None,
 ) -> None:
     """Tell a model's training rows from held-out rows (loss threshold and shadow models)."""
-    from ethica.cli._options import parse_scalar
+    from ethica.cli._options import parse_list, parse_scalar
+    from ethica.cli._output import check_output_paths, shown_warnings
     from ethica.data import read_rows
     from ethica.report import membership_section
     from ethica.workflows._attack_membership import run_membership
+
+    check_output_paths(json_path=json_path, html_path=html_path)
 
     if source is None:
         from ethica.datasets import load_adult
@@ -302,9 +316,9 @@ def membership(
                 f"--label is required with a table ({source}); name its outcome column, "
                 "e.g. --label outcome."
             )
-        rows = read_rows(source)
+        rows = read_rows(source, text_columns=[label], encoding=encoding)
         positive = None if positive_label is None else parse_scalar(positive_label)
-    with bar("Training target and shadow models, scoring rows") as update:
+    with shown_warnings(), bar("Training target and shadow models, scoring rows") as update:
         result = run_membership(
             rows,
             label=label,
@@ -313,6 +327,8 @@ def membership(
             n_members=members,
             n_shadows=shadows,
             seed=seed,
+            exclude=parse_list(exclude),
+            drop_missing=drop_missing,
             progress=update,
         )
     finish(

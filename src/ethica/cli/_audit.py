@@ -11,7 +11,14 @@ from rich.table import Table
 from ethica._exceptions import InvalidParameterError
 from ethica.cli._app import app, console, err_console
 from ethica.cli._options import parse_key_values, parse_list, parse_scalar
-from ethica.cli._output import HtmlOption, JsonOption, emit
+from ethica.cli._output import (
+    EncodingOption,
+    HtmlOption,
+    JsonOption,
+    check_output_paths,
+    emit,
+    shown_warnings,
+)
 from ethica.cli._progress import working
 from ethica.fairness._audit_result import HARM_DEFINITIONS
 
@@ -63,8 +70,16 @@ def audit(
         typer.Option(help="Bin a numeric attribute: age=25/45/65 (edges) or age=q4 (quantiles)."),
     ] = None,
     positive_label: Annotated[
-        str, typer.Option(help="Value of label/prediction that is the positive outcome.")
-    ] = "1",
+        str | None,
+        typer.Option(help="Value of the label that is the positive outcome (default 1)."),
+    ] = None,
+    positive_prediction: Annotated[
+        str | None,
+        typer.Option(
+            help="Value of the prediction that is the positive decision (default: the "
+            "positive label)."
+        ),
+    ] = None,
     reference: Annotated[
         list[str] | None, typer.Option(help="Reference group, ATTR=VALUE (default: largest).")
     ] = None,
@@ -78,6 +93,10 @@ def audit(
         int | None, typer.Option(help="Largest intersection order (default: all).")
     ] = None,
     min_group_size: Annotated[int, typer.Option(help="Smallest group judged.")] = 30,
+    max_groups: Annotated[
+        int,
+        typer.Option(help="Most distinct values a protected attribute may have (bin above)."),
+    ] = 250,
     drop_missing: Annotated[
         bool, typer.Option(help="Drop rows whose label or prediction is missing.")
     ] = False,
@@ -91,12 +110,14 @@ def audit(
             "of protected values for the harm's rate, from the counts.",
         ),
     ] = False,
+    encoding: EncodingOption = None,
     json_path: JsonOption = None,
     html_path: HtmlOption = None,
 ) -> None:
     """Audit a table of decisions and outcomes for discrimination in the outputs."""
     from ethica.fairness import audit as run_audit
 
+    check_output_paths(json_path=json_path, html_path=html_path)
     if harm not in HARMS:
         raise InvalidParameterError(f"--harm {harm!r} is not one of {', '.join(HARMS)}")
     if backend not in BACKENDS:
@@ -108,7 +129,7 @@ def audit(
             attributes[attributes.index(spec.column)] = spec
         else:
             attributes.append(spec)
-    with working("Counting outcomes per group in the engine"):
+    with shown_warnings(), working("Counting outcomes per group in the engine"):
         result = run_audit(
             source,
             label=label,
@@ -116,7 +137,10 @@ def audit(
             score=score,
             threshold=threshold,
             protected=attributes,
-            positive_label=parse_scalar(positive_label),
+            positive_label=None if positive_label is None else parse_scalar(positive_label),
+            positive_prediction=(
+                None if positive_prediction is None else parse_scalar(positive_prediction)
+            ),
             reference=parse_key_values(reference, option="--reference") or None,
             max_order=max_order,
             min_group_size=min_group_size,
@@ -126,6 +150,8 @@ def audit(
             table=table,
             backend=None if backend == "duckdb" else backend,
             subgroups=subgroups,
+            max_groups=max_groups,
+            encoding=encoding,
         )
     emit(
         result.to_dict(),

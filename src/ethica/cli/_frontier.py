@@ -17,8 +17,10 @@ from ethica.cli._options import parse_list
 from ethica.cli._output import (
     HtmlOption,
     JsonOption,
+    check_output_paths,
     emit,
     json_text,
+    shown_warnings,
     write_atomically,
     write_text_atomically,
 )
@@ -87,20 +89,22 @@ def frontier(
     from ethica.fairness import constraint_from_name
     from ethica.workflows._learning import audit_model, resolve_estimator, run_frontier
 
+    check_output_paths(json_path=json_path, html_path=html_path, model_out=model_out)
     constraint_from_name(constraint)  # fail on a misspelt name before reading anything
     base = resolve_estimator(estimator)
     swept = parse_bounds(bounds)
-    data = shared.load(
-        source,
-        label=label,
-        protected=protected,
-        positive_label=positive_label,
-        test=test,
-        test_fraction=test_fraction,
-        seed=seed,
-        exclude=exclude,
-        include_protected=False,
-    )
+    with shown_warnings():
+        data = shared.load(
+            source,
+            label=label,
+            protected=protected,
+            positive_label=positive_label,
+            test=test,
+            test_fraction=test_fraction,
+            seed=seed,
+            exclude=exclude,
+            include_protected=False,
+        )
     with bar("Training models along the frontier") as progress:
         result = run_frontier(
             data,

@@ -6,26 +6,34 @@ failure (a rendering error, a full disk, Ctrl-C) never leaves a partial file beh
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from ethica.cli._app import console
+from ethica._exceptions import EthicaWarning, InvalidParameterError
+from ethica.cli._app import console, err_console
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
     from ethica.report import Section
 
 __all__ = [
+    "EncodingOption",
     "HtmlOption",
     "JsonOption",
+    "check_output_paths",
     "emit",
     "json_text",
     "render_page",
     "say_written",
+    "shown_warnings",
     "write_atomically",
     "write_text_atomically",
 ]
@@ -36,6 +44,85 @@ JsonOption = Annotated[
 HtmlOption = Annotated[
     Path | None, typer.Option("--html", help="Write a self-contained HTML report to PATH.")
 ]
+
+
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding", help="Text encoding of a CSV source: utf-8 (default), utf-16 or latin-1."
+    ),
+]
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (``None`` if it can), without creating anything."""
+    if path.is_dir():
+        return "it is a folder; name a file inside it"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "the file exists and is read-only"
+    ancestor = path.parent
+    while not ancestor.exists():
+        if ancestor.parent == ancestor:
+            break
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        return f"{str(ancestor)!r} is a file, not a folder"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"the folder {str(ancestor)!r} is not writable"
+    return None
+
+
+def check_output_paths(**paths: Path | str | None) -> None:
+    """Refuse, before any work, output paths that cannot be written.
+
+    Keyword names are the options (``json_path`` -> ``--json``, ``model_out`` ->
+    ``--model-out``); ``None`` and ``-`` (stdout) are skipped. Raises
+    :class:`~ethica.InvalidParameterError` (one line, exit code 2) naming the option,
+    the path and why; two options naming the same file are refused too.
+    """
+    seen: dict[Path, str] = {}
+    for name, value in paths.items():
+        if value is None or str(value) == "-":
+            continue
+        option = "--" + name.removesuffix("_path").replace("_", "-")
+        if not str(value).strip():
+            raise InvalidParameterError(f"{option} is empty; give a file path, e.g. {option} out")
+        path = Path(value).expanduser()
+        reason = _unwritable(path)
+        if reason is not None:
+            raise InvalidParameterError(
+                f"cannot write {option} to {str(path)!r}: {reason}; choose a path in a "
+                "folder you can write to."
+            )
+        resolved = path.resolve()
+        if resolved in seen:
+            raise InvalidParameterError(
+                f"{seen[resolved]} and {option} both write {str(path)!r}; give them different "
+                "paths."
+            )
+        seen[resolved] = option
+
+
+@contextlib.contextmanager
+def shown_warnings() -> Iterator[None]:
+    """Show ethica's warnings raised inside the block as one ``warning:`` line each.
+
+    Other warnings are passed on unchanged after the block.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: set[str] = set()
+    for item in caught:
+        if issubclass(item.category, EthicaWarning):
+            text = str(item.message)
+            if text not in seen:
+                seen.add(text)
+                err_console.print(
+                    f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True
+                )
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> None:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ethica.cli import _learning_common as shared
 from ethica.cli._app import app, console
-from ethica.cli._output import HtmlOption, JsonOption, emit
+from ethica.cli._output import HtmlOption, JsonOption, check_output_paths, emit, shown_warnings
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
@@ -36,20 +36,22 @@ def proxies(
     from ethica.fairness import constraint_from_name
     from ethica.workflows._learning import run_proxies
 
+    check_output_paths(json_path=json_path, html_path=html_path)
     constraint_from_name(constraint)
     if top < 1:
         raise InvalidParameterError(f"--top {top} must be at least 1; e.g. --top 10.")
-    data = shared.load(
-        source,
-        label=label,
-        protected=protected,
-        positive_label=positive_label,
-        test=test,
-        test_fraction=test_fraction,
-        seed=seed,
-        exclude=exclude,
-        include_protected=True,
-    )
+    with shown_warnings():
+        data = shared.load(
+            source,
+            label=label,
+            protected=protected,
+            positive_label=positive_label,
+            test=test,
+            test_fraction=test_fraction,
+            seed=seed,
+            exclude=exclude,
+            include_protected=True,
+        )
     with working("Training with and without the protected attribute, ranking proxies"):
         result = run_proxies(data, constraint, top=top)
 

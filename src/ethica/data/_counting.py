@@ -107,7 +107,7 @@ def count_outcomes(
         missing, instead of raising.
     max_groups
         Largest number of distinct values a protected attribute may have
-        (default :data:`~ethica.data._checks.MAX_GROUPS`, 1,000).
+        (default :data:`~ethica.data._checks.MAX_GROUPS`, 250).
     table, backend, encoding
         As in :func:`~ethica.data.resolve_table`. A CSV file's label, prediction and
         (unbinned) protected columns are read as the text they are written in, not as the

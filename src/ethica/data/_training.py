@@ -19,20 +19,111 @@ import pandas as pd
 
 from ethica._exceptions import SchemaError
 from ethica._typing import FloatArray
+from ethica.data._checks import matching_values, same_value
 
-__all__ = ["TrainingEncoding", "TrainingMatrix", "fit_encoding", "read_rows", "to_frame"]
+__all__ = [
+    "TrainingEncoding",
+    "TrainingMatrix",
+    "check_no_identifiers",
+    "fit_encoding",
+    "id_like_columns",
+    "label_leaks",
+    "read_rows",
+    "to_frame",
+]
 
 _MISSING = "(missing)"
+#: Fewer non-missing values than this never make a column ID-like (too few to tell).
+_ID_MIN_ROWS = 20
+#: A text column with at least this share of distinct values is ID-like.
+_ID_TEXT_SHARE = 0.95
 
 
-def _read(source: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def id_like_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The ``columns`` of ``frame`` that identify rows rather than describe them.
+
+    A column is ID-like when it has at least 20 non-missing values and either is text
+    (or any non-numeric type) with at least 95% distinct values, or holds whole numbers
+    that are all distinct and consecutive (a row number). As a feature such a column
+    lets a learner memorise rows (and, one-hot encoded, makes one feature per row); as
+    a proxy it would rank by chance.
+    """
+    found = []
+    for column in columns:
+        values = frame[column].dropna()
+        n = len(values)
+        if n < _ID_MIN_ROWS or pd.api.types.is_bool_dtype(values):
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            numbers = values.to_numpy(dtype=np.float64)
+            if not np.all(np.isfinite(numbers)) or not np.all(numbers == np.round(numbers)):
+                continue
+            ordered = np.sort(numbers)
+            if np.all(np.diff(ordered) == 1.0):
+                found.append(column)
+        elif values.astype(str).nunique() >= _ID_TEXT_SHARE * n:
+            found.append(column)
+    return found
+
+
+def label_leaks(frame: pd.DataFrame, label: str, columns: Sequence[str]) -> list[str]:
+    """The ``columns`` that predict ``label`` perfectly on ``frame`` (leaks of the label).
+
+    A column leaks the label when, on the rows where both are present (at least 20, and
+    the label takes two values), either it takes at most ``n / 10`` distinct values and
+    the label is constant within each, or it is numeric and one threshold separates the
+    two labels (every value of one label below every value of the other). A feature
+    computed from the outcome makes any model look perfect and says nothing about it.
+    """
+    leaks = []
+    for column in columns:
+        pair = frame[[column, label]].dropna()
+        n = len(pair)
+        if column == label or n < _ID_MIN_ROWS or pair[label].nunique() != 2:
+            continue
+        values = pair[column]
+        if values.nunique() <= max(2, n // 10):
+            keys = values.astype(str)
+            if (pair.groupby(keys, sort=False)[label].nunique() == 1).all():
+                leaks.append(column)
+                continue
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            first, second = (values[pair[label] == v] for v in pd.unique(pair[label]))
+            if first.max() < second.min() or second.max() < first.min():
+                leaks.append(column)
+    return leaks
+
+
+def check_no_identifiers(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise :class:`SchemaError` if a feature column is ID-like (:func:`id_like_columns`).
+
+    Shared by every learner that turns columns into features (``frontier``, ``proxies``,
+    ``attack membership``): the message names the columns and how to leave them out.
+    """
+    found = id_like_columns(frame, columns)
+    if found:
+        listed = ",".join(found)
+        raise SchemaError(
+            f"feature column(s) {found} look like row identifiers (a distinct value on "
+            "nearly every row, or consecutive row numbers), so a model would memorise rows "
+            f"through them; leave them out with exclude=[...] (CLI: --exclude {listed})."
+        )
+
+
+def _read(
+    source: Any,
+    columns: Sequence[str] | None = None,
+    *,
+    text_columns: Sequence[str] = (),
+    encoding: str | None = None,
+) -> pd.DataFrame:
     """Rows of ``source`` (all columns, or ``columns``) as a pandas frame."""
     if isinstance(source, pd.DataFrame):
         return source
     from ethica.data._engine import to_arrow
     from ethica.data._sources import open_source
 
-    opened = open_source(source)
+    opened = open_source(source, text_columns=text_columns, encoding=encoding)
     table = opened.table
     if columns is not None:
         missing = [c for c in columns if c not in table.columns]
@@ -52,13 +143,16 @@ def to_frame(source: Any, columns: Sequence[str]) -> pd.DataFrame:
     return frame.loc[:, list(columns)]
 
 
-def read_rows(source: Any) -> pd.DataFrame:
+def read_rows(
+    source: Any, *, text_columns: Sequence[str] = (), encoding: str | None = None
+) -> pd.DataFrame:
     """Every row of ``source`` (a CSV/Parquet path, URL, table or frame) as a pandas frame.
 
     A frame is returned as is; anything else is opened by :mod:`ethica.data._sources`, so
-    errors name the file and the fix.
+    errors name the file and the fix. ``text_columns`` of a CSV file are read as written
+    (``yes``/``no`` stays text); ``encoding`` is the CSV's text encoding (default UTF-8).
     """
-    return _read(source)
+    return _read(source, text_columns=text_columns, encoding=encoding)
 
 
 def _raise_missing(missing: list[str], available: list[str]) -> None:
@@ -137,11 +231,12 @@ class TrainingEncoding:
             sources.extend([column] * len(levels))
         n = len(frame)
         X = np.hstack(blocks) if blocks else np.zeros((n, 0))
-        labels = frame[self.label].to_numpy()
+        labels = frame[self.label]
+        positives = matching_values(list(pd.unique(labels.dropna())), self.positive)
         sensitive = frame.loc[:, list(self.protected)].to_numpy(dtype=object)
         return TrainingMatrix(
             X=X,
-            y=(labels == self.positive).astype(np.int8),
+            y=labels.isin(positives).to_numpy().astype(np.int8),
             sensitive=sensitive[:, 0] if len(self.protected) == 1 else sensitive,
             feature_names=tuple(names),
             feature_sources=tuple(sources),
@@ -156,7 +251,7 @@ def _as_text(column: pd.Series) -> npt.NDArray[np.object_]:
 
 def _default_positive(label: str, values: pd.Series) -> Any:
     distinct = set(values.dropna().unique().tolist())
-    if distinct <= {0, 1}:  # also True/False, which compare equal to 1/0
+    if all(same_value(v, 1) or same_value(v, 0) for v in distinct):  # also True/False, "1"
         return 1
     raise SchemaError(
         f"label column {label!r} has values {sorted(map(str, distinct))[:5]}; name the "
@@ -187,6 +282,12 @@ def fit_encoding(
         Feature columns (default: every other column). Numeric columns are standardised
         (missing values become the mean); other columns are one-hot encoded with a
         ``(missing)`` level.
+
+    Raises
+    ------
+    SchemaError
+        A feature column is ID-like (see :func:`id_like_columns`), a column is missing,
+        or ``positive`` never occurs in the label.
     """
     protected_columns = (protected,) if isinstance(protected, str) else tuple(protected)
     frame = _read(source)
@@ -198,9 +299,10 @@ def fit_encoding(
     if include_protected:
         wanted += [c for c in protected_columns if c not in wanted]
     frame = to_frame(frame, list(dict.fromkeys([*wanted, *protected_columns, label])))
+    check_no_identifiers(frame, [c for c in wanted if c not in protected_columns])
     if positive is None:
         positive = _default_positive(label, frame[label])
-    elif not (frame[label] == positive).any():
+    elif not matching_values(list(pd.unique(frame[label].dropna())), positive):
         raise SchemaError(
             f"positive={positive!r} never occurs in label column {label!r} (values "
             f"{sorted(map(str, frame[label].dropna().unique()))[:5]}); pick one of those."

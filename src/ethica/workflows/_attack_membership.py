@@ -10,6 +10,7 @@ the attacker's shadow models. Each target model is attacked by the loss-threshol
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethica._exceptions import InvalidParameterError
+from ethica._exceptions import EthicaWarning, InvalidParameterError
 from ethica.attacks import MembershipResult, Progress, loss_threshold_attack, shadow_model_attack
 from ethica.attacks._common import SCHEMA_VERSION, frame_html
 from ethica.workflows._attack_census import offset_progress
@@ -135,6 +136,49 @@ class MembershipComparison:
         return frame_html(f"Membership inference ({self.label})", self.to_frame())
 
 
+def _usable_rows(
+    frame: pd.DataFrame, label: str, exclude: Sequence[str], drop_missing: bool
+) -> pd.DataFrame:
+    """``frame`` without the ``exclude`` columns and (if asked) rows without a label."""
+    from ethica.data._training import label_leaks
+
+    columns = list(frame.columns)
+    if label not in columns:
+        raise InvalidParameterError(
+            f"label column {label!r} not found; the table has {columns}. Check the spelling "
+            "(CLI: --label)."
+        )
+    unknown = [c for c in exclude if c not in columns]
+    if unknown or label in exclude:
+        raise InvalidParameterError(
+            f"cannot exclude {unknown or [label]}: "
+            + ("not in the table, which has " + str(columns) if unknown else "it is the label")
+            + "; check the names given to exclude (CLI: --exclude)."
+        )
+    frame = frame.drop(columns=list(exclude))
+    missing = frame[label].isna()
+    n_missing = int(missing.sum())
+    if n_missing and not drop_missing:
+        raise InvalidParameterError(
+            f"label column {label!r} is missing (NULL/NaN) on {n_missing:,} of {len(frame):,} "
+            "rows; a missing label is no negative label: drop those rows with "
+            "drop_missing=True (CLI: --drop-missing), or fill them in."
+        )
+    if n_missing:
+        frame = frame.loc[~missing]
+    features = [c for c in frame.columns if c != label]
+    for column in label_leaks(frame, label, features):
+        warnings.warn(
+            f"feature {column!r} predicts the label {label!r} perfectly on these rows, so it "
+            "leaks the outcome: every model looks perfect through it and the attack measures "
+            f"that leak, not memorisation; leave it out with exclude=[{column!r}] "
+            f"(CLI: --exclude {column}).",
+            EthicaWarning,
+            stacklevel=3,
+        )
+    return frame
+
+
 def run_membership(
     frame: pd.DataFrame,
     *,
@@ -144,6 +188,8 @@ def run_membership(
     n_members: int = 1500,
     n_shadows: int = 4,
     seed: int = 0,
+    exclude: Sequence[str] = (),
+    drop_missing: bool = False,
     progress: Progress | None = None,
 ) -> MembershipComparison:
     """Train each model on ``n_members`` rows of ``frame`` and attack it two ways.
@@ -151,10 +197,17 @@ def run_membership(
     Parameters
     ----------
     frame
-        Labelled rows; every column but ``label`` is a feature (numbers standardised,
-        other columns one-hot, see :func:`ethica.data.fit_encoding`).
+        Labelled rows; every column but ``label`` and ``exclude`` is a feature (numbers
+        standardised, other columns one-hot, see :func:`ethica.data.fit_encoding`);
+        ID-like columns are refused.
     label, positive
-        The label column and its positive value (default 1 / True).
+        The label column and its positive value (default 1 / True). Rows with a missing
+        label are refused, or dropped with ``drop_missing=True``.
+    exclude
+        Columns that are not features (identifiers, weights, columns computed from the
+        label).
+    drop_missing
+        Drop rows whose label is missing instead of raising.
     models
         Names from :data:`MODELS`.
     n_members
@@ -164,8 +217,21 @@ def run_membership(
         Shadow models per attack; seed of the split, the models and the attacks.
     progress
         ``progress(done, total)`` after each model fit, shadow model and scoring pass.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown or excluded columns, missing labels (without ``drop_missing``), too few
+        rows for ``n_members``, an unknown model name.
+
+    Warns
+    -----
+    EthicaWarning
+        A feature predicts the label perfectly (it leaks the label: exclude it).
     """
     from ethica.data import fit_encoding
+
+    frame = _usable_rows(frame, label, exclude, drop_missing)
 
     if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 10:
         raise InvalidParameterError(
