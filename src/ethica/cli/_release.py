@@ -221,8 +221,9 @@ def release(
             session.fail(result, f"outputs not written: {type(error).__name__}")
             if not isinstance(error, Exception):
                 raise
+            step = "making it consistent or writing it" if parsed.consistent else "writing it"
             raise ReleaseFailedError(
-                f"the release was charged and its noise drawn, but writing it to {out} failed "
+                f"the release was charged and its noise drawn, but {step} to {out} failed "
                 f"({type(error).__name__}: {error}). The charge stands (status 'failed') and "
                 f"the noisy results are kept in the ledger: {_recovery(book, name, result)}."
             ) from error
