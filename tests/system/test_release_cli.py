@@ -265,3 +265,19 @@ def test_keys_are_released_as_written_and_typed_by_the_schema(tmp_path: Path) ->
     assert (by_code["value"] > 900).all()  # integer keys for an integer column, not "1"
     meta = json.loads((out / "release.json").read_text())
     assert meta["tables"][0]["keys"] == [["NO"], ["SE"]]
+
+
+def test_a_dataset_without_a_recorded_unit_names_set_unit(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    with Ledger(ledger) as book:
+        book.create_dataset("adult", PureDP(2))  # as a ledger from before units were stored
+    spec = _spec(workdir)
+    args = ["release", str(spec), "--out", str(workdir / "o"), "--ledger", str(ledger)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "`ethica budget set-unit adult --privacy-unit rows`" in _flat(result.output)
+    fixed = runner.invoke(
+        app, ["budget", "set-unit", "adult", "--privacy-unit", "rows", "--ledger", str(ledger)]
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert runner.invoke(app, args).exit_code == 0

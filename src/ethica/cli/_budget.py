@@ -124,6 +124,30 @@ def create(
         )
 
 
+@budget_app.command("set-unit")
+def set_unit(
+    dataset: Annotated[str, typer.Argument(help="A dataset registered without a privacy unit.")],
+    privacy_unit: Annotated[
+        str,
+        typer.Option(
+            "--privacy-unit", help="'rows' or 'user:COLUMN' (recorded once, never changed)."
+        ),
+    ] = ...,  # type: ignore[assignment]
+    ledger: LedgerOption = None,
+) -> None:
+    """Record the privacy unit of a dataset from a ledger written before units were stored.
+
+    A unit, once recorded, is permanent: releases under different units do not add up.
+    """
+    unit = parse_unit(privacy_unit)
+    with Ledger(ledger) as book:
+        status = book.set_privacy_unit(dataset, unit)
+        console.print(
+            f"[bold]{status.name}[/] protects the privacy unit {show_unit(status.privacy_unit)}",
+            highlight=False,
+        )
+
+
 @budget_app.command("show")
 def show(
     dataset: Annotated[str | None, typer.Argument(help="One dataset (default: all).")] = None,

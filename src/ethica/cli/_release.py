@@ -259,7 +259,8 @@ def _unit_option(unit: PrivacyUnit) -> str:
 
 
 def _check_registered(book: Ledger, name: str, budget: Budget, unit: PrivacyUnit) -> None:
-    """Refuse (free, one line) a dataset that is not registered, or holds another kind."""
+    """Refuse (free, one line) a dataset that is not registered, has no recorded unit, or
+    holds another budget kind (the session refuses another unit)."""
     if not book.has_dataset(name):
         raise LedgerError(
             f"dataset {name!r} is not registered in the ledger {book.path}; nothing creates a "
@@ -267,7 +268,14 @@ def _check_registered(book: Ledger, name: str, budget: Budget, unit: PrivacyUnit
             f"{budget_options(budget)} --privacy-unit {_unit_option(unit)}` (choose the total "
             "budget for every release of this data), then release again."
         )
-    total = book.status(name).total
+    status = book.status(name)
+    if status.privacy_unit is None:
+        raise LedgerError(
+            f"dataset {name!r} was registered before privacy units were recorded; record its "
+            f"unit once with `ethica budget set-unit {name} --privacy-unit "
+            f"{_unit_option(unit)}` (if that is who its budget protects), then release again."
+        )
+    total = status.total
     if type(total) is not type(budget):
         raise InvalidParameterError(
             f"dataset {name!r} holds a {type(total).__name__} budget ({show_budget(total)}) but "

@@ -207,3 +207,19 @@ def test_exact_text_is_never_rounded_up(value: Fraction, text: str) -> None:
     assert exact_text(value) == text
     if text.endswith("…"):
         assert Fraction(text[:-1].replace("E+", "e")) <= value
+
+
+def test_set_unit_records_the_unit_of_an_old_dataset_once(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    with Ledger(path) as book:
+        book.create_dataset("old", PureDP(1))  # as a ledger from before units were stored
+    code, out = _run("budget", "show", "old", "--ledger", str(path))
+    assert code == 0 and "(none recorded)" in out
+    code, out = _run(
+        "budget", "set-unit", "old", "--privacy-unit", "user:pid", "--ledger", str(path)
+    )
+    assert code == 0 and "user:pid" in out
+    code, out = _run("budget", "set-unit", "old", "--privacy-unit", "rows", "--ledger", str(path))
+    assert code == 2 and "never changed" in " ".join(out.split())
+    with Ledger(path) as book:
+        assert book.status("old").privacy_unit == {"kind": "user", "column": "pid"}
