@@ -134,7 +134,7 @@ class Contribution:
     user: str
     max_groups: int
     max_rows: int
-    drop_null_users: bool = False
+    drop_null_users: bool = True
 
 
 def bounded_aggregate(
@@ -184,8 +184,6 @@ def bounded_aggregate(
     t = src.table
     bins = dict(bins or {})
     check_aggregate(t, by=by, bins=bins, sums=sums, contribution=contribution)
-    if contribution is not None and not contribution.drop_null_users:
-        _refuse_null_users(src, contribution.user)
     projected: dict[str, ir.Value] = {}
     for column in by:
         key = t[column]
@@ -227,6 +225,8 @@ def check_aggregate(
     if contribution is not None:
         roles.append(("user-id", contribution.user))
     check_columns(t, roles)
+    if contribution is not None and not contribution.drop_null_users:
+        _refuse_nullable_users(t, contribution.user)
     for s in sums:
         check_numeric(t, "measure", s.column, "clamp and sum only numeric columns.")
         _check_headroom(s)
@@ -263,17 +263,22 @@ def is_missing(column: ir.Value) -> ir.BooleanValue:
     return missing
 
 
-def _refuse_null_users(src: Source, user: str) -> None:
-    """Refuse rows whose user id is NULL or NaN; the message carries no count or value (it may
-    be raised after the budget was reserved, so it must not depend on the data beyond the one
-    fact that such rows exist)."""
-    t = src.table
-    missing = t.filter(is_missing(t[user]))
-    found = _run(src, missing.select(one=ibis.literal(1)).limit(1)).num_rows
-    if found:
+def _refuse_nullable_users(t: ir.Table, user: str) -> None:
+    """``nulls='error'`` refuses a user column whose *type* admits missing ids (free).
+
+    Looking for missing ids in the rows would make the refusal itself depend on the data: one
+    row with a NULL id would change the output from a release to an error with certainty,
+    which no epsilon covers. So the refusal reads only the schema: a column that may hold NULL
+    needs the explicit choice ``nulls='drop'`` (such rows are then dropped before bounding).
+    """
+    dtype = t[user].type()
+    if dtype.nullable or dtype.is_floating():
         raise SchemaError(
-            f"user-id column {user!r} has NULL or NaN values; a missing user cannot be bounded. "
-            "Choose explicitly: drop those rows (nulls='drop'), or fill the column with real ids."
+            f"user-id column {user!r} has type {dtype}, which admits missing ids (NULL"
+            f"{' or NaN' if dtype.is_floating() else ''}); a missing user cannot be bounded, and "
+            "looking for one in the data would leak. Choose explicitly: nulls='drop' (rows "
+            "without a user id are dropped; how many is not released), or declare the column "
+            "NOT NULL."
         )
 
 

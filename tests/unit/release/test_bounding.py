@@ -56,12 +56,16 @@ def test_user_level_without_keys_bounds_rows(visits: pd.DataFrame) -> None:
 
 
 def test_null_user_ids_need_an_explicit_choice(visits: pd.DataFrame) -> None:
+    """Refusing reads only the type (a nullable column), never the rows; dropping is the
+    default and drops exactly the rows without an id."""
     frame = visits.astype({"user": "float64"})
     frame.loc[:4, "user"] = np.nan
-    with pytest.raises(SchemaError, match=r"'user' has NULL or NaN values.*nulls='drop'") as err:
-        bounded_aggregate(frame, contribution=Contribution("user", 1, 1))
-    assert "5" not in str(err.value)  # the refusal may follow the charge: no count in it
-    agg = bounded_aggregate(frame, contribution=Contribution("user", 1, 100, True))
+    with pytest.raises(SchemaError, match=r"'user' has type float64.*NaN.*nulls='drop'"):
+        bounded_aggregate(frame, contribution=Contribution("user", 1, 1, False))
+    clean = visits.astype({"user": "float64"})  # no missing id at all: refused all the same
+    with pytest.raises(SchemaError, match="admits missing ids"):
+        bounded_aggregate(clean, contribution=Contribution("user", 1, 1, False))
+    agg = bounded_aggregate(frame, contribution=Contribution("user", 1, 100))
     assert int(agg[COUNT].iloc[0]) == len(frame) - 5
 
 

@@ -11,7 +11,6 @@ import pytest
 from ethica._exceptions import (
     BudgetExceededError,
     InvalidParameterError,
-    ReleaseFailedError,
     SchemaError,
 )
 from ethica.privacy import (
@@ -119,15 +118,16 @@ def test_private_keys_with_delta_release_real_groups(adult_train: pd.DataFrame) 
 
 
 def test_user_id_with_nulls_needs_a_choice() -> None:
-    """Refusing NULL ids reads the data: it comes after the charge, and says no count."""
+    """Refusing missing ids looks at the column's type only, so it is free and leaks nothing;
+    the default drops rows without an id and says so."""
     frame = pd.DataFrame({"user": [1.0, None, 2.0], "x": [1, 2, 3]})
-    strict = Session(frame, privacy_unit=UserLevel("user"), budget=PureDP(1))
-    with pytest.raises(ReleaseFailedError) as refused:
+    strict = Session(frame, privacy_unit=UserLevel("user", nulls="error"), budget=PureDP(1))
+    with pytest.raises(SchemaError, match=r"admits missing ids.*nulls='drop'"):
         strict.evaluate(Count(), PureDP(1))
-    assert "1" not in str(refused.value) and refused.value.__cause__ is None
-    assert strict.remaining.epsilon == 0  # type: ignore[union-attr]
-    relaxed = Session(frame, privacy_unit=UserLevel("user", nulls="drop"), budget=PureDP(1))
-    assert relaxed.evaluate(Count(), PureDP(1)).tables[0].statistic == "count"
+    assert strict.remaining == PureDP(1)
+    relaxed = Session(frame, privacy_unit=UserLevel("user"), budget=PureDP(1))
+    table = relaxed.evaluate(Count(), PureDP(1)).tables[0]
+    assert table.statistic == "count" and "not released" in table.notes["rows_without_user"]
 
 
 def test_batch_shares_the_budget_by_weight(adult_train: pd.DataFrame) -> None:

@@ -13,7 +13,7 @@ checks and the first read of a private row (the privacy contract in ``docs/priva
    (:func:`ethica.data._bounding.bounded_aggregate`). It returns the exact, noise-free integer
    :class:`Aggregates`. After step 1 passed it is *total*: every sum fits 64-bit integers,
    bin indices are 32-bit, NULL and NaN are both absent, so no data-dependent error is raised
-   (beyond the engine failing, and the refusal of NULL/NaN user ids when ``nulls="error"``).
+   (beyond the engine failing; ``nulls="error"`` refuses a nullable user column from its type).
 3. :func:`release_from_aggregates` draws the noise (exact samplers) and builds the
    :class:`ReleasedTable` s; it reads no data and may be called many times on one aggregate
    (the empirical privacy auditor re-draws noise this way).
@@ -458,6 +458,10 @@ def _bounding_notes(unit: PrivacyUnit) -> dict[str, str]:
             f"{unit.max_groups_per_user} cells and max_rows_per_group="
             f"{unit.max_rows_per_group} rows per user are dropped; how many depends on the data"
         )
+        if unit.nulls == "drop":
+            notes["rows_without_user"] = (
+                "dropped before bounding (nulls='drop'); how many is not released"
+            )
     return notes
 
 

@@ -58,14 +58,16 @@ class UserLevel:
     max_rows_per_group
         ``L∞``: the largest number of rows one user may contribute to one cell.
     nulls
-        What to do with rows whose user id is NULL: ``"error"`` (default: refuse, the
-        custodian must choose) or ``"drop"``.
+        What to do with rows whose user id is NULL or NaN: ``"drop"`` (default: they are
+        dropped before bounding, and the release's notes say so; their number is not
+        released) or ``"error"``: refuse, for free, any user column whose *type* admits
+        missing values (a refusal that looked at the rows would leak).
     """
 
     column: str
     max_groups_per_user: int = 1
     max_rows_per_group: int = 1
-    nulls: Literal["error", "drop"] = "error"
+    nulls: Literal["error", "drop"] = "drop"
 
     def __post_init__(self) -> None:
         if not isinstance(self.column, str) or not self.column:

@@ -208,7 +208,7 @@ class Session:
             )
         parts = _parts(query, budget)
         _check_delta(parts)
-        check_parts(self._table, parts, self.unit)
+        check_parts(self._table, parts, self.unit, confidence=self.confidence)
         record = self._reserve(query, budget, request_id)
         if record is not None and record.replayed:
             return _stored_release(record)
