@@ -226,28 +226,30 @@ def disparities(
 
 def spread_intervals(
     x: IntArray, n: IntArray, confidence: float
-) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+) -> tuple[tuple[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray, FloatArray]]:
     """Simultaneous intervals for ``max - min`` and ``min / max`` of the rates ``x / n``.
 
-    Every group must have ``n > 0`` and there must be at least two. Returns
-    ``(value, low, high)`` for the difference and for the ratio (the ratio's value is
-    ``nan`` when every rate is 0); see the module docstring for the construction.
+    The groups lie along the last axis (any leading axes are independent sets, e.g.
+    simulation replicates); every group must have ``n > 0`` and there must be at
+    least two. Returns ``(value, low, high)`` arrays for the difference and for the
+    ratio (the ratio's value is ``nan`` when every rate is 0); the construction is
+    in the module docstring.
     """
-    groups = x.shape[0]
+    groups = x.shape[-1]
     first, second = np.triu_indices(groups, k=1)
     level = 1.0 - (1.0 - confidence) / first.size
-    xi, ni, xj, nj = x[first], n[first], x[second], n[second]
+    xi, ni, xj, nj = x[..., first], n[..., first], x[..., second], n[..., second]
     _, d_low, d_high = newcombe_difference(xi, ni, xj, nj, level)
     _, r_low, r_high = score_ratio(xi, ni, xj, nj, level)
     rate = x / n
-    top, bottom = float(rate.max()), float(rate.min())
+    top, bottom = rate.max(axis=-1), rate.min(axis=-1)
     # Ordered pairs: (j, i) has [-U, -L] for the difference and [1/U, 1/L] for the ratio.
-    diff_low = max(0.0, float(np.max(np.maximum(d_low, -d_high))))
-    diff_high = min(1.0, float(np.max(np.maximum(d_high, -d_low))))
-    with np.errstate(divide="ignore"):
-        ratio_low = float(np.min(np.minimum(r_low, 1.0 / r_high)))
-        ratio_high = min(1.0, float(np.min(np.minimum(r_high, 1.0 / r_low))))
-    ratio_value = bottom / top if top > 0 else math.nan
+    diff_low = np.maximum(0.0, np.max(np.maximum(d_low, -d_high), axis=-1))
+    diff_high = np.minimum(1.0, np.max(np.maximum(d_high, -d_low), axis=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_low = np.min(np.minimum(r_low, 1.0 / r_high), axis=-1)
+        ratio_high = np.minimum(1.0, np.min(np.minimum(r_high, 1.0 / r_low), axis=-1))
+        ratio_value = np.where(top > 0, bottom / top, np.nan)
     return (top - bottom, diff_low, diff_high), (ratio_value, ratio_low, ratio_high)
 
 
@@ -280,8 +282,8 @@ def spreads(
                     metric=metric,
                     max_group=block.labels[hi],
                     min_group=block.labels[lo],
-                    difference=interval(*d),
-                    ratio=Interval(optional(r[0]), r[1], r[2]),
+                    difference=interval(*(float(v) for v in d)),
+                    ratio=Interval(optional(float(r[0])), float(r[1]), float(r[2])),
                 )
             )
     return tuple(results)

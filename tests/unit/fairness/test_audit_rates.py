@@ -97,7 +97,7 @@ def test_wilson_intervals_equal_statsmodels_away_from_the_boundary(confidence: f
             if n == 0:
                 continue
             low, high = proportion_confint(x, n, alpha=alpha, method="wilson")
-            edge = 2 if n <= 50 else 3
+            edge = 3  # x* = 3 at every n (see poisson_boundary_count)
             if 1 <= x <= edge:  # Brown, Cai & DasGupta (2001), sec. 4.1.1
                 low = chi2.ppf(alpha, 2 * x) / 2 / n
                 modified += 1
