@@ -36,3 +36,20 @@ def test_every_public_fairness_name_resolves() -> None:
     for name in fairness.__all__:
         assert getattr(fairness, name).__name__ == name
     assert set(fairness.__all__) <= set(dir(fairness))
+
+
+def test_every_command_that_shows_a_result_takes_json() -> None:
+    import typer.main
+
+    from ethica.cli import app
+
+    root = typer.main.get_command(app)
+    commands = {
+        ("audit",): root.commands["audit"],  # type: ignore[attr-defined]
+        ("frontier",): root.commands["frontier"],  # type: ignore[attr-defined]
+        ("proxies",): root.commands["proxies"],  # type: ignore[attr-defined]
+        ("attack", "membership"): root.commands["attack"].commands["membership"],  # type: ignore[attr-defined]
+    }
+    for path, command in commands.items():
+        options = {opt for param in command.params for opt in param.opts}
+        assert {"--json", "--html"} <= options, path

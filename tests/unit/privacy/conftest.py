@@ -1,23 +1,19 @@
 """Fixtures for the privacy tests.
 
-``adult_ages`` reads the real UCI Adult data from /work/shared/data; switch it to
-``ethica.datasets.load_adult()`` once the shipped copy lands.
+``adult_ages`` is the ``age`` column of the shipped UCI Adult training split (equal, row
+for row, to the raw ``adult.data``: tests/unit/data/test_datasets.py), so the tests run on
+a fresh clone without the raw files.
 """
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ADULT = Path("/work/shared/data/adult/adult.data")
+from ethica.datasets import load_adult
 
 
 @pytest.fixture(scope="session")
 def adult_ages() -> np.ndarray:
     """The ``age`` column of the 32,561 Adult training rows."""
-    with ADULT.open(newline="") as handle:
-        ages = [int(row[0]) for row in csv.reader(handle) if row and row[0].strip()]
-    return np.array(ages, dtype=np.int64)
+    return load_adult("train")["age"].to_numpy(dtype=np.int64)
