@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -56,4 +57,21 @@ def to_arrow(expr: ir.Table, backend: Any) -> pa.Table:
     if is_spark(backend):
         session = backend._session  # the SparkSession the Ibis backend wraps
         return session.sql(str(backend.compile(expr))).toArrow()
-    return backend.to_pyarrow(expr)
+    with _engine_lock(backend):
+        return backend.to_pyarrow(expr)
+
+
+_GUARD = threading.Lock()
+
+
+def _engine_lock(backend: Any) -> threading.RLock:
+    """One lock per connection: a DuckDB connection (and Ibis's registration of in-memory
+    tables on it) is not safe to use from several threads at once, and threads share the
+    default connection. Queries on one connection run one at a time; other connections and
+    Spark are not held up."""
+    with _GUARD:
+        lock: threading.RLock | None = getattr(backend, "_ethica_lock", None)
+        if lock is None:
+            lock = threading.RLock()
+            backend._ethica_lock = lock
+    return lock

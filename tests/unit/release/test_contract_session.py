@@ -295,3 +295,28 @@ def test_deferred_completion_keeps_the_output_recoverable(
     assert record.status == "failed" and record.output == release.to_dict()
     with pytest.raises(InvalidParameterError, match="no pending charge"):
         session.complete(release)
+
+
+def test_threads_sharing_a_ledger_never_overspend_it(ledger: Ledger, frame: pd.DataFrame) -> None:
+    """Threads with their own sessions over one Ledger object: the ledger's cap holds."""
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def spend() -> None:
+        session = Session(
+            frame, privacy_unit=Rows(), budget=PureDP(2), ledger=ledger, dataset="visits"
+        )
+        barrier.wait()
+        try:
+            session.evaluate(Count(), PureDP(Fraction(1, 2)))
+            outcomes.append("released")
+        except BudgetExceededError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=spend) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 2 + ["released"] * 4
+    assert ledger.status("visits").spent == PureDP(2)

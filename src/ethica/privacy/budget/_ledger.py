@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -286,6 +287,7 @@ class Ledger:
             self._check_foreign()
         elif not explicit:
             self._make_parent()
+        self._lock = threading.RLock()
         self._conn = self._connect()
 
     # ----------------------------------------------------------------- opening
@@ -327,7 +329,9 @@ class Ledger:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
@@ -378,23 +382,33 @@ class Ledger:
 
     # ------------------------------------------------------------- transactions
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            raise LedgerError(
-                f"cannot lock the ledger at {self.path} for writing ({error}); {_FIX}."
-            ) from error
-        try:
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held by one thread at a time (a Ledger may be shared by threads)."""
+        with self._lock:
             yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        try:
-            self._conn.execute("COMMIT")
-        except sqlite3.OperationalError as error:
-            self._conn.execute("ROLLBACK")
-            raise LedgerError(f"cannot commit to the ledger at {self.path} ({error}).") from error
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction under the thread lock and SQLite's write lock (processes)."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise LedgerError(
+                    f"cannot lock the ledger at {self.path} for writing ({error}); {_FIX}."
+                ) from error
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                self._conn.execute("ROLLBACK")
+                raise LedgerError(
+                    f"cannot commit to the ledger at {self.path} ({error})."
+                ) from error
 
     # ------------------------------------------------------------------ datasets
     def create_dataset(
@@ -453,33 +467,38 @@ class Ledger:
 
     def has_dataset(self, name: str) -> bool:
         """Whether ``name`` is registered in the ledger."""
-        return _row(self._conn, name) is not None
+        with self._read() as conn:
+            return _row(conn, name) is not None
 
     def status(self, name: str) -> DatasetStatus:
         """Total, spent and remaining budget of one dataset."""
-        row = self._dataset_row(self._conn, name)
-        total = _load(row[1])
-        spent = _spent(self._conn, name, total)
-        count = self._conn.execute(
-            "SELECT count(*) FROM charges WHERE dataset = ?", (name,)
-        ).fetchone()[0]
+        with self._read() as conn:
+            row = self._dataset_row(conn, name)
+            total = _load(row[1])
+            spent = _spent(conn, name, total)
+            count = conn.execute(
+                "SELECT count(*) FROM charges WHERE dataset = ?", (name,)
+            ).fetchone()[0]
         unit = None if row[4] is None else json.loads(row[4])
         return DatasetStatus(name, total, spent, total - spent, count, row[2], row[3], unit)
 
     def datasets(self) -> list[DatasetStatus]:
         """Status of every dataset, by name."""
-        names = [r[0] for r in self._conn.execute("SELECT name FROM datasets ORDER BY name")]
+        with self._read() as conn:
+            names = [r[0] for r in conn.execute("SELECT name FROM datasets ORDER BY name")]
         return [self.status(n) for n in names]
 
     def history(self, name: str) -> list[ChargeRecord]:
         """Every charge against ``name``, oldest first."""
         self.status(name)
-        return _charges(self._conn, "dataset = ? ORDER BY id", (name,))
+        with self._read() as conn:
+            return _charges(conn, "dataset = ? ORDER BY id", (name,))
 
     # ------------------------------------------------------------------- charges
     def find_request(self, dataset: str, request_id: str) -> ChargeRecord | None:
         """The charge recorded on ``dataset`` under ``request_id``, if any."""
-        found = _charges(self._conn, "dataset = ? AND request_id = ?", (dataset, request_id))
+        with self._read() as conn:
+            found = _charges(conn, "dataset = ? AND request_id = ?", (dataset, request_id))
         return found[0] if found else None
 
     def record_charge(

@@ -145,7 +145,8 @@ class Session:
         if registered is None:
             raise LedgerError(
                 f"dataset {dataset!r} was registered without a privacy unit; record it once "
-                f"with Ledger.set_privacy_unit({dataset!r}, unit) before releasing."
+                f"with `ethica budget set-unit {dataset} --privacy-unit ...` (or "
+                f"Ledger.set_privacy_unit({dataset!r}, unit)) before releasing."
             )
         if _identity(registered) != _identity(self.unit.to_dict()):
             raise InvalidParameterError(
