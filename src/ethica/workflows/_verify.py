@@ -1,0 +1,200 @@
+"""``ethica verify``: audit a release spec on the custodian's data before anything is published.
+
+The spec is the one ``ethica release`` reads. Each of its queries is audited as released (its
+share of the budget, the spec's privacy unit) by :func:`ethica.privacy.testing.audit`, on
+neighbouring copies of the custodian's own data (a sample of it: at most ``sample`` rows,
+or the rows of at most ``sample`` users), adversarial neighbours included. Nothing is
+released and no budget is spent: no ledger is opened. The result, which holds only
+lower bounds on epsilon and the events that gave them, stays with the custodian.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ethica._exceptions import DataSourceError, InvalidParameterError
+from ethica.data import read_rows, resolve_table
+from ethica.privacy.release._queries import BoundsEstimate
+from ethica.privacy.release._sensitivity import UserLevel
+from ethica.privacy.release._session import _parts
+from ethica.privacy.release._spec import ReleaseSpec, parse_spec, type_keys_from_schema
+from ethica.privacy.testing import AuditResult, QueryMechanism, audit
+
+__all__ = ["VerifyResult", "verify_spec"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class VerifiedQuery:
+    """One query of the spec: its audit, or why it was not audited."""
+
+    name: str
+    audit: AuditResult | None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "name": self.name,
+            "audit": None if self.audit is None else self.audit.to_dict(),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The audit of every query of a release spec.
+
+    Attributes
+    ----------
+    spec, dataset
+        The spec file and the dataset it names (a label only: no ledger is opened).
+    base_rows
+        Rows of the custodian's data the neighbouring copies were made from.
+    queries
+        One :class:`VerifiedQuery` per query of the spec.
+    """
+
+    spec: str
+    dataset: str
+    title: str
+    base_rows: int
+    queries: tuple[VerifiedQuery, ...]
+
+    @property
+    def violated(self) -> bool:
+        """Whether any query's claim was disproved."""
+        return any(q.audit is not None and q.audit.violated for q in self.queries)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per query: claim, lower bound, worst pair and event, verdict."""
+        rows = []
+        for q in self.queries:
+            a = q.audit
+            rows.append(
+                {
+                    "query": q.name,
+                    "claimed": None if a is None else str(a.claimed),
+                    "claimed_epsilon": np.nan if a is None else a.claimed_epsilon,
+                    "epsilon_lower_bound": np.nan if a is None else a.epsilon_lower_bound,
+                    "worst_pair": "" if a is None else a.worst.pair,
+                    "event": "" if a is None else a.worst.event,
+                    "verdict": q.note if a is None else ("VIOLATED" if a.violated else "ok"),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, versioned."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "spec": self.spec,
+            "dataset": self.dataset,
+            "title": self.title,
+            "base_rows": self.base_rows,
+            "violated": self.violated,
+            "queries": [q.to_dict() for q in self.queries],
+        }
+
+    def _repr_html_(self) -> str:
+        verdict = "a claim was disproved" if self.violated else "no claim was disproved"
+        parts = [
+            f"<p>Audit of {html.escape(self.spec)} on {self.base_rows:,} rows of dataset "
+            f"{html.escape(self.dataset)}: <b>{verdict}</b>. Nothing was released and no "
+            "budget was spent; keep this report with the data.</p>",
+            str(self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")),
+        ]
+        for q in self.queries:
+            if q.audit is not None:
+                parts.append(f"<h3>{html.escape(q.name)}</h3>{q.audit._repr_html_()}")
+        return "\n".join(parts)
+
+
+def _sample(data: pd.DataFrame, spec: ReleaseSpec, sample: int, seed: int) -> pd.DataFrame:
+    """At most ``sample`` rows (row-level) or the rows of at most ``sample`` users."""
+    rng = np.random.default_rng(seed)
+    unit = spec.privacy_unit
+    if isinstance(unit, UserLevel):
+        if unit.column not in data.columns:
+            return data  # the queries' own checks name the missing column
+        users = data[unit.column].dropna().unique()
+        if len(users) > sample:
+            keep = rng.choice(len(users), size=sample, replace=False)
+            chosen = set(users[keep].tolist())
+            return data[data[unit.column].isin(chosen)].reset_index(drop=True)
+        return data
+    if len(data) > sample:
+        keep = np.sort(rng.choice(len(data), size=sample, replace=False))
+        return data.iloc[keep].reset_index(drop=True)
+    return data
+
+
+def verify_spec(
+    spec_path: Path,
+    *,
+    dataset: str | None = None,
+    runs: int = 20_000,
+    confidence: float = 0.99,
+    sample: int = 1_000,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> VerifyResult:
+    """Audit every query of the spec at ``spec_path`` (see the module docstring).
+
+    Parameters
+    ----------
+    spec_path
+        The release spec (YAML).
+    dataset
+        The dataset's name for the report (must agree with the spec's ``dataset:``).
+    runs, confidence
+        Runs per data set of each neighbouring pair, and the confidence of each query's lower
+        bound (:func:`ethica.privacy.testing.audit`).
+    sample, seed
+        Size of the base drawn from the custodian's data (rows, or users under user-level
+        privacy), and the seed of that draw (reproducible; not privacy randomness).
+    progress
+        Called with each query's name before it is audited.
+    """
+    if not spec_path.is_file():
+        raise DataSourceError(f"spec file not found: {str(spec_path)!r}; check the path.")
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 2:
+        raise InvalidParameterError(f"sample must be an integer >= 2, got {sample!r}.")
+    spec = parse_spec(spec_path.read_text(encoding="utf-8"), name=str(spec_path))
+    if dataset is not None and spec.dataset is not None and dataset != spec.dataset:
+        raise InvalidParameterError(
+            f"{spec_path} names dataset {spec.dataset!r} but --dataset says {dataset!r}; "
+            "drop one of them."
+        )
+    source = spec.source_in(spec_path.parent)
+    table = resolve_table(source, table=spec.table)
+    batch = type_keys_from_schema(spec.batch, table)
+    data = _sample(read_rows(table), spec, sample, seed)
+    if len(data) == 0:
+        raise InvalidParameterError(f"{source} has no rows; there is nothing to audit on.")
+    verified = []
+    for part in _parts(batch, spec.budget):
+        if progress is not None:
+            progress(part.name)
+        if isinstance(part.query, BoundsEstimate):
+            verified.append(
+                VerifiedQuery(
+                    part.name,
+                    None,
+                    "not audited by the fast path (its bounds read the whole noisy histogram)",
+                )
+            )
+            continue
+        mechanism = QueryMechanism(part.query, spec.privacy_unit, part.budget, spec.confidence)
+        result = audit(mechanism, data, runs=runs, confidence=confidence)
+        verified.append(VerifiedQuery(part.name, result))
+    name = dataset or spec.dataset or str(source)
+    return VerifyResult(str(spec_path), name, spec.title, len(data), tuple(verified))
