@@ -69,7 +69,8 @@ def test_sections_render_with_numbers_and_figures(
     assert mobility.html.count("<svg") >= 2  # true vs released, and the release's own view
     bound = MOBILITY.max_groups_per_user * MOBILITY.max_rows_per_group
     assert f"changes the table by at most {bound}" in mobility.html
-    assert f"noise n.scale = {bound}" in mobility.html  # L1 = k m at epsilon 1
+    assert f"scale {bound} on each count" in mobility.html  # L1 = k m at epsilon 1
+    assert "n.scale" not in mobility.html  # no internal names in prose
     page = Report("demo", "", sections).render()
     assert page.count("<section") >= 3
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)

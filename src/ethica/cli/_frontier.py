@@ -127,7 +127,7 @@ def frontier(
         from ethica.report import audit_section, frontier_section
 
         return (
-            frontier_section(result),
+            frontier_section(result, chosen_audit=chosen_audit),
             audit_section(
                 chosen_audit, section_id="chosen-audit", title="Audit of the chosen model"
             ),
@@ -183,7 +183,7 @@ def save_model(
 
 def print_frontier(result: FrontierResult, data: LearningData) -> None:
     """The swept points as a table, then the hypervolume and the chosen point."""
-    from ethica.report._learning_sections import frontier_sentence
+    from ethica.report._learning_sections import frontier_sentence, hypervolume_sentence
 
     table = Table(
         title=f"{result.constraint} frontier; held out: {data.held_out}, {len(data.test.y):,} rows",
@@ -209,3 +209,4 @@ def print_frontier(result: FrontierResult, data: LearningData) -> None:
         )
     console.print(table)
     console.print(frontier_sentence(result), highlight=False)
+    console.print(hypervolume_sentence(result), highlight=False)

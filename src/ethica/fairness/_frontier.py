@@ -8,6 +8,14 @@ The frontier's quality is its *hypervolume*: the area dominated by its points an
 a reference point ``(r_error, r_disparity)`` (Zitzler and Thiele 1998):
 
     HV = area( union_i [error_i, r_error] x [disparity_i, r_disparity] ).
+
+The held-out rows are a sample, so each point carries intervals at ``confidence``: the error
+a Wilson score interval (Wilson 1927) on the expected number of mistakes of the randomised
+model over the ``n`` held-out rows (each row's expected loss lies in [0, 1], so its variance
+is at most that of a Bernoulli of the same mean and the interval is conservative); the
+disparity a Newcombe hybrid score interval (Newcombe 1998) for the difference between the
+two (group, event) cells that attain it, with their expected positives over their rows
+(conditional on which two cells are extreme).
 """
 
 from __future__ import annotations
@@ -24,11 +32,20 @@ from ethica._exceptions import ConvergenceWarning, InvalidParameterError
 from ethica._typing import FloatArray
 from ethica.fairness._constraints import BoundConstraint, DemographicParity, FairnessConstraint
 from ethica.fairness._hypothesis_pool import HypothesisPool
+from ethica.fairness._intervals import newcombe_difference, wilson_interval
 from ethica.fairness._learning_base import binary_labels
 from ethica.fairness._learning_results import LearningResult
 from ethica.fairness._reductions import ExponentiatedGradient
 
-__all__ = ["FrontierPoint", "FrontierResult", "frontier", "hypervolume", "pareto_mask"]
+__all__ = [
+    "FrontierPoint",
+    "FrontierResult",
+    "disparity_interval",
+    "error_interval",
+    "frontier",
+    "hypervolume",
+    "pareto_mask",
+]
 
 
 def pareto_mask(
@@ -63,9 +80,54 @@ def hypervolume(
     return float(area)
 
 
+def error_interval(
+    predictions: FloatArray, labels: npt.NDArray[np.int8], confidence: float = 0.95
+) -> tuple[float, float]:
+    """Wilson interval of the expected error ``mean_i |h_i - y_i|`` over ``n`` rows.
+
+    ``predictions`` are per-row ``P[h = 1]`` (module docstring: conservative for a
+    randomised model).
+    """
+    mistakes = float(np.sum(np.abs(np.asarray(predictions, dtype=np.float64) - labels)))
+    low, high = wilson_interval(
+        np.array([mistakes]), np.array([float(labels.shape[0])]), confidence
+    )
+    return float(low[0]), float(high[0])
+
+
+def disparity_interval(
+    bound: BoundConstraint, predictions: FloatArray, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Newcombe interval of the difference between the two cells that attain the disparity.
+
+    The disparity is ``max_E (max_a mu_{a,E} - min_a mu_{a,E})``; for the event ``E`` that
+    attains it, the interval is that of ``mu_{hi,E} - mu_{lo,E}`` with the expected
+    positives ``mu * n`` over each cell's ``n`` rows (module docstring).
+    """
+    cell_mean, _ = bound.cell_values(np.asarray(predictions, dtype=np.float64))
+    n_groups = len(bound.group_names)
+    table = cell_mean.reshape(len(bound.spec.events), n_groups)
+    sizes = bound.cell_size.reshape(len(bound.spec.events), n_groups)
+    event = int(np.argmax(table.max(axis=1) - table.min(axis=1)))
+    hi, lo = int(np.argmax(table[event])), int(np.argmin(table[event]))
+    n1, n2 = sizes[event, hi], sizes[event, lo]
+    _, low, high = newcombe_difference(
+        np.array([table[event, hi] * n1]),
+        np.array([n1]),
+        np.array([table[event, lo] * n2]),
+        np.array([n2]),
+        confidence,
+    )
+    return float(low[0]), float(high[0])
+
+
 @dataclass(frozen=True)
 class FrontierPoint:
-    """One trained model: its bound, held-out and training error and disparity."""
+    """One trained model: its bound, held-out and training error and disparity.
+
+    ``error_interval`` and ``disparity_interval`` are the held-out values' confidence
+    intervals (module docstring); ``None`` when not computed.
+    """
 
     bound: float
     error: float
@@ -73,6 +135,8 @@ class FrontierPoint:
     train_error: float
     train_disparity: float
     dominated: bool
+    error_interval: tuple[float, float] | None = None
+    disparity_interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +156,8 @@ class FrontierResult(LearningResult):
         disparity is at most ``target_disparity`` (else the least disparate one).
     target_disparity
         The disparity the choice aimed for.
+    n_test, confidence
+        Held-out rows measured, and the coverage of the points' intervals.
     models
         The fitted model of every point (not serialised).
     """
@@ -106,6 +172,8 @@ class FrontierResult(LearningResult):
     chosen: int
     target_disparity: float
     models: tuple[ExponentiatedGradient, ...] = field(repr=False, compare=False)
+    n_test: int = 0
+    confidence: float = 0.95
 
     @property
     def chosen_model(self) -> ExponentiatedGradient:
@@ -125,6 +193,14 @@ class FrontierResult(LearningResult):
                 "disparity": p.disparity,
                 "train_error": p.train_error,
                 "train_disparity": p.train_disparity,
+                "error_ci_low": None if p.error_interval is None else p.error_interval[0],
+                "error_ci_high": None if p.error_interval is None else p.error_interval[1],
+                "disparity_ci_low": (
+                    None if p.disparity_interval is None else p.disparity_interval[0]
+                ),
+                "disparity_ci_high": (
+                    None if p.disparity_interval is None else p.disparity_interval[1]
+                ),
                 "dominated": p.dominated,
                 "chosen": i == self.chosen,
             }
@@ -233,6 +309,8 @@ def frontier(
                 test_bound.disparity(test_positive),
                 float(np.mean(np.abs(train_positive - y_train))),
                 train_bound.disparity(train_positive),
+                error_interval(test_positive, y_test),
+                disparity_interval(test_bound, test_positive),
             )
         )
     errors = [r[0] for r in rows]
@@ -246,6 +324,8 @@ def frontier(
             train_error=r[2],
             train_disparity=r[3],
             dominated=not bool(k),
+            error_interval=r[4],
+            disparity_interval=r[5],
         )
         for b, r, k in zip(sweep, rows, keep, strict=True)
     )
@@ -258,6 +338,7 @@ def frontier(
         chosen=_choose(result_points, target),
         target_disparity=target,
         models=tuple(models),
+        n_test=int(y_test.shape[0]),
     )
 
 

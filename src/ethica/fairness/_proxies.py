@@ -10,6 +10,10 @@ This module measures, on held-out rows:
 - how well the remaining features predict the protected attribute: the ROC AUC (one-vs-rest
   macro average for several groups) of a classifier trained to predict it;
 - each remaining source column's AUC alone, ranked: the strongest proxies.
+
+The held-out rows are a sample: each disparity carries a Newcombe interval for the difference
+between the two cells that attain it and each error a Wilson interval, at ``confidence``
+(as the frontier's points, :func:`ethica.fairness.frontier`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ethica._exceptions import InvalidParameterError
 from ethica._typing import FloatArray
 from ethica.data import TrainingMatrix
 from ethica.fairness._constraints import FairnessConstraint, encode_groups, encode_known_groups
+from ethica.fairness._frontier import disparity_interval, error_interval
 from ethica.fairness._learning_base import resolve_constraint
 from ethica.fairness._learning_results import LearningResult
 
@@ -54,6 +59,9 @@ class ProxyResult(LearningResult):
         Held-out disparity of the model trained with / without the protected attribute.
     error_with, error_without
         Their held-out error rates.
+    disparity_with_interval, disparity_without_interval, error_with_interval,
+    error_without_interval
+        Their confidence intervals at ``confidence`` (``None`` when not computed).
     protected_auc
         Held-out AUC of predicting the protected attribute from the remaining features.
     proxies
@@ -70,6 +78,11 @@ class ProxyResult(LearningResult):
     error_without: float
     protected_auc: float
     proxies: tuple[ProxyFeature, ...]
+    disparity_with_interval: tuple[float, float] | None = None
+    disparity_without_interval: tuple[float, float] | None = None
+    error_with_interval: tuple[float, float] | None = None
+    error_without_interval: tuple[float, float] | None = None
+    confidence: float = 0.95
 
     def _rows(self) -> list[dict[str, Any]]:
         return [
@@ -169,4 +182,8 @@ def proxy_analysis(
             model, train.X[:, rest], codes_train, test.X[:, rest], codes_test
         ),
         proxies=tuple(ranked if top is None else ranked[:top]),
+        disparity_with_interval=disparity_interval(measure, outcomes[0][1]),
+        disparity_without_interval=disparity_interval(measure, outcomes[1][1]),
+        error_with_interval=error_interval(outcomes[0][1], test.y),
+        error_without_interval=error_interval(outcomes[1][1], test.y),
     )

@@ -12,12 +12,15 @@ from typing import Any, cast
 import altair as alt
 import pandas as pd
 
-__all__ = ["chart_to_svg", "heatmap_chart", "interval_chart", "line_chart"]
+__all__ = ["PAGE_WIDTH", "chart_to_svg", "heatmap_chart", "interval_chart", "line_chart"]
 
 #: Colours shared by every figure: judged groups, groups too small to judge, reference lines.
 JUDGED = "#1f5f8b"
 TOO_SMALL = "#b0b0b0"
 REFERENCE = "#d95f02"
+#: Width in pixels a figure may fill: the page's content width (``main`` in page.html.j2,
+#: 1280 px less its padding), so charts use the page rather than a third of it.
+PAGE_WIDTH = 1150
 
 
 def chart_to_svg(chart: alt.TopLevelMixin) -> str:
@@ -41,7 +44,8 @@ def interval_chart(
 
     ``frame`` has columns ``facet``, ``category``, ``value``, ``ci_low``, ``ci_high``,
     ``n`` and ``judged`` (bool); when ``reference`` names a column, a vertical rule
-    marks that value in each panel (e.g. the overall rate).
+    marks that value in each panel (e.g. the overall rate). Rows with a true
+    ``highlight`` column get a ring in the reference colour (e.g. the headline's group).
     """
     data = frame.assign(status=frame["judged"].map({True: "judged", False: "too small to judge"}))
     color = alt.Color(
@@ -60,6 +64,12 @@ def interval_chart(
     if reference is not None:
         layers.append(
             base.mark_rule(color=REFERENCE, strokeDash=[4, 3]).encode(x=f"mean({reference}):Q")
+        )
+    if "highlight" in data.columns and bool(data["highlight"].any()):
+        layers.append(
+            base.transform_filter("datum.highlight")
+            .mark_point(filled=False, size=260, strokeWidth=2.5, color=REFERENCE)
+            .encode(x=x, y=y)
         )
     order = list(facet_order) if facet_order is not None else list(dict.fromkeys(data[facet]))
     return cast(
@@ -80,15 +90,18 @@ def heatmap_chart(
     value_title: str,
     x_order: Iterable[str] | None = None,
     y_order: Iterable[str] | None = None,
+    n_title: str = "n",
 ) -> alt.TopLevelMixin:
     """A heat map of ``value`` over two categorical columns, labelled with value and n.
 
-    ``frame`` has columns ``x``, ``y``, ``value`` (may be missing), ``n`` and ``judged``;
-    cells too small to judge are drawn grey whatever their value.
+    ``frame`` has columns ``x``, ``y``, ``value`` (may be missing), ``n`` (the rate's
+    denominator, labelled ``n_title``) and ``judged``; cells too small to judge are drawn
+    grey whatever their value. Cells with a true ``outlined`` column get a thick outline in
+    the reference colour (e.g. the two groups of the headline's gap).
     """
     data = frame.assign(
         label=[
-            ("–" if pd.isna(v) else f"{v:.2f}") + f"\nn={n:,}"
+            ("–" if pd.isna(v) else f"{v:.2f}") + f"\n{int(n):,} {n_title}"
             for v, n in zip(frame["value"], frame["n"], strict=True)
         ],
         shown=frame["value"].where(frame["judged"]),
@@ -108,10 +121,17 @@ def heatmap_chart(
         text="label:N",
         color=alt.condition("datum.shown > 0.5", alt.value("white"), alt.value("black")),
     )
-    size = 46
     n_x = data[x].nunique()
     n_y = data[y].nunique()
-    chart = (cells + text).properties(width=size * n_x, height=size * n_y)
+    size = max(46, min(120, (PAGE_WIDTH - 300) // max(1, n_x)))
+    layers: list[Any] = [cells, text]
+    if "outlined" in data.columns and bool(data["outlined"].any()):
+        layers.append(
+            base.transform_filter("datum.outlined").mark_rect(
+                filled=False, stroke=REFERENCE, strokeWidth=3
+            )
+        )
+    chart = alt.layer(*layers).properties(width=size * n_x, height=max(46, size // 2) * n_y)
     return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
 
 
@@ -165,13 +185,15 @@ def frontier_chart(
     y: str,
     x_title: str | None = None,
     y_title: str | None = None,
-    width: int = 420,
-    height: int = 280,
+    width: int = PAGE_WIDTH - 200,
+    height: int = 340,
 ) -> alt.TopLevelMixin:
     """A Pareto frontier: points coloured by ``status``, a line through the undominated ones.
 
     ``frame`` has columns ``x``, ``y`` and ``status`` (a key of :data:`FRONTIER_STATUS`);
     dominated points are grey, the chosen point is drawn larger in the reference colour.
+    With columns ``x_low``/``x_high`` and ``y_low``/``y_high``, each point gets whiskers
+    (its confidence intervals).
     """
     color = alt.Color(
         "status:N",
@@ -193,7 +215,14 @@ def frontier_chart(
             tooltip=list(frame.columns),
         )
     )
-    chart = alt.layer(line, points).properties(width=width, height=height)
+    layers: list[Any] = [line]
+    whisker = alt.Chart(frame).mark_rule(strokeWidth=1.5, opacity=0.7)
+    if {"x_low", "x_high"} <= set(frame.columns):
+        layers.append(whisker.encode(x="x_low:Q", x2="x_high:Q", y=y_enc, color=color))
+    if {"y_low", "y_high"} <= set(frame.columns):
+        layers.append(whisker.encode(y="y_low:Q", y2="y_high:Q", x=x_enc, color=color))
+    layers.append(points)
+    chart = alt.layer(*layers).properties(width=width, height=height)
     return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
 
 
@@ -205,12 +234,12 @@ def bar_chart(
     value_title: str | None = None,
     reference: float | None = None,
     domain: tuple[float, float] | None = None,
-    width: int = 360,
+    width: int = PAGE_WIDTH - 300,
 ) -> alt.TopLevelMixin:
     """Horizontal bars of ``value`` per ``category``, in the frame's order.
 
     ``reference`` draws a dashed vertical rule (e.g. chance level); ``domain`` fixes the
-    value axis.
+    value axis; columns ``low`` and ``high`` draw each bar's confidence interval.
     """
     scale = alt.Scale(domain=list(domain)) if domain is not None else alt.Undefined
     x_enc = alt.X(f"{value}:Q", title=value_title or value, scale=scale)
@@ -218,6 +247,12 @@ def bar_chart(
     layers: list[Any] = [
         alt.Chart(frame).mark_bar(color=JUDGED).encode(x=x_enc, y=y_enc, tooltip=[category, value])
     ]
+    if {"low", "high"} <= set(frame.columns):
+        layers.append(
+            alt.Chart(frame)
+            .mark_rule(color=REFERENCE, strokeWidth=2)
+            .encode(x="low:Q", x2="high:Q", y=y_enc)
+        )
     if reference is not None:
         layers.append(
             alt.Chart(pd.DataFrame({"reference": [reference]}))

@@ -9,8 +9,10 @@ no network access and no JavaScript.
 from __future__ import annotations
 
 import datetime as _dt
+import numbers
 from dataclasses import dataclass, field
 from functools import cache
+from typing import SupportsFloat
 
 import jinja2
 
@@ -35,12 +37,16 @@ def _percent(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{100 * value:.{digits}f}%"
 
 
-def _number(value: float | int | None, digits: int = 3) -> str:
+def _number(value: SupportsFloat | None, digits: int = 3) -> str:
+    """Integers (Python or numpy) with thousands separators; floats to ``digits`` decimals
+    (``digits=0``: a whole number, also with separators)."""
     if value is None:
         return "–"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.{digits}f}"
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    if digits == 0:
+        return f"{float(value):,.0f}"
+    return f"{float(value):.{digits}f}"
 
 
 def render_template(name: str, **context: object) -> str:

@@ -15,13 +15,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ethica.report._figures import JUDGED, REFERENCE, TOO_SMALL, chart_to_svg
+from ethica.report._figures import JUDGED, PAGE_WIDTH, REFERENCE, TOO_SMALL, chart_to_svg
 from ethica.report._page import Section, render_template
 
 if TYPE_CHECKING:
     from ethica.privacy import Release, ReleasedTable
 
-__all__ = ["relative_errors", "release_section"]
+__all__ = ["noise_text", "relative_errors", "release_section"]
 
 _MAX_BARS = 40
 
@@ -65,7 +65,7 @@ def _whisker_figure(frame: pd.DataFrame, title: str) -> str:
         base.mark_point(filled=True, size=40, color=JUDGED).encode(
             x=alt.X("value:Q", title=title), y=y, tooltip=["cell", "value", "ci_low", "ci_high"]
         ),
-    ).properties(width=360)
+    ).properties(width=PAGE_WIDTH // 2)
     return chart_to_svg(cast(alt.TopLevelMixin, chart.configure_view(stroke=None)))
 
 
@@ -85,15 +85,38 @@ def _relative_figure(frame: pd.DataFrame) -> str:
             y=alt.Y("cell:N", sort="-x", title=None),
             tooltip=["cell", "value", "half_width", "relative_error"],
         )
-        .properties(width=360)
+        .properties(width=PAGE_WIDTH // 2)
     )
     return chart_to_svg(cast(alt.TopLevelMixin, chart.configure_view(stroke=None)))
+
+
+#: How a release names the part of a statistic its noise is added to (``"n.scale"``).
+_PARTS = {"n": "each count"}
+
+
+def noise_text(noise: Mapping[str, str]) -> str:
+    """The noise parameters in words: ``{"n.scale": "10"}`` -> ``"scale 10 on each count"``."""
+    phrases = []
+    for key, value in noise.items():
+        part, _, parameter = key.rpartition(".")
+        where = _PARTS.get(part, f"each sum of {part}") if part else ""
+        phrases.append(f"{parameter} {value}" + (f" on {where}" if where else ""))
+    return ", ".join(phrases)
+
+
+def _integral(frame: pd.DataFrame) -> bool:
+    """Whether every value and bound is a whole number (counts print without decimals)."""
+    numbers = frame[["value", "ci_low", "ci_high"]].to_numpy(dtype=np.float64).ravel()
+    finite = numbers[np.isfinite(numbers)]
+    return bool(finite.size) and bool(np.all(finite == np.round(finite)))
 
 
 def _table_context(table: ReleasedTable) -> dict[str, Any]:
     frame = relative_errors(table)
     grouped = bool(table.by) and table.statistic not in ("quantile", "bounds")
     return {
+        "noise": noise_text(table.noise),
+        "digits": 0 if _integral(frame) else 2,
         "table": table,
         "rows": frame.to_dict("records"),
         "whiskers": _whisker_figure(frame, table.statistic),

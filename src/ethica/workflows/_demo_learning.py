@@ -67,6 +67,7 @@ def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Se
             result,
             section_id="mitigation",
             title="Mitigation: what demographic parity by sex costs",
+            chosen_audit=chosen_audit,
         ),
         audit_section(
             chosen_audit, section_id="mitigation-audit", title="The chosen fair model, audited"

@@ -54,7 +54,7 @@ def test_frontier_lead_states_the_price_of_the_choice() -> None:
     lead = frontier_section(frontier_result()).lead
     assert "at most 0.080" in lead and "bound 0.050" in lead
     assert "error 18.0%" in lead and "15.0%" in lead
-    assert "costs 3.0 points of error" in lead and "Hypervolume 0.7321" in lead
+    assert "costs 3.0 points of error" in lead and "Hypervolume" not in lead
     missed = frontier_section(frontier_result(chosen=0, target=0.001)).lead
     assert "no model reached disparity 0.001" in missed
 
