@@ -23,8 +23,12 @@ from scipy import stats
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy import (
     ApproxDP,
+    Batch,
     Count,
+    Histogram,
+    Mean,
     PureDP,
+    Quantiles,
     Rows,
     Session,
     Sum,
@@ -271,3 +275,48 @@ def test_audit_refuses_bad_parameters() -> None:
     pair = NeighbouringPair("x", frame(), frame())
     with pytest.raises(InvalidParameterError, match="numbers"):
         audit(lambda d: "text", pairs=[pair], claimed=PureDP(1), runs=20)
+
+
+# ---------------------------------------------------------------- the fast path is the release
+def _direct(mechanism: QueryMechanism, data: pd.DataFrame, calls: int) -> dict[str, np.ndarray]:
+    """``calls`` releases through the release's own per-call path, as features."""
+    from ethica.privacy.release._evaluate import release_from_aggregates
+    from ethica.privacy.testing import flatten_output
+
+    aggregates = mechanism.aggregate(data)
+    rows = []
+    for _ in range(calls):
+        tables = release_from_aggregates(aggregates, list(mechanism.parts), mechanism.unit, 0.95)
+        out: dict[str, float] = {}
+        for table in tables:
+            out.update(flatten_output(table, table.name))
+        rows.append(out)
+    return {k: np.array([r.get(k, np.nan) for r in rows]) for k in rows[0]}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Mean("x", 0, 10, step=1, by="g", keys={"g": ["a", "b"]}),
+        Quantiles("x", (0.25, 0.5), 0, 10, candidates=11),
+        Histogram("x", (2, 5, 8)),
+    ],
+)
+def test_fast_sampling_has_the_distribution_of_the_release(query: object) -> None:
+    """Stacked runs (one vectorised noise call) and the quantile stream draw from the same
+    distribution as calling the release once per run (two-sample Kolmogorov–Smirnov)."""
+    mechanism = QueryMechanism(query, Rows(), PureDP(1))
+    data = frame()
+    fast = mechanism.draw(mechanism.aggregate(data), 1_500)
+    slow = _direct(mechanism, data, 400)
+    assert set(fast) == set(slow)
+    for name in fast:
+        assert stats.ks_2samp(fast[name], slow[name]).pvalue > 1e-6, name
+
+
+def test_a_batch_is_audited_as_one_mechanism() -> None:
+    batch = Batch((Count(), Histogram("x", (5,)), Quantiles("x", (0.5,), 0, 10, candidates=5)))
+    result = audit(batch, frame(), budget=PureDP(1), runs=4_000)
+    assert result.epsilon_lower_bound <= 1
+    samples = QueryMechanism(batch, Rows(), PureDP(1)).sample(frame(), 50)
+    assert len(samples.features) == 1 + 2 + 1
