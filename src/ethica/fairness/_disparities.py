@@ -197,7 +197,7 @@ def disparities(
                 keys.append((block.attributes, g, HYPOTHESIS_OF[metric]))
                 p_values.append(p[i][j])
     adjusted = _holm_by_hypothesis(keys, p_values)
-    results = []
+    results: list[Disparity] = []
     for (block, g, metric, ref, diff, ratio_iv), p_value, p_adj in zip(
         pending, p_values, adjusted, strict=True
     ):
@@ -263,27 +263,31 @@ def spreads(
     intervals over all pairs of those groups (:func:`spread_intervals`), which cover
     the true spread whichever groups turn out extreme.
     """
-    results = []
+    results: list[Spread] = []
     for block, judged_groups in zip(blocks, judged, strict=True):
+        # Metrics with the same taking-part groups are computed together (one call).
+        by_groups: dict[tuple[int, ...], list[str]] = {}
         for metric in COMPARED_METRICS:
             j = block.rates.column(metric)
-            value = block.rates.value[:, j]
             candidates = np.flatnonzero(judged_groups & (block.rates.denominator[:, j] > 0))
-            if candidates.size < 2:
-                continue
-            hi = int(candidates[np.argmax(value[candidates])])
-            lo = int(candidates[np.argmin(value[candidates])])
-            x = block.rates.numerator[candidates, j]
-            n = block.rates.denominator[candidates, j]
+            if candidates.size >= 2:
+                by_groups.setdefault(tuple(candidates.tolist()), []).append(metric)
+        found: dict[str, Spread] = {}
+        for members, metrics in by_groups.items():
+            rows = np.asarray(members, dtype=np.int64)
+            cols = np.array([block.rates.column(m) for m in metrics], dtype=np.int64)
+            x = block.rates.numerator[np.ix_(rows, cols)].T
+            n = block.rates.denominator[np.ix_(rows, cols)].T
             d, r = spread_intervals(x, n, confidence)
-            results.append(
-                Spread(
+            rate = x / n
+            for i, metric in enumerate(metrics):
+                found[metric] = Spread(
                     attributes=block.attributes,
                     metric=metric,
-                    max_group=block.labels[hi],
-                    min_group=block.labels[lo],
-                    difference=interval(*(float(v) for v in d)),
-                    ratio=Interval(optional(float(r[0])), float(r[1]), float(r[2])),
+                    max_group=block.labels[int(rows[np.argmax(rate[i])])],
+                    min_group=block.labels[int(rows[np.argmin(rate[i])])],
+                    difference=interval(*(float(v[i]) for v in d)),
+                    ratio=Interval(optional(float(r[0][i])), float(r[1][i]), float(r[2][i])),
                 )
-            )
+        results.extend(found[m] for m in COMPARED_METRICS if m in found)
     return tuple(results)
