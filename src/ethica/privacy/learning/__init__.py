@@ -1,0 +1,28 @@
+"""Private model training: scikit-learn estimators that spend a dataset's privacy budget.
+
+- :class:`DPLogisticRegression`: objective perturbation (Chaudhuri, Monteleoni & Sarwate
+  2011; pure DP) or DP-SGD (Abadi et al. 2016; discrete Gaussian noise on a fixed-point grid,
+  accounted with Google's ``dp-accounting``).
+- :class:`DPLinearRegression`: sufficient-statistics perturbation (noisy ``X^T X`` and
+  ``X^T y`` with declared bounds, exact discrete noise).
+- :func:`privacy_cost_by_group`: who pays for privacy — accuracy, FPR and FNR by protected
+  group for each model, with Wilson intervals (Bagdasaryan, Poursaeed & Shmatikov 2019).
+
+Every estimator takes ``epsilon``/``delta`` (or ``budget=``), declared bounds (never read
+from the data) and optionally ``ledger=``/``dataset=``: the budget is charged before the data
+is read, and a failure after the charge raises :class:`~ethica.ReleaseFailedError`.
+"""
+
+from __future__ import annotations
+
+from ethica.privacy.learning._linear import DPLinearRegression
+from ethica.privacy.learning._logistic import DPLogisticRegression
+from ethica.privacy.learning._who_pays import GroupCost, PrivacyCostResult, privacy_cost_by_group
+
+__all__ = [
+    "DPLinearRegression",
+    "DPLogisticRegression",
+    "GroupCost",
+    "PrivacyCostResult",
+    "privacy_cost_by_group",
+]

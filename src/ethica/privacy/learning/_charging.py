@@ -1,0 +1,201 @@
+"""Budgets, ledger charges and declared bounds shared by the private learners.
+
+Every private learner follows the privacy contract (``DESIGN.md``) in this order:
+
+1. **Free checks.** Hyper-parameters, the budget, declared bounds and the shapes of ``X`` and
+   ``y`` are checked before anything is charged; a refusal costs nothing.
+2. **Reserve.** With a ledger, :meth:`~ethica.privacy.Ledger.record_charge` records the
+   cost against the registered dataset (atomically, refusing when it exceeds what remains).
+3. **Read.** Only then are the private values used. A failure from here on is recorded with
+   :meth:`~ethica.privacy.Ledger.fail` and raised as :class:`~ethica.ReleaseFailedError` with
+   a generic message (nothing that depends on the data); the charge stands.
+4. **Record.** :meth:`~ethica.privacy.Ledger.complete` stores the SHA-256 of the released
+   coefficients.
+
+Neighbouring data sets differ by adding or removing one row (ethica's ``Rows()`` unit).
+The number of rows is never used as if it were public: where a learner needs it, it
+releases a noisy count and pays for it inside the same budget.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ethica._exceptions import InvalidParameterError, ReleaseFailedError
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.budget._ledger import Ledger
+
+__all__ = [
+    "FAILED",
+    "charged",
+    "check_positive",
+    "clip_rows",
+    "private_rng",
+    "resolve_budget",
+]
+
+T = TypeVar("T")
+
+FAILED = (
+    "training failed after its budget was charged; the charge stands (status 'failed') and "
+    "no model was released. The reason is not shown because it could depend on the private "
+    "data; check the declared bounds and the hyper-parameters, then train again."
+)
+
+
+def check_positive(owner: str, name: str, value: Any, *, integer: bool = False) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is a finite number > 0."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kinds)
+        or not math.isfinite(float(value))
+        or value <= 0
+    ):
+        kind = "an integer" if integer else "a finite number"
+        raise InvalidParameterError(f"{owner}({name}={value!r}) must be {kind} > 0; e.g. {name}=1.")
+
+
+def resolve_budget(owner: str, epsilon: Any, delta: Any, budget: Any) -> Budget:
+    """The typed budget a fit spends: ``budget``, else ``PureDP(epsilon)`` (``epsilon``
+    defaults to 1), else ``ApproxDP(epsilon, delta)`` when ``delta`` is given."""
+    if budget is not None:
+        if not isinstance(budget, Budget):
+            raise InvalidParameterError(
+                f"{owner}(budget={budget!r}) must be PureDP, ZCDP or ApproxDP, e.g. "
+                "budget=PureDP(1)."
+            )
+        if epsilon is not None or delta is not None:
+            raise InvalidParameterError(
+                f"{owner} got budget={budget} and epsilon={epsilon!r}, delta={delta!r}; pass "
+                "either a typed budget or epsilon (and delta), not both."
+            )
+        return budget
+    value = 1.0 if epsilon is None else epsilon
+    if delta is None:
+        return PureDP(value)
+    return ApproxDP(value, delta)
+
+
+def clip_rows(X: npt.NDArray[np.float64], norm: float) -> npt.NDArray[np.float64]:
+    """Scale every row whose Euclidean norm exceeds ``norm`` down to norm ``norm``.
+
+    Rows inside the ball are unchanged; the result satisfies ``||x_i|| <= norm`` up to one
+    rounding of the division (the learners leave a margin for it).
+    """
+    norms = np.linalg.norm(X, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(norms > norm, norm / norms, 1.0)
+    clipped: npt.NDArray[np.float64] = X * factor[:, None]
+    return clipped
+
+
+def private_rng() -> np.random.Generator:
+    """A NumPy generator seeded with 256 bits from the OS CSPRNG (never from ``random_state``:
+    noise an attacker could regenerate protects nothing)."""
+    return np.random.default_rng(int.from_bytes(os.urandom(32), "little"))
+
+
+def dyadic_below(value: float, bits: int = 40) -> Fraction:
+    """The largest multiple of ``2**-bits`` not above ``value`` (a parameter never rounded up)."""
+    return Fraction(math.floor(Fraction(value) * (1 << bits)), 1 << bits)
+
+
+def check_ledger(owner: str, given: Any, dataset: Any, budget: Budget) -> Ledger | None:
+    """The ledger to charge (opened from a path if needed), checked before any data is read."""
+    if given is None:
+        if dataset is not None:
+            raise InvalidParameterError(
+                f"{owner}(dataset={dataset!r}) needs a ledger to charge; pass "
+                "ledger=Ledger(path) as well, or drop dataset."
+            )
+        return None
+    if isinstance(given, Ledger):
+        ledger = given
+    elif isinstance(given, str | os.PathLike):
+        ledger = Ledger(given)
+    else:
+        raise InvalidParameterError(
+            f"{owner}(ledger={given!r}) must be an ethica Ledger or the path of one."
+        )
+    if not isinstance(dataset, str) or not dataset:
+        raise InvalidParameterError(
+            f"{owner} with a ledger needs the registered dataset's name: pass dataset='name' "
+            "(register it once with `ethica budget create name --epsilon E` or "
+            "Ledger.create_dataset)."
+        )
+    status = ledger.status(dataset)  # LedgerError naming the fix when unregistered
+    if type(status.total) is not type(budget):
+        raise InvalidParameterError(
+            f"dataset {dataset!r} holds a {type(status.total).__name__} budget "
+            f"({status.total}); this fit spends {budget}. Pass a "
+            f"{type(status.total).__name__} budget (budget=...)."
+        )
+    return ledger
+
+
+@contextmanager
+def charged(
+    ledger: Ledger | None, dataset: str | None, cost: Budget, description: str
+) -> Iterator[Callable[[object], None]]:
+    """Reserve ``cost`` on the ledger, then run the training inside the block.
+
+    Yields ``release(output)``, to be called with the released coefficients. Any exception
+    in the block marks the charge ``failed`` and becomes a :class:`ReleaseFailedError` with
+    a generic message. Without a ledger only the error translation happens.
+    """
+    record = None
+    if ledger is not None:
+        assert dataset is not None
+        record = ledger.record_charge(dataset, cost, description)
+    released: list[object] = []
+    try:
+        yield released.append
+    except BaseException as error:
+        if record is not None and ledger is not None:
+            ledger.fail(record.id, "training failed after the charge")
+        if not isinstance(error, Exception):
+            raise
+        raise ReleaseFailedError(FAILED) from None
+    if record is not None and ledger is not None:
+        ledger.complete(record.id, released[-1] if released else None)
+
+
+def zcdp_of(budget: Budget) -> tuple[Fraction, Fraction | None]:
+    """``(rho, delta)``: the zCDP level a Gaussian learner may spend under ``budget``.
+
+    ``ZCDP(rho)`` is spent as is (``delta`` None). ``ApproxDP(epsilon, delta)`` becomes the
+    largest ``rho`` (to 2**-40) whose tight conversion (:func:`~ethica.privacy.zcdp_to_approx`,
+    Canonne, Kamath & Steinke 2020, Cor. 13) is within ``epsilon`` at ``delta``. Pure DP has
+    no Gaussian mechanism (the caller refuses it).
+    """
+    from ethica.privacy.budget._accounting import _best_log_delta, zcdp_to_approx
+
+    if isinstance(budget, ZCDP):
+        return budget.rho, None
+    assert isinstance(budget, ApproxDP)
+    epsilon, delta = float(budget.epsilon), budget.delta
+    target = math.log(delta.numerator) - math.log(delta.denominator) - 1e-6
+    low, high = 0.0, epsilon  # rho-zCDP implies (rho + ..., delta): rho < epsilon
+    for _ in range(80):  # fast float bisection; the exact check below has the last word
+        mid = (low + high) / 2
+        if _best_log_delta(mid, epsilon) <= target:
+            low = mid
+        else:
+            high = mid
+    rho = dyadic_below(low)
+    while rho > 0 and not zcdp_to_approx(ZCDP(rho), delta).epsilon <= budget.epsilon:
+        rho = dyadic_below(float(rho) * (1 - 1e-6))
+    if rho <= 0:
+        raise InvalidParameterError(
+            f"{budget} is too small for any Gaussian noise; spend a larger epsilon or delta."
+        )
+    return rho, delta

@@ -1,0 +1,220 @@
+r"""Differentially private linear regression by sufficient-statistics perturbation.
+
+Definition (Dwork, Talwar, Thakurta & Zhang 2014; Wang 2018, "Revisiting differentially
+private linear regression", *UAI*): least squares needs only :math:`X^\top X` and
+:math:`X^\top y`; release both with noise and solve the noisy normal equations.
+
+Declared, public preprocessing: every feature ``j`` is clamped to ``bounds_X[j] = (lo, hi)``
+and the target to ``bounds_y``; nothing is read from the data to choose them. With
+``fit_intercept`` a constant column 1 is appended (so the count ``n`` is released too, as the
+intercept's diagonal entry, with the same noise).
+
+**Fixed-point grid** (one arithmetic): each clamped coordinate :math:`z_j` of the row
+:math:`z = (x, 1, y)` becomes the integer :math:`u_j = \mathrm{round}(2^{10} z_j / M_j)`,
+:math:`M_j = \max(|lo_j|, |hi_j|)`, so :math:`|u_j| \le 2^{10}`. The released statistic is the
+upper triangle (diagonal included) of :math:`\sum_i u_i u_i^\top`, summed exactly (integers
+below :math:`2^{53}` in float64, then int64). One row adds or removes
+:math:`(u_j u_k)_{j \le k}`, of L1 norm at most :math:`\binom{m+1}{2} 2^{20}` and L2 norm at most
+:math:`2^{20}\sqrt{\binom{m+1}{2}}` (:math:`m` = length of :math:`z`). Noise: discrete
+Laplace of scale :math:`\Delta_1/\varepsilon` for ``PureDP``; discrete Gaussian of
+:math:`\sigma = \Delta_2/\sqrt{2\rho}` for ``ZCDP(rho)`` (Canonne, Kamath & Steinke 2020,
+Thm 4), with ``ApproxDP(epsilon, delta)`` spent as the largest ``rho`` whose tight
+conversion fits. Post-processing (free): the noisy :math:`X^\top X` is made positive
+semi-definite by clipping its eigenvalues at zero and regularised with ``alpha`` (default:
+the noise's standard deviation times :math:`\sqrt{m}`, a public quantity), then solved.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ethica._exceptions import InvalidParameterError
+from ethica.fairness._learning_base import EstimatorNotFittedError
+from ethica.privacy.budget._accounting import gaussian_sigma
+from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
+from ethica.privacy.learning._charging import (
+    charged,
+    check_ledger,
+    check_positive,
+    resolve_budget,
+    zcdp_of,
+)
+from ethica.privacy.noise import discrete_gaussian, discrete_laplace
+
+__all__ = ["DPLinearRegression"]
+
+_GRID_BITS = 10
+_MAX_ROWS = 1 << 32  # (2**10)**2 per product, sums stay below 2**53: exact in float64
+
+
+def _bounds(owner: str, name: str, value: Any, width: int) -> npt.NDArray[np.float64]:
+    """``(width, 2)`` array of finite ``lo < hi`` pairs from a pair or a list of pairs."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = np.empty(0)
+    if array.shape == (2,):
+        array = np.tile(array, (width, 1))
+    if array.shape != (width, 2) or not np.all(np.isfinite(array)):
+        raise InvalidParameterError(
+            f"{owner}({name}={value!r}) must be (lower, upper) or one (lower, upper) per "
+            f"column ({width}), finite numbers declared from domain knowledge."
+        )
+    if np.any(array[:, 0] >= array[:, 1]):
+        raise InvalidParameterError(
+            f"{owner}({name}={value!r}): every lower bound must be below its upper bound."
+        )
+    return array
+
+
+class DPLinearRegression(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """Least squares under differential privacy (noisy sufficient statistics).
+
+    See :mod:`ethica.privacy.learning._linear` for the mechanism and its sensitivity.
+
+    Parameters
+    ----------
+    epsilon, delta, budget
+        As in :class:`~ethica.privacy.learning.DPLogisticRegression`: ``PureDP(epsilon)``,
+        ``ApproxDP(epsilon, delta)``, or a typed budget (``ZCDP`` too).
+    bounds_X
+        ``(lower, upper)`` for every feature, or one pair per feature; values are clamped.
+    bounds_y
+        ``(lower, upper)`` of the target; values are clamped.
+    fit_intercept
+        Append a constant feature 1 (its coefficient is ``intercept_``).
+    alpha
+        Ridge added to the noisy ``X^T X`` (None: the noise's standard deviation times
+        ``sqrt(m)``, data-independent).
+    ledger, dataset
+        Charge the budget to this registered dataset before the data is read.
+
+    Attributes
+    ----------
+    coef_, intercept_, n_features_in_, budget_, noise_
+    """
+
+    def __init__(
+        self,
+        *,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        budget: Budget | None = None,
+        bounds_X: Any = (-1.0, 1.0),
+        bounds_y: Any = (-1.0, 1.0),
+        fit_intercept: bool = True,
+        alpha: float | None = None,
+        ledger: Any = None,
+        dataset: str | None = None,
+    ) -> None:
+        self.epsilon = epsilon
+        self.delta = delta
+        self.budget = budget
+        self.bounds_X = bounds_X
+        self.bounds_y = bounds_y
+        self.fit_intercept = fit_intercept
+        self.alpha = alpha
+        self.ledger = ledger
+        self.dataset = dataset
+
+    def __sklearn_clone__(self) -> DPLinearRegression:
+        return type(self)(**self.get_params(deep=False))  # clones share the ledger
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True
+        if tags.regressor_tags is not None:
+            tags.regressor_tags.poor_score = True
+        return tags
+
+    def fit(self, X: Any, y: Any) -> DPLinearRegression:
+        """Free checks, the charge, then the noisy statistics and the solve.
+
+        Raises
+        ------
+        InvalidParameterError, BudgetExceededError
+            Before the charge (nothing spent).
+        ReleaseFailedError
+            After the charge (generic message; the charge stands).
+        """
+        name = type(self).__name__
+        budget = resolve_budget(name, self.epsilon, self.delta, self.budget)
+        if self.alpha is not None:
+            check_positive(name, "alpha", self.alpha)
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        bounds = np.vstack(
+            [
+                _bounds(name, "bounds_X", self.bounds_X, X.shape[1]),
+                *([np.array([[0.0, 1.0]])] if self.fit_intercept else []),  # the constant 1
+                _bounds(name, "bounds_y", self.bounds_y, 1),
+            ]
+        )
+        if X.shape[0] >= _MAX_ROWS:
+            raise InvalidParameterError(
+                f"{name} sums at most 2**32 rows exactly; got {X.shape[0]}. Subsample first."
+            )
+        ledger = check_ledger(name, self.ledger, self.dataset, budget)
+        m = bounds.shape[0]
+        pairs = m * (m + 1) // 2
+        scale = 1 << _GRID_BITS
+        magnitude = np.maximum(np.abs(bounds[:, 0]), np.abs(bounds[:, 1]))
+        upper = np.triu_indices(m)
+        with charged(ledger, self.dataset, budget, f"{name} on {X.shape[1]} features") as release:
+            columns = [X, np.ones((X.shape[0], 1))] if self.fit_intercept else [X]
+            z = np.clip(np.hstack([*columns, y[:, None]]), bounds[:, 0], bounds[:, 1])
+            units = np.rint(z * (scale / magnitude))
+            exact = (units.T @ units)[upper].astype(np.int64)  # integers < 2**53: exact
+            if isinstance(budget, PureDP):
+                noise_scale = Fraction(pairs * scale * scale) / budget.epsilon
+                noisy = exact + discrete_laplace(noise_scale, pairs)
+                std = math.sqrt(2.0) * float(noise_scale)
+                noise = {"mechanism": "discrete Laplace", "scale_grid_units": float(noise_scale)}
+            else:
+                rho, _ = zcdp_of(budget)
+                sigma = gaussian_sigma(math.sqrt(pairs) * scale * scale, ZCDP(rho))
+                noisy = exact + discrete_gaussian(sigma, pairs)
+                std = float(sigma)
+                noise = {"mechanism": "discrete Gaussian", "sigma_grid_units": float(sigma)}
+            stats = np.zeros((m, m))
+            stats[upper] = noisy.astype(np.float64)
+            stats = stats + np.triu(stats, 1).T
+            stats *= np.outer(magnitude, magnitude) / (scale * scale)
+            w = self._solve(stats, std * float(np.max(magnitude)) ** 2 / scale**2, m)
+            release(w.tolist())
+        p = X.shape[1]
+        self.coef_ = w[:p].copy()
+        self.intercept_ = float(w[p]) if self.fit_intercept else 0.0
+        self.budget_ = budget
+        self.noise_ = noise
+        return self
+
+    def _solve(self, stats: npt.NDArray[np.float64], std: float, m: int) -> npt.NDArray[np.float64]:
+        gram, cross = stats[:-1, :-1], stats[:-1, -1]
+        values, vectors = np.linalg.eigh(gram)
+        ridge = float(self.alpha) if self.alpha is not None else std * math.sqrt(m)
+        psd = (vectors * np.maximum(values, 0.0)) @ vectors.T + ridge * np.eye(gram.shape[0])
+        solution: npt.NDArray[np.float64] = np.linalg.solve(psd, cross)
+        return solution
+
+    def predict(self, X: Any) -> npt.NDArray[np.float64]:
+        """``X @ coef_ + intercept_`` (features clamped to ``bounds_X`` as in training)."""
+        try:
+            check_is_fitted(self)
+        except SklearnNotFittedError:
+            raise EstimatorNotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X, y) before predicting."
+            ) from None
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        bounds = _bounds(type(self).__name__, "bounds_X", self.bounds_X, X.shape[1])
+        clipped = np.clip(X, bounds[:, 0], bounds[:, 1])
+        result: npt.NDArray[np.float64] = clipped @ self.coef_ + self.intercept_
+        return result

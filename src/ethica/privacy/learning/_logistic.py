@@ -1,0 +1,414 @@
+r"""Differentially private logistic regression: objective perturbation and DP-SGD.
+
+Both methods protect one row (add/remove neighbours, ethica's ``Rows()`` unit). The only
+preprocessing is public: every row of ``X`` is scaled into the declared ball
+``||x|| <= data_norm`` (rows inside it are unchanged), never a bound read from the data.
+With ``fit_intercept`` the learner works on :math:`\tilde x = (x, 1)`, so
+:math:`\|\tilde x\| \le \tilde R = \sqrt{R^2 + 1}` (:math:`R` = ``data_norm``).
+
+**Objective perturbation** (``method="objective"``; Chaudhuri, Monteleoni & Sarwate 2011,
+"Differentially private empirical risk minimization", *JMLR* 12, Algorithm 2). It needs an
+L2 regulariser, bounded feature norms and a loss that is convex and twice differentiable with
+:math:`|\ell'| \le 1` and :math:`\ell'' \le c` (logistic loss: :math:`c = 1/4`). Released:
+
+.. math::
+    w = \arg\min_w \sum_i \ell(y_i w^\top \tilde x_i) + \frac{\lambda + \Delta}{2}\|w\|^2
+        + b^\top w, \qquad \lambda = 1/C,
+
+with :math:`b` drawn with density :math:`\propto e^{-\beta\|b\|}` (uniform direction, norm
+:math:`\Gamma(p, 1/\beta)`). For add/remove neighbours the CMS change-of-variables argument
+gives :math:`\|b - b'\| \le \tilde R` and a Jacobian ratio at most
+:math:`1 + c\tilde R^2/(\lambda + \Delta)`, hence pure
+:math:`\varepsilon = \beta \tilde R + \log(1 + c\tilde R^2/(\lambda+\Delta))`. ethica spends
+at most :math:`\varepsilon/4` on the Jacobian term: :math:`\Delta = \max(0,
+c\tilde R^2/(e^{\varepsilon/4}-1) - \lambda)` (CMS add :math:`\Delta` only when the
+:math:`\lambda` alone leaves no budget; capping the Jacobian share is never worse) and
+:math:`\beta = (\varepsilon - \log(1 + c\tilde R^2/(\lambda+\Delta)))/\tilde R`. The
+objective is in sum form, so the number of rows is never needed. The minimiser is found by
+Newton's method to machine precision (the proof is for the exact minimiser). *Noise*: the
+proof needs a density on :math:`\mathbb R^p` (the output is a minimiser, not a noisy sum; noise
+on a lattice would give neighbours different supports), so ``b`` is a continuous draw
+from a generator seeded with 256 bits of the OS CSPRNG; ethica's exact integer samplers
+cannot serve here, and the guarantee is that of the real-valued analysis.
+
+**DP-SGD** (``method="dp-sgd"``; Abadi et al. 2016, "Deep learning with differential
+privacy", *CCS*). Each step samples every row with probability ``sampling_rate`` (Poisson,
+CSPRNG bits), sums per-example gradients :math:`g_i = (\sigma(w^\top\tilde x_i) - y_i)
+\tilde x_i` — already of norm at most :math:`\tilde R` after the row clipping, so per-example
+clipping to :math:`\tilde R` is implied — and adds Gaussian noise. *Fixed-point grid*: each
+:math:`g_i` is mapped to integers :math:`v_i = \mathrm{round}(g_i \cdot 2^{16}/\tilde R)`;
+then :math:`\|v_i\| \le S = 2^{16} + \lceil\sqrt p/2\rceil` (checked on the integers; a row
+over it would contribute zero), the batch sum is exact int64, and the noise is
+``discrete_gaussian(z S)`` (Canonne, Kamath & Steinke 2020), so no float carries the secret.
+A noisy row count (discrete Gaussian, 1/20 of the zCDP level) scales the steps, so the
+number of rows is not treated as public. *Accounting*: with ``sampling_rate = 1`` each step
+is exactly :math:`\rho = 1/(2z^2)`-zCDP (CKS 2020, Thm 4) and the total is
+:math:`\rho_{count} + T/(2z^2)`; with ``sampling_rate < 1`` Google's ``dp-accounting``
+RDP accountant composes the Poisson-subsampled Gaussian steps (Mironov, Talwar & Zhang 2019)
+at integer orders :math:`\alpha` only. Justification for the discrete Gaussian: the
+accountant's term :math:`A_\alpha = \sum_k \binom{\alpha}{k}(1-q)^{\alpha-k} q^k
+E_{\mu_0}[(\mu_v/\mu_0)^k]` uses the moments :math:`E_{\mu_0}[(\mu_v/\mu_0)^k] =
+e^{k(k-1)\|v\|^2/(2\sigma^2)}` of the continuous Gaussian; for the discrete Gaussian with an
+integer shift :math:`v` the same moment is
+:math:`e^{k(k-1)\|v\|^2/(2\sigma^2)}\sum_x e^{-\|x-kv\|^2/(2\sigma^2)}/Z` and the sum equals
+the normaliser :math:`Z` because :math:`kv` is a lattice point, so :math:`A_\alpha` is
+identical. The reverse divergence is bounded by :math:`A_\alpha` for the continuous Gaussian
+(MTZ 2019, Thm 5); that step is taken from the continuous analysis, not re-proved here. The
+returned model is the average of the last half of the iterates (post-processing).
+
+Budgets: ``method="objective"`` spends ``PureDP(epsilon)`` (a ``ZCDP(rho)`` budget runs it at
+:math:`\varepsilon = \sqrt{2\rho}`; ``ApproxDP`` at its epsilon); ``method="dp-sgd"`` needs
+``ApproxDP`` (or ``ZCDP`` with ``sampling_rate=1``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import expit, log_expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from ethica._exceptions import InvalidParameterError
+from ethica.fairness._learning_base import EstimatorNotFittedError, binary_labels
+from ethica.privacy.budget._accounting import gaussian_sigma
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.learning._charging import (
+    charged,
+    check_ledger,
+    check_positive,
+    clip_rows,
+    dyadic_below,
+    private_rng,
+    resolve_budget,
+    zcdp_of,
+)
+from ethica.privacy.noise import discrete_gaussian
+
+__all__ = ["DPLogisticRegression"]
+
+_C_LOGISTIC = 0.25  # bound on the logistic loss's second derivative
+_JACOBIAN_SHARE = 4  # objective perturbation spends at most epsilon / 4 on the Jacobian
+_GRID_BITS = 16
+_COUNT_SHARE = 20  # DP-SGD's noisy count gets 1/20 of the zCDP level
+
+
+def _newton(
+    X: npt.NDArray[np.float64],
+    signs: npt.NDArray[np.float64],
+    ridge: float,
+    linear: npt.NDArray[np.float64],
+    max_iter: int,
+) -> npt.NDArray[np.float64]:
+    """Minimise ``sum log(1 + exp(-s_i w.x_i)) + ridge/2 |w|^2 + linear.w`` (strongly convex)."""
+
+    def value(w: npt.NDArray[np.float64]) -> float:
+        return float(-log_expit(signs * (X @ w)).sum() + 0.5 * ridge * w @ w + linear @ w)
+
+    w = np.zeros(X.shape[1])
+    current = value(w)
+    for _ in range(max_iter):
+        margin = signs * (X @ w)
+        grad = -(X.T @ (signs * expit(-margin))) + ridge * w + linear
+        curvature = expit(margin) * expit(-margin)
+        hessian = (X.T * curvature) @ X + ridge * np.eye(X.shape[1])
+        step = np.linalg.solve(hessian, grad)
+        decrement = float(grad @ step)
+        if decrement <= 1e-20 * max(1.0, abs(current)):
+            break
+        size = 1.0
+        while size > 1e-12:
+            trial = value(w - size * step)
+            if trial <= current - 0.25 * size * decrement:
+                break
+            size /= 2
+        w, current = w - size * step, value(w - size * step)
+    return w
+
+
+class DPLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Binary logistic regression trained under differential privacy.
+
+    See the module docstring (:mod:`ethica.privacy.learning._logistic`) for the two
+    mechanisms, their requirements and their proofs.
+
+    Parameters
+    ----------
+    epsilon, delta
+        The privacy loss, as in diffprivlib: ``PureDP(epsilon)``, or
+        ``ApproxDP(epsilon, delta)`` when ``delta`` is given. ``epsilon`` defaults to 1.
+    budget
+        A typed budget (``PureDP``, ``ZCDP``, ``ApproxDP``) instead of epsilon/delta.
+    method
+        ``"objective"`` (objective perturbation, pure DP) or ``"dp-sgd"``.
+    data_norm
+        Declared bound ``R`` on the Euclidean norm of a row of ``X``; rows beyond it are
+        scaled down onto the ball, in ``fit`` and in ``predict``. Never read from the data.
+    C
+        Inverse L2 regularisation, as in scikit-learn (``lambda = 1/C`` on the summed loss).
+    fit_intercept
+        Learn an intercept (a constant feature 1, regularised with the rest).
+    max_iter
+        Newton iterations (objective) or noisy gradient steps (DP-SGD).
+    sampling_rate
+        DP-SGD: the probability that a row enters a step's batch (1: full batch).
+    learning_rate
+        DP-SGD step size; default ``1 / (R~**2 / 4 + 1/(C n~))`` (the loss's smoothness).
+    ledger, dataset
+        Charge the budget to this registered dataset of this ledger (a Ledger or its path)
+        before the data is read. A clone shares the ledger.
+
+    Attributes
+    ----------
+    coef_, intercept_, classes_, n_features_in_
+        As in scikit-learn's ``LogisticRegression``.
+    n_iter_
+        ``max_iter``, public on purpose: DP-SGD runs exactly that many steps, and Newton's
+        actual count (at most that) depends on the data, so it is not released.
+    budget_
+        The budget this fit spent (and charged).
+    noise_
+        What was drawn, described by public parameters only (mechanism, noise scale).
+    """
+
+    def __init__(
+        self,
+        *,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        budget: Budget | None = None,
+        method: Literal["objective", "dp-sgd"] = "objective",
+        data_norm: float = 1.0,
+        C: float = 1.0,
+        fit_intercept: bool = True,
+        max_iter: int = 100,
+        sampling_rate: float = 1.0,
+        learning_rate: float | None = None,
+        ledger: Any = None,
+        dataset: str | None = None,
+    ) -> None:
+        self.epsilon = epsilon
+        self.delta = delta
+        self.budget = budget
+        self.method = method
+        self.data_norm = data_norm
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.sampling_rate = sampling_rate
+        self.learning_rate = learning_rate
+        self.ledger = ledger
+        self.dataset = dataset
+
+    def __sklearn_clone__(self) -> DPLogisticRegression:
+        params = self.get_params(deep=False)
+        return type(self)(**params)  # a ledger is a handle on one file: clones share it
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_class = False
+            tags.classifier_tags.poor_score = True
+        return tags
+
+    # ------------------------------------------------------------------ checks (free)
+    def _check_params(self) -> Budget:
+        name = type(self).__name__
+        if self.method not in ("objective", "dp-sgd"):
+            raise InvalidParameterError(
+                f"{name}(method={self.method!r}) must be 'objective' or 'dp-sgd'."
+            )
+        for param in ("data_norm", "C"):
+            check_positive(name, param, getattr(self, param))
+        check_positive(name, "max_iter", self.max_iter, integer=True)
+        check_positive(name, "sampling_rate", self.sampling_rate)
+        if self.sampling_rate > 1:
+            raise InvalidParameterError(
+                f"{name}(sampling_rate={self.sampling_rate!r}) is a probability: at most 1."
+            )
+        if self.learning_rate is not None:
+            check_positive(name, "learning_rate", self.learning_rate)
+        budget = resolve_budget(name, self.epsilon, self.delta, self.budget)
+        if self.method == "dp-sgd":
+            if isinstance(budget, PureDP):
+                raise InvalidParameterError(
+                    f"{name}(method='dp-sgd') adds Gaussian noise, which gives no pure DP "
+                    f"({budget}); pass delta= (e.g. delta=1e-6) or method='objective'."
+                )
+            if isinstance(budget, ZCDP) and self.sampling_rate < 1:
+                raise InvalidParameterError(
+                    f"{name}: subsampled DP-SGD is accounted in (epsilon, delta), not zCDP "
+                    f"({budget}); pass an ApproxDP budget or sampling_rate=1."
+                )
+        return budget
+
+    def _features(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        clipped = clip_rows(np.asarray(X, dtype=np.float64), float(self.data_norm))
+        if self.fit_intercept:
+            return np.hstack([clipped, np.ones((clipped.shape[0], 1))])
+        return clipped
+
+    def _radius(self) -> float:
+        norm = float(self.data_norm)
+        return math.sqrt(norm * norm + 1.0) if self.fit_intercept else norm
+
+    # ------------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any) -> DPLogisticRegression:
+        """Train under the budget: free checks, then the charge, then the data.
+
+        Raises
+        ------
+        InvalidParameterError
+            A hyper-parameter or budget is invalid (nothing charged).
+        BudgetExceededError
+            The ledger has less left than the budget (nothing charged).
+        ReleaseFailedError
+            Training failed after the charge (generic message; the charge stands).
+        """
+        budget = self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        classes, coded = binary_labels(y)
+        ledger = check_ledger(type(self).__name__, self.ledger, self.dataset, budget)
+        description = f"{type(self).__name__}(method={self.method!r}) on {X.shape[1]} features"
+        with (
+            charged(ledger, self.dataset, budget, description) as release,
+            threadpool_limits(1, "blas"),  # tall thin products: one thread is fastest
+        ):
+            features = self._features(X)
+            if self.method == "objective":
+                w, noise = self._objective(features, coded, budget)
+            else:
+                w, noise = self._dp_sgd(features, coded, budget)
+            if not np.all(np.isfinite(w)):
+                raise ArithmeticError("non-finite coefficients")
+            release(w.tolist())
+        self.classes_ = classes
+        self.coef_ = w[None, : X.shape[1]].copy()
+        self.intercept_ = np.array([w[-1] if self.fit_intercept else 0.0])
+        self.n_iter_ = np.array([int(self.max_iter)], dtype=np.int32)
+        self.budget_ = budget
+        self.noise_ = noise
+        return self
+
+    def _objective(
+        self, X: npt.NDArray[np.float64], coded: npt.NDArray[np.int8], budget: Budget
+    ) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
+        if isinstance(budget, ZCDP):
+            epsilon = float(dyadic_below(math.sqrt(2 * float(budget.rho))))
+        else:
+            epsilon = float(budget.epsilon)
+        radius = self._radius()
+        lam = 1.0 / float(self.C)
+        curvature = _C_LOGISTIC * radius * radius
+        extra = max(0.0, curvature / math.expm1(epsilon / _JACOBIAN_SHARE) - lam)
+        jacobian = math.log1p(curvature / (lam + extra))
+        beta = (epsilon - jacobian) / radius
+        rng = private_rng()
+        p = X.shape[1]
+        direction = rng.standard_normal(p)
+        b: npt.NDArray[np.float64] = direction / np.linalg.norm(direction) * rng.gamma(p, 1 / beta)
+        signs = np.where(coded == 1, 1.0, -1.0)
+        w = _newton(X, signs, lam + extra, b, int(self.max_iter))
+        noise = {
+            "mechanism": "objective perturbation (Chaudhuri, Monteleoni & Sarwate 2011)",
+            "epsilon": epsilon,
+            "beta": beta,
+            "extra_regularisation": extra,
+            "radius": radius,
+        }
+        return w, noise
+
+    def _dp_sgd(
+        self, X: npt.NDArray[np.float64], coded: npt.NDArray[np.int8], budget: Budget
+    ) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
+        from ethica.privacy.learning._sgd_accounting import noise_multiplier
+
+        rho, delta = zcdp_of(budget)
+        count_rho = rho / _COUNT_SHARE
+        steps, q = int(self.max_iter), float(self.sampling_rate)
+        if q >= 1:
+            z = gaussian_sigma(1, ZCDP((rho - count_rho) / steps))  # exact zCDP, CKS Thm 4
+        else:
+            assert isinstance(budget, ApproxDP) and delta is not None
+            z = noise_multiplier(float(budget.epsilon), float(delta), q, steps, float(count_rho))
+        p = X.shape[1]
+        scale = 1 << _GRID_BITS
+        bound = scale + math.ceil(math.sqrt(p) / 2)  # S: L2 bound of a rounded gradient
+        sigma = z * bound
+        count_sigma = gaussian_sigma(1, ZCDP(count_rho))
+        radius = self._radius() * (1 + 1e-9)  # margin for the float clipping
+        n_noisy = max(1.0, float(X.shape[0] + int(discrete_gaussian(count_sigma, 1)[0])))
+        lam = 1.0 / (float(self.C) * n_noisy)
+        lr = (
+            float(self.learning_rate)
+            if self.learning_rate is not None
+            else 1.0 / (_C_LOGISTIC * radius * radius + lam)
+        )
+        rng = private_rng()
+        w = np.zeros(p)
+        average, kept = np.zeros(p), 0
+        target = coded.astype(np.float64)
+        for step in range(steps):
+            rows, labels = X, target
+            if q < 1:  # Poisson sampling with CSPRNG-seeded bits
+                mask = rng.random(X.shape[0]) < q
+                rows, labels = X[mask], target[mask]
+            residual = expit(rows @ w) - labels
+            units = np.rint(rows * (residual * (scale / radius))[:, None]).astype(np.int64)
+            inside = np.einsum("ij,ij->i", units, units) <= bound * bound
+            total = units[inside].sum(axis=0) + discrete_gaussian(sigma, p)
+            gradient = total * (radius / scale) / (q * n_noisy) + lam * w
+            w = w - lr * gradient
+            if step >= steps // 2:
+                average += w
+                kept += 1
+        noise = {
+            "mechanism": "DP-SGD (Abadi et al. 2016), discrete Gaussian on a 2^-16 grid",
+            "noise_multiplier": float(z),
+            "sigma_grid_units": float(sigma),
+            "sensitivity_grid_units": bound,
+            "count_sigma": float(count_sigma),
+            "steps": steps,
+            "sampling_rate": q,
+        }
+        return average / kept, noise
+
+    # --------------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self)
+        except SklearnNotFittedError:
+            raise EstimatorNotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X, y) before predicting."
+            ) from None
+
+    def decision_function(self, X: Any) -> npt.NDArray[np.float64]:
+        """``w.x + b`` on rows scaled into the declared ball (as in training)."""
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        clipped = clip_rows(X, float(self.data_norm))
+        scores: npt.NDArray[np.float64] = clipped @ self.coef_[0] + self.intercept_[0]
+        return scores
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        """Class probabilities, columns in the order of ``classes_``."""
+        positive = expit(self.decision_function(X))
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict_log_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        """Log of :meth:`predict_proba`."""
+        scores = self.decision_function(X)
+        return np.column_stack([log_expit(-scores), log_expit(scores)])
+
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """The class with the larger probability."""
+        positive = self.decision_function(X) > 0
+        labels: npt.NDArray[Any] = self.classes_[positive.astype(np.intp)]
+        return labels
