@@ -407,12 +407,32 @@ CONSTRAINTS: dict[str, type[FairnessConstraint]] = {
 }
 
 
+#: fairlearn's spellings (its ``ThresholdOptimizer`` strings and moment class names).
+FAIRLEARN_ALIASES: dict[str, str] = {
+    "demographic_parity": "demographic-parity",
+    "DemographicParity": "demographic-parity",
+    "equalized_odds": "equalized-odds",
+    "EqualizedOdds": "equalized-odds",
+    "true_positive_rate_parity": "equal-opportunity",
+    "TruePositiveRateParity": "equal-opportunity",
+    "equal_opportunity": "equal-opportunity",
+    "false_positive_rate_parity": "false-positive-rate-parity",
+    "FalsePositiveRateParity": "false-positive-rate-parity",
+    "error_rate_parity": "error-rate-parity",
+    "ErrorRateParity": "error-rate-parity",
+}
+
+
 def constraint_from_name(name: str, bound: float | None = None) -> FairnessConstraint:
-    """Resolve a registry spelling (e.g. ``"demographic-parity"``) to a spec."""
-    try:
-        cls = CONSTRAINTS[name]
-    except KeyError:
+    """Resolve a registry spelling (e.g. ``"demographic-parity"``) to a spec.
+
+    fairlearn's spellings (``"demographic_parity"``, ``"true_positive_rate_parity"``, ...)
+    resolve to the same specs.
+    """
+    cls = CONSTRAINTS.get(FAIRLEARN_ALIASES.get(name, name))
+    if cls is None:
         raise InvalidParameterError(
-            f"unknown constraint {name!r}; choose one of {sorted(CONSTRAINTS)}."
-        ) from None
+            f"unknown constraint {name!r}; choose one of {sorted(CONSTRAINTS)} (or "
+            f"fairlearn's {sorted(k for k in FAIRLEARN_ALIASES if k.islower())})."
+        )
     return cls(difference_bound=bound)

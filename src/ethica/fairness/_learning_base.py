@@ -20,7 +20,12 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ethica._exceptions import InvalidParameterError, NotFittedError
 from ethica._typing import FloatArray
-from ethica.fairness._constraints import DemographicParity, FairnessConstraint
+from ethica.fairness._constraints import (
+    FAIRLEARN_ALIASES,
+    DemographicParity,
+    FairnessConstraint,
+    constraint_from_name,
+)
 
 __all__ = [
     "BinaryFairClassifier",
@@ -32,8 +37,13 @@ __all__ = [
     "error_costs",
     "fit_weighted",
     "mixture_positive_probability",
+    "pick_constraint",
+    "require_sensitive_features",
     "resolve_constraint",
 ]
+
+#: fairlearn's message when ``fit`` gets no ``sensitive_features`` (its users match on it).
+SENSITIVE_FEATURES_MISSING = "Must specify sensitive_features (for now)"
 
 
 class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
@@ -88,16 +98,55 @@ def check_number(
         )
 
 
-def resolve_constraint(constraint: Any, owner: str) -> FairnessConstraint:
-    """The constraint spec to use: ``DemographicParity()`` for None; anything else raises."""
+def resolve_constraint(
+    constraint: Any, owner: str, *, string_bound: float | None = None
+) -> FairnessConstraint:
+    """The constraint spec to use, from any of the spellings users bring.
+
+    ``None`` gives ``DemographicParity()``; a spec is used as it is; a name resolves through
+    :func:`constraint_from_name` (ethica's ``"demographic-parity"`` or fairlearn's
+    ``"demographic_parity"``) with ``string_bound`` as its bound; a fairlearn moment object
+    (``fairlearn.reductions.DemographicParity(difference_bound=0.02)``, ...) becomes the
+    ethica spec of the same name and bound.
+    """
     if constraint is None:
         return DemographicParity()
-    if not isinstance(constraint, FairnessConstraint):
+    if isinstance(constraint, FairnessConstraint):
+        return constraint
+    if isinstance(constraint, str):
+        return constraint_from_name(constraint, string_bound)
+    kind = type(constraint)
+    if kind.__module__.startswith("fairlearn.") and kind.__name__ in FAIRLEARN_ALIASES:
+        spec = constraint_from_name(kind.__name__)
+        ratio = float(getattr(constraint, "ratio", 1.0))
+        if ratio < 1.0:
+            return type(spec)(ratio_bound=ratio)
+        return type(spec)(difference_bound=float(constraint.eps))
+    raise InvalidParameterError(
+        f"{owner} needs a constraint such as DemographicParity(difference_bound=0.01) or a "
+        f"name such as 'demographic_parity', got {constraint!r}."
+    )
+
+
+def pick_constraint(constraint: Any, constraints: Any, owner: str) -> Any:
+    """The one constraint given as ``constraint=`` (ethica) or ``constraints=`` (fairlearn)."""
+    if constraint is not None and constraints is not None:
         raise InvalidParameterError(
-            f"{owner} needs a constraint such as DemographicParity(difference_bound=0.01), "
-            f"got {constraint!r}."
+            f"{owner} got constraint={constraint!r} and constraints={constraints!r}; give "
+            "one of them (they are the same parameter, spelt as in ethica and fairlearn)."
         )
-    return constraint
+    return constraints if constraint is None else constraint
+
+
+def require_sensitive_features(sensitive_features: Any, owner: str) -> None:
+    """Raise (as fairlearn does) when ``fit`` gets no protected attribute."""
+    if sensitive_features is None:
+        raise InvalidParameterError(
+            f"{SENSITIVE_FEATURES_MISSING}: {owner}.fit(X, y) needs the protected attribute "
+            "of every row to enforce its constraint; pass sensitive_features=... (a column, "
+            "or several for intersections). For an unconstrained model fit the base "
+            "estimator itself."
+        )
 
 
 def check_sample_weight_support(estimator: Any) -> None:
@@ -171,15 +220,22 @@ class BinaryFairClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
     """
 
     random_state: int | None
+    #: Whether ``predict`` draws at random (a mixture or randomised thresholds): a row's
+    #: label then depends on its position, which scikit-learn's tags call non-deterministic.
+    randomised: bool = False
+    #: Whether ``X`` may be a scipy sparse matrix (the base learner sees it as given).
+    sparse_input: bool = False
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         if tags.classifier_tags is not None:
             tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = self.sparse_input
+        tags.non_deterministic = self.randomised
         return tags
 
     def _validate_fit(self, X: Any, y: Any) -> tuple[Any, npt.NDArray[np.int8]]:
-        X, y = validate_data(self, X, y)
+        X, y = validate_data(self, X, y, accept_sparse=self._sparse_formats())
         self.classes_, coded = binary_labels(y)
         return X, coded
 
@@ -195,7 +251,10 @@ class BinaryFairClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
 
     def _validate_predict(self, X: Any) -> Any:
         self._check_fitted()
-        return validate_data(self, X, reset=False)
+        return validate_data(self, X, reset=False, accept_sparse=self._sparse_formats())
+
+    def _sparse_formats(self) -> tuple[str, ...] | bool:
+        return ("csr", "csc") if self.sparse_input else False
 
     def _pmf_predict(self, X: Any) -> FloatArray:
         """Probability of each class under the randomised classifier, shape (n, 2)."""

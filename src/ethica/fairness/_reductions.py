@@ -32,6 +32,8 @@ from ethica.fairness._learning_base import (
     error_costs,
     fit_weighted,
     mixture_positive_probability,
+    pick_constraint,
+    require_sensitive_features,
     resolve_constraint,
 )
 
@@ -95,24 +97,21 @@ class _ReductionClassifier(BinaryFairClassifier):
 
     estimator: Any
     constraint: FairnessConstraint | None
+    constraints: Any
+    sparse_input = True
 
     def _prepare(
         self, X: Any, y: Any, sensitive_features: Any, warm: HypothesisPool | None = None
-    ) -> tuple[Any, npt.NDArray[np.int8], Any, HypothesisPool | None]:
+    ) -> tuple[Any, npt.NDArray[np.int8], Any, HypothesisPool]:
         name = type(self).__name__
+        require_sensitive_features(sensitive_features, name)
         X, coded = self._validate_fit(X, y)
-        constraint = resolve_constraint(self.constraint, name)
+        chosen = pick_constraint(self.constraint, self.constraints, name)
+        constraint = resolve_constraint(chosen, name)
         estimator = LogisticRegression() if self.estimator is None else self.estimator
         check_sample_weight_support(estimator)
-        if sensitive_features is None:
-            return X, coded, estimator, None
         bound = constraint.bind(coded, sensitive_features)
         return X, coded, estimator, HypothesisPool(bound) if warm is None else warm.rebound(bound)
-
-    def _fit_unconstrained(self, X: Any, coded: npt.NDArray[np.int8], estimator: Any) -> None:
-        model = fit_weighted(estimator, X, error_costs(coded))
-        self.predictors_ = [model]
-        self.weights_ = np.ones(1)
 
     def _keep(self, pool: HypothesisPool, mixture: Mixture) -> None:
         kept = np.flatnonzero(mixture.weights > 0)
@@ -149,6 +148,10 @@ class ExponentiatedGradient(_ReductionClassifier):
     ----------
     estimator
         Base classifier whose ``fit`` accepts ``sample_weight`` (default LogisticRegression).
+    constraints
+        fairlearn's spelling of ``constraint`` (positional second, as in
+        ``ExponentiatedGradient(LogisticRegression(), DemographicParity())``): a spec, a name
+        (``"demographic_parity"``) or a fairlearn moment object.
     constraint
         A constraint spec, e.g. ``DemographicParity(difference_bound=0.01)`` (the default).
     multiplier_bound
@@ -174,14 +177,17 @@ class ExponentiatedGradient(_ReductionClassifier):
 
     Notes
     -----
-    ``fit`` without ``sensitive_features`` imposes no constraint and returns the base
-    learner's fit (this is what scikit-learn's generic checks exercise).
+    ``fit`` without ``sensitive_features`` raises, as fairlearn's does. ``predict`` draws
+    from the mixture; ``predict_proba`` gives its probabilities ``P[h(x) = 1]``.
     """
+
+    randomised = True
 
     def __init__(
         self,
-        *,
         estimator: Any = None,
+        constraints: Any = None,
+        *,
         constraint: FairnessConstraint | None = None,
         multiplier_bound: float = 100.0,
         eta0: float = 2.0,
@@ -190,6 +196,7 @@ class ExponentiatedGradient(_ReductionClassifier):
         random_state: int | None = None,
     ) -> None:
         self.estimator = estimator
+        self.constraints = constraints
         self.constraint = constraint
         self.multiplier_bound = multiplier_bound
         self.eta0 = eta0
@@ -212,7 +219,7 @@ class ExponentiatedGradient(_ReductionClassifier):
 
     def fit_warm(
         self, X: Any, y: Any, *, sensitive_features: Any = None, pool: HypothesisPool | None = None
-    ) -> HypothesisPool | None:
+    ) -> HypothesisPool:
         """Fit, starting from the classifiers of ``pool`` (another bound's run on these rows).
 
         Returns the pool after this run, to warm-start the next bound of a sweep.
@@ -222,12 +229,7 @@ class ExponentiatedGradient(_ReductionClassifier):
         check_number(name, "eta0", self.eta0)
         check_number(name, "max_iter", self.max_iter, integer=True)
         check_number(name, "tolerance", self.tolerance)
-        X, coded, estimator, pool = self._prepare(X, y, sensitive_features, pool)
-        if pool is None:
-            self._fit_unconstrained(X, coded, estimator)
-            self.multipliers_ = np.zeros(0)
-            self.n_oracle_calls_, self.gap_, self.n_iter_ = 1, 0.0, 1
-            return None
+        X, _, estimator, pool = self._prepare(X, y, sensitive_features, pool)
         mixture, self.n_oracle_calls_, self.gap_, self.n_iter_ = run_exponentiated_gradient(
             pool,
             X,
@@ -240,6 +242,15 @@ class ExponentiatedGradient(_ReductionClassifier):
         self.multipliers_ = mixture.multipliers
         self._keep(pool, self._warn_if_infeasible(pool, mixture))
         return pool
+
+    def predict_proba(self, X: Any) -> FloatArray:
+        """Probabilities of ``classes_`` under the randomised mixture, shape (n, 2).
+
+        Column 1 is ``P[h(x) = 1] = sum_k weights_k 1[h_k(x) = 1]``, the probability with
+        which :meth:`predict` picks ``classes_[1]``.
+        """
+        self._check_fitted()
+        return self._pmf_predict(X)
 
 
 def multiplier_grid(n_cells: int, grid_size: int, grid_limit: float) -> FloatArray:
@@ -271,7 +282,7 @@ class GridSearch(_ReductionClassifier):
 
     Parameters
     ----------
-    estimator, constraint
+    estimator, constraints, constraint
         As in :class:`ExponentiatedGradient`.
     grid_size
         Number of multiplier vectors tried (base-learner fits).
@@ -283,14 +294,16 @@ class GridSearch(_ReductionClassifier):
 
     def __init__(
         self,
-        *,
         estimator: Any = None,
+        constraints: Any = None,
+        *,
         constraint: FairnessConstraint | None = None,
         grid_size: int = 10,
         grid_limit: float = 2.0,
         random_state: int | None = None,
     ) -> None:
         self.estimator = estimator
+        self.constraints = constraints
         self.constraint = constraint
         self.grid_size = grid_size
         self.grid_limit = grid_limit
@@ -302,9 +315,6 @@ class GridSearch(_ReductionClassifier):
         check_number(name, "grid_size", self.grid_size, integer=True)
         check_number(name, "grid_limit", self.grid_limit)
         X, coded, estimator, pool = self._prepare(X, y, sensitive_features)
-        if pool is None:
-            self._fit_unconstrained(X, coded, estimator)
-            return self
         bound: BoundConstraint = pool.constraint
         base_costs = error_costs(coded)
         grid = multiplier_grid(
