@@ -34,7 +34,9 @@ __all__ = [
     "ESTIMATORS",
     "LearningData",
     "audit_model",
+    "encode_new_rows",
     "load_learning_data",
+    "predict_rows",
     "resolve_estimator",
     "run_frontier",
     "run_proxies",
@@ -266,6 +268,33 @@ def audit_model(
         harm=CONSTRAINT_HARMS[constraint],
         subgroups=subgroups,
     )
+
+
+def encode_new_rows(encoding: TrainingEncoding, source: Any) -> Any:
+    """Feature matrix of new rows encoded as in training; no label column is needed.
+
+    New rows to score have no outcome yet, and the protected columns are only needed when
+    they are features (``include_protected``); absent ones are filled with placeholders
+    that no feature reads.
+    """
+    frame = read_rows(source)
+    fill: dict[str, Any] = {}
+    if encoding.label not in frame.columns:
+        fill[encoding.label] = encoding.positive
+    feature_columns = set(encoding.feature_columns)
+    for column in encoding.protected:
+        if column not in frame.columns and column not in feature_columns:
+            fill[column] = ""
+    return encoding.transform(frame.assign(**fill) if fill else frame).X
+
+
+def predict_rows(bundle: dict[str, Any], source: Any) -> Any:
+    """Decisions of a saved frontier model (``ethica frontier --model-out``) on new rows.
+
+    ``bundle`` is the loaded joblib file (``model`` and ``encoding``); ``source`` is a
+    frame, path or table with the feature columns, with or without the label column.
+    """
+    return bundle["model"].predict(encode_new_rows(bundle["encoding"], source))
 
 
 def _free_name(name: str, frame: pd.DataFrame) -> str:
