@@ -242,16 +242,28 @@ class ThresholdOptimizer(_GroupPostProcessor):
         sum_a sum_j p_{a,j} |{i in a : 1[s_i >= t_{a,j}] != y_i}| / n
 
     subject to the constraint (linear in ``p``) and ``sum_j p_{a,j} = 1``; solved by HiGHS.
+    (With ``sample_weight`` or another ``objective`` the sum is weighted accordingly.)
 
     Parameters
     ----------
     estimator
         Scoring classifier (``predict_proba`` or ``decision_function``); default
         LogisticRegression.
+    constraints
+        fairlearn's spelling: ``"demographic_parity"``, ``"equalized_odds"``,
+        ``"true_positive_rate_parity"``, ``"false_positive_rate_parity"`` (a name means exact
+        parity, as in fairlearn), or a spec as for ``constraint``.
     constraint
         DemographicParity, EqualOpportunity, FalsePositiveRateParity or EqualizedOdds.
+    objective
+        What the thresholds optimise: ``"accuracy_score"`` (default),
+        ``"balanced_accuracy_score"``, or a dict of utilities per outcome
+        (``true_positive``, ``false_positive``, ``true_negative``, ``false_negative``), e.g.
+        a lender's gain on a repaid loan and minus its loss on a default.
     prefit
         Use ``estimator`` as already fitted.
+    predict_method
+        ``"auto"`` (predict_proba, else decision_function, else predict) or one of them.
     grid_size
         Candidate thresholds per group (score quantiles; default 200, at least 2).
     random_state
@@ -263,8 +275,9 @@ class ThresholdOptimizer(_GroupPostProcessor):
         The scoring model and the groups met in fit.
     thresholds_, threshold_probabilities_
         Per group, the thresholds used and the probability of each.
-    training_error_
-        Expected training error of the randomised classifier.
+    training_error_, training_objective_
+        Expected (weighted) training error of the randomised classifier, and the value of
+        the minimised objective (minus the mean utility for a utility objective).
     """
 
     default_grid_size = 200
