@@ -225,7 +225,7 @@ def test_a_mechanism_that_fails_on_one_side_only_is_caught() -> None:
     pairs = [p for p in neighbouring_pairs(frame(), Rows(), target=target) if "far above" in p.name]
     result = audit(CallableMechanism(leaky), pairs=pairs, claimed=PureDP(1), runs=400)
     assert result.worst.errors == (0, 400)
-    assert (result.worst.p, result.worst.q) == (1.0, 0.0)  # e.g. "raised >= 1", "output >= t"
+    assert result.worst.q == 0.0 and result.worst.p > 0.9  # e.g. "raised < 1", "output >= t"
     assert result.epsilon_lower_bound > 1 and result.violated
 
 
