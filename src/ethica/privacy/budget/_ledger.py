@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,13 @@ def _dump(budget: Budget) -> str:
 
 
 def _load(text: str) -> Budget:
-    return budget_from_dict(json.loads(text))
+    data = json.loads(text)
+    names = [n for n in ("epsilon", "rho", "delta") if n in data]
+    if names and all(Fraction(data[n]) == 0 for n in names):
+        # a charge of zero (a record that spends nothing, e.g. one bucket of a stream whose
+        # horizon was charged up front): zero_like, since the typed budgets are > 0
+        return zero_like(budget_from_dict({**data, **dict.fromkeys(names, "1/2")}))
+    return budget_from_dict(data)
 
 
 class _TabularMixin:
