@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import altair as alt
 import pandas as pd
 
-from ethica.report._figures import JUDGED, REFERENCE, TOO_SMALL, chart_to_svg
+from ethica.report._figures import JUDGED, PAGE_WIDTH, REFERENCE, TOO_SMALL, chart_to_svg
 from ethica.report._page import Section, _percent, render_template
 
 if TYPE_CHECKING:  # the attacks import scipy and scikit-learn: only when a section is drawn
@@ -141,7 +141,7 @@ def _recovery_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
         ),
         dp.mark_text(dy=-12).encode(x=x, y=y, text="setting:N"),
     ]
-    chart = alt.layer(*layers).properties(width=460, height=260)
+    chart = alt.layer(*layers).properties(width=PAGE_WIDTH - 250, height=320)
     return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
 
 
@@ -260,7 +260,7 @@ def census_section(
             color=colour,
             tooltip=["release", "series", "share"],
         )
-        .properties(width=110 * len(runs), height=240)
+        .properties(width=min(PAGE_WIDTH - 250, 160 * len(runs)), height=260)
         .configure_view(stroke=None)
     )
     lead = (
@@ -354,7 +354,7 @@ def membership_section(
                 tooltip=["model", "attack", "fpr", "tpr"],
             ),
         )
-        .properties(width=320, height=300)
+        .properties(width=PAGE_WIDTH // 2, height=360)
         .configure_view(stroke=None)
     )
     strongest: dict[str, MembershipResult] = {}

@@ -5,6 +5,7 @@ Reads only an :class:`ethica.fairness.AuditResult`; never the rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -150,7 +151,7 @@ def _rates_figure(
 def _facet_width(groups: Sequence[GroupMetrics], facets: int) -> int:
     """Panel width that fills the page: the page less each panel's group labels."""
     longest = max((len(group_label(g.group)) for g in groups), default=10)
-    labels = 6 * longest + 24
+    labels = 5 * longest + 20
     return max(150, (PAGE_WIDTH - facets * (labels + 20)) // facets)
 
 
@@ -319,9 +320,15 @@ def headline_sentence(result: AuditResult) -> str:
 
 
 def _worst_metric(d: DefinitionResult) -> str:
-    """The metric of a definition's worst gap (``tpr`` or ``fpr`` for equalized odds)."""
-    raw = d.reason.split(" of ", 1)[0]
-    return raw if raw in d.metrics else d.metrics[0]
+    """The metric of a definition's worst gap (``tpr`` or ``fpr`` for equalized odds), read
+    from the audit's reason; for calibration, the score bin (``observed rate in score bin 3``).
+    """
+    if d.name == "calibration_within_groups":
+        found = re.search(r"observed rate in score bin \d+", d.reason)
+        return found.group(0) if found else "calibration"
+    names = "|".join(re.escape(m) for m in d.metrics)
+    found = re.search(rf"\b({names}) of ", d.reason)
+    return found.group(1) if found else d.metrics[0]
 
 
 def _worst_denominator(result: AuditResult, d: DefinitionResult) -> int | None:
@@ -414,8 +421,8 @@ def definition_sentence(result: AuditResult, d: DefinitionResult) -> str:
     value = d.worst_difference.value
     if d.worst_group is None or value is None:
         return d.reason
-    raw_metric = d.reason.split(" of ", 1)[0]
-    metric = METRIC_TITLES.get(raw_metric, raw_metric)  # calibration: "observed rate in bin k"
+    raw_metric = _worst_metric(d)
+    metric = METRIC_TITLES.get(raw_metric, raw_metric)
     calibration = d.name == "calibration_within_groups"
     against = "its mean score" if calibration else group_label(result.references[d.attributes])
     low, high = d.worst_difference.ci_low, d.worst_difference.ci_high

@@ -92,7 +92,8 @@ def chosen_model_sentence(result: FrontierResult, audit: AuditResult) -> str:
     others = other_failures_sentence(audit)
     if not others:
         return ""
-    return f"On the held-out rows, audited: {others} {impossibility_sentence(audit)}".strip()
+    told = others.removeprefix("It ")
+    return f"On the held-out rows the chosen model {told} {impossibility_sentence(audit)}".strip()
 
 
 def frontier_section(

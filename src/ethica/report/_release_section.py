@@ -238,7 +238,7 @@ def error_by_size_figure(frame: pd.DataFrame) -> str:
         .mark_line(color=REFERENCE, strokeDash=[4, 3], aria=False)
         .encode(x=x, y=alt.Y("relative_bound:Q", scale=y_scale), detail="level:N")
     )
-    chart = alt.layer(points, bound).properties(width=420, height=280)
+    chart = alt.layer(points, bound).properties(width=PAGE_WIDTH - 250, height=360)
     return chart_to_svg(cast(alt.TopLevelMixin, chart.configure_view(stroke=None)))
 
 
@@ -266,7 +266,7 @@ def truth_whisker_figure(
     ]
     if "expected" in frame.columns:
         layers.append(base.mark_tick(color=TOO_SMALL, thickness=2).encode(x="expected:Q", y=y))
-    chart = alt.layer(*layers, data=frame).properties(width=380)
+    chart = alt.layer(*layers, data=frame).properties(width=PAGE_WIDTH // 2)
     if facet is not None:
         order = list(dict.fromkeys(frame[facet]))
         chart = chart.facet(row=alt.Row(f"{facet}:N", sort=order, title=None)).resolve_scale(
@@ -298,5 +298,5 @@ def error_curve_figure(frame: pd.DataFrame, *, target: float | None = None) -> s
             .mark_rule(color=REFERENCE, strokeDash=[4, 3])
             .encode(y="target:Q")
         )
-    chart = alt.layer(*layers).properties(width=420, height=260)
+    chart = alt.layer(*layers).properties(width=PAGE_WIDTH - 250, height=320)
     return chart_to_svg(cast(alt.TopLevelMixin, chart.configure_view(stroke=None)))

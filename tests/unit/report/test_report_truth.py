@@ -14,6 +14,7 @@ from ethica.privacy import Count, PureDP, Session
 from ethica.report import Report, audit_section, frontier_section
 from ethica.report._audit_section import (
     MIN_HEADLINE_DENOMINATOR,
+    definition_sentence,
     headline_gap,
     headline_sentence,
 )
@@ -71,7 +72,7 @@ def test_the_frontier_tells_every_definition_of_the_chosen_model(
     parity_only: AuditResult,
 ) -> None:
     section = frontier_section(_frontier(), chosen_audit=parity_only)
-    assert "passes demographic parity but fails equal opportunity" in section.lead
+    assert "the chosen model passes demographic parity but fails equal opportunity" in section.lead
     assert "true positive rate of B against A: +40.0 points" in section.lead
     assert "Chouldechova 2017" in section.lead
     table = section.html[section.html.index("against every definition") :]
@@ -115,6 +116,15 @@ def test_the_headline_interval_is_in_the_sentence(parity_only: AuditResult) -> N
     sentence = headline_sentence(parity_only)
     found = re.search(r"\+0\.0 points \(95% CI (−?[\d.]+) to \+?([\d.]+);", sentence)
     assert found is not None, sentence
+
+
+def test_each_verdict_is_explained_in_words(parity_only: AuditResult) -> None:
+    by_name = {d.name: d for d in parity_only.definitions}
+    passed = definition_sentence(parity_only, by_name["demographic_parity"])
+    assert passed.startswith("Every group lies within ±5 points; the largest: selection rate of B")
+    failed = definition_sentence(parity_only, by_name["equal_opportunity"])
+    assert failed.startswith("true positive rate of B differs from A by +40.0 points [")
+    assert failed.endswith("wholly beyond ±5 points.")
 
 
 def test_no_internal_names_in_the_prose(tiny_positives: AuditResult) -> None:
