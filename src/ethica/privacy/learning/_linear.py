@@ -76,6 +76,26 @@ def _bounds(owner: str, name: str, value: Any, width: int) -> npt.NDArray[np.flo
     return array
 
 
+def row_products(z: npt.NDArray[np.float64], magnitude: npt.NDArray[np.float64]) -> Any:
+    """The integer statistic ``sum_i (u_i u_i^T)[upper]`` of clamped rows ``z`` (int64).
+
+    ``u = round(2**10 z / magnitude)``, so every ``|u_j| <= 2**10``; the products are
+    integers below ``2**20`` and their sums below ``2**53`` for fewer than ``2**33`` rows, so
+    the float64 matrix product is exact.
+    """
+    scale = 1 << _GRID_BITS
+    units = np.rint(z * (scale / magnitude))
+    upper = np.triu_indices(z.shape[1])
+    return (units.T @ units)[upper].astype(np.int64)
+
+
+def sensitivity(m: int) -> tuple[int, int]:
+    """``(L1, L2**2)`` bounds, in grid units, of one row's change to :func:`row_products`."""
+    pairs = m * (m + 1) // 2
+    unit = 1 << (2 * _GRID_BITS)
+    return pairs * unit, pairs * unit * unit
+
+
 class DPLinearRegression(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Least squares under differential privacy (noisy sufficient statistics).
 
@@ -165,22 +185,22 @@ class DPLinearRegression(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         ledger = check_ledger(name, self.ledger, self.dataset, budget)
         m = bounds.shape[0]
         pairs = m * (m + 1) // 2
+        l1, l2_squared = sensitivity(m)
         scale = 1 << _GRID_BITS
         magnitude = np.maximum(np.abs(bounds[:, 0]), np.abs(bounds[:, 1]))
         upper = np.triu_indices(m)
         with charged(ledger, self.dataset, budget, f"{name} on {X.shape[1]} features") as release:
             columns = [X, np.ones((X.shape[0], 1))] if self.fit_intercept else [X]
             z = np.clip(np.hstack([*columns, y[:, None]]), bounds[:, 0], bounds[:, 1])
-            units = np.rint(z * (scale / magnitude))
-            exact = (units.T @ units)[upper].astype(np.int64)  # integers < 2**53: exact
+            exact = row_products(z, magnitude)
             if isinstance(budget, PureDP):
-                noise_scale = Fraction(pairs * scale * scale) / budget.epsilon
+                noise_scale = Fraction(l1) / budget.epsilon
                 noisy = exact + discrete_laplace(noise_scale, pairs)
                 std = math.sqrt(2.0) * float(noise_scale)
                 noise = {"mechanism": "discrete Laplace", "scale_grid_units": float(noise_scale)}
             else:
                 rho, _ = zcdp_of(budget)
-                sigma = gaussian_sigma(math.sqrt(pairs) * scale * scale, ZCDP(rho))
+                sigma = gaussian_sigma(Fraction(math.isqrt(l2_squared - 1) + 1), ZCDP(rho))
                 noisy = exact + discrete_gaussian(sigma, pairs)
                 std = float(sigma)
                 noise = {"mechanism": "discrete Gaussian", "sigma_grid_units": float(sigma)}
