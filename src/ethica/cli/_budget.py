@@ -13,8 +13,7 @@ from rich.table import Table
 from ethica._exceptions import InvalidParameterError
 from ethica.cli._app import command_group, console
 from ethica.cli._output import json_text
-from ethica.privacy import ZCDP, ApproxDP, Budget, Ledger, PureDP
-from ethica.privacy.release._spec import parse_unit
+from ethica.privacy.budget import ZCDP, ApproxDP, Budget, PureDP
 
 budget_app = command_group("budget", "Create and inspect privacy budgets in the persistent ledger.")
 
@@ -114,7 +113,11 @@ def create(
     only under the registered unit: nothing creates a budget implicitly.
     """
     total = budget_from_options(epsilon, rho, delta)
+    from ethica.privacy.release._spec import parse_unit
+
     unit = parse_unit(privacy_unit)
+    from ethica.privacy.budget import Ledger
+
     with Ledger(ledger) as book:
         status = book.create_dataset(dataset, total, privacy_unit=unit)
         console.print(
@@ -139,7 +142,11 @@ def set_unit(
 
     A unit, once recorded, is permanent: releases under different units do not add up.
     """
+    from ethica.privacy.release._spec import parse_unit
+
     unit = parse_unit(privacy_unit)
+    from ethica.privacy.budget import Ledger
+
     with Ledger(ledger) as book:
         status = book.set_privacy_unit(dataset, unit)
         console.print(
@@ -157,6 +164,8 @@ def show(
     ledger: LedgerOption = None,
 ) -> None:
     """Show total, spent and remaining budget per dataset (exact; never rounded up)."""
+    from ethica.privacy.budget import Ledger
+
     with Ledger(ledger) as book:
         statuses = [book.status(dataset)] if dataset else book.datasets()
         if as_json:
@@ -194,6 +203,8 @@ def history(
     ledger: LedgerOption = None,
 ) -> None:
     """List every charge against DATASET: what, when, who, cost, output hash, status."""
+    from ethica.privacy.budget import Ledger
+
     with Ledger(ledger) as book:
         records = book.history(dataset)
         if as_json:

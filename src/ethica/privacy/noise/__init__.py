@@ -8,14 +8,31 @@ fixed-point interval arithmetic, no floating-point inversion: Mironov 2012; Cano
 
 from __future__ import annotations
 
-from ethica.privacy.noise._bernoulli import bernoulli_exp
-from ethica.privacy.noise._gaussian import discrete_gaussian
-from ethica.privacy.noise._laplace import discrete_laplace
-from ethica.privacy.noise._selection import (
-    exponential_mechanism,
-    permute_and_flip,
-    private_quantile,
-)
+from typing import TYPE_CHECKING
+
+from ethica._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from ethica.privacy.noise._bernoulli import bernoulli_exp
+    from ethica.privacy.noise._gaussian import discrete_gaussian
+    from ethica.privacy.noise._laplace import discrete_laplace
+    from ethica.privacy.noise._selection import (
+        exponential_mechanism,
+        permute_and_flip,
+        private_quantile,
+    )
+
+#: Public name -> the module that defines it (imported on first use).
+_LAZY: dict[str, str] = {
+    "bernoulli_exp": "ethica.privacy.noise._bernoulli",
+    "discrete_gaussian": "ethica.privacy.noise._gaussian",
+    "discrete_laplace": "ethica.privacy.noise._laplace",
+    "exponential_mechanism": "ethica.privacy.noise._selection",
+    "permute_and_flip": "ethica.privacy.noise._selection",
+    "private_quantile": "ethica.privacy.noise._selection",
+}
+
+__getattr__, __dir__ = lazy_attributes("ethica.privacy.noise", globals(), _LAZY)
 
 __all__ = [
     "bernoulli_exp",
