@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
-import numpy as np
-
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.release._accuracy import check_confidence
@@ -204,18 +202,16 @@ def _largest_parameter(
 
     def width(parameter: Fraction) -> float:
         noise = Noise(kind, parameter)
-        widths = []
-        for weights, wanted in ((strategy.running, "running"), (strategy.daily, "daily")):
-            if what not in (wanted, "both"):
-                continue
-            if strategy.integer_weights:
-                count = int((weights != 0).sum(axis=1).max())
-                widths.append(float(sum_half_width(noise, count, confidence)))
-            else:
-                norm = float(np.max((weights**2).sum(axis=1)))
-                z = _z(confidence)
-                widths.append(z * math.sqrt(noise.variance() * norm))
-        return max(widths)
+        if strategy.integer_weights:  # the worst day is the one with the most draws
+            widths = [
+                float(sum_half_width(noise, int((w != 0).sum(axis=1).max()), confidence))
+                for w, wanted in ((strategy.running, "running"), (strategy.daily, "daily"))
+                if what in (wanted, "both")
+            ]
+            return max(widths)
+        running, daily = point_half_widths(strategy, noise, confidence)
+        chosen = {"running": [running], "daily": [daily], "both": [running, daily]}[what]
+        return max(float(c.max()) for c in chosen)
 
     lo = Fraction(1, 1024)
     if width(lo) > target:
@@ -232,9 +228,3 @@ def _largest_parameter(
             break
         lo, hi = (mid, hi) if width(mid) <= target else (lo, mid)
     return lo
-
-
-def _z(confidence: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
