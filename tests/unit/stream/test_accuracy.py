@@ -59,8 +59,8 @@ def test_binary_tree_trap_and_the_planner_at_365_days() -> None:
     variances = {}
     for name in MECHANISMS:
         s = build_strategy(name, horizon)
-        from ethica.privacy.stream import stream_noise
         from ethica.privacy import PureDP
+        from ethica.privacy.stream import stream_noise
 
         noise, _ = stream_noise(s, unit, PureDP(1))
         variances[name] = noise.variance() * s.running_norms()
