@@ -117,13 +117,10 @@ def _violations(
 
 # ============================================================================ HOLES
 # ----------------------------------------------- H1 (high): sensitivity k times too small
-@pytest.mark.xfail(
-    strict=True,
-    reason="H1: an ungrouped part (Count(), Mean(x)) in a Batch with grouped parts under "
-    "UserLevel(max_groups_per_user=k) is computed from the finest cells, where a user keeps k "
-    "cells, but cell_sensitivity(grouped=False) uses k=1: one user moves the total by k*m "
-    "rows while the noise is calibrated to m. Fix: k applies whenever finest is False.",
-)
+# fixed (was an open hole): H1: an ungrouped part (Count(), Mean(x)) in a Batch with grouped parts
+# under UserLevel(max_groups_per_user=k) is computed from the finest cells, where a user keeps k
+# cells, but cell_sensitivity(grouped=False) uses k=1: one user moves the total by k*m rows while
+# the noise is calibrated to m. Fix: k applies whenever finest is False.
 def test_ungrouped_part_of_a_grouped_batch_has_the_users_full_contribution() -> None:
     unit = UserLevel("uid", max_groups_per_user=3, max_rows_per_group=2)
     base = pd.DataFrame({"uid": range(30), "a": [i % 3 for i in range(30)], "x": [0.0] * 30})
@@ -138,7 +135,7 @@ def test_ungrouped_part_of_a_grouped_batch_has_the_users_full_contribution() -> 
     assert _violations(changes) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="H1 seen from the public API: the reported sensitivity")
+# fixed (was an open hole): H1 seen from the public API: the reported sensitivity
 def test_release_reports_the_sensitivity_of_the_total_in_a_grouped_batch() -> None:
     unit = UserLevel("uid", max_groups_per_user=4, max_rows_per_group=1)
     frame = pd.DataFrame({"uid": [1] * 4, "a": [0, 1, 2, 3]})
@@ -150,13 +147,10 @@ def test_release_reports_the_sensitivity_of_the_total_in_a_grouped_batch() -> No
 
 
 # ------------------------------------- H2 (high): engine text kept in __context__
-@pytest.mark.xfail(
-    strict=True,
-    reason="H2: ReleaseFailedError is raised 'from None' inside the except block, so "
-    "__cause__ is None but __context__ still holds the engine's exception, whose own cause "
-    "carries DuckDB's full message with the raw CSV record. Fix: raise after leaving the "
-    "except block (or clear __context__).",
-)
+# fixed (was an open hole): H2: ReleaseFailedError is raised 'from None' inside the except block,
+# so __cause__ is None but __context__ still holds the engine's exception, whose own cause carries
+# DuckDB's full message with the raw CSV record. Fix: raise after leaving the except block (or
+# clear __context__).
 def test_failed_release_carries_no_engine_exception(tmp_path: Path) -> None:
     rows = [f"{i % 100},{i % 3}" for i in range(25_000)] + [f"{SECRET},1"]
     source = _csv(tmp_path / "late.csv", rows)  # the bad value lies beyond DuckDB's sniff

@@ -68,7 +68,7 @@ def test_engine_error_after_the_charge_is_generic_and_charged(tmp_path: Path) ->
         session.evaluate(Sum("x", 0, 10), PureDP(Fraction(1, 2)))
     message = str(failed.value)
     assert SECRET not in message and "4711" not in message and "Conversion" not in message
-    assert failed.value.__cause__ is None and failed.value.__suppress_context__
+    assert failed.value.__cause__ is None and failed.value.__context__ is None
     (record,) = book.history("v")
     assert record.status == "failed" and SECRET not in (record.error or "")
     assert book.status("v").remaining == PureDP(Fraction(1, 2))  # the charge stands

@@ -22,7 +22,9 @@ user, coarser cells    ``k m B``         ``k² m² B²``
 
 "Finest cells" are the cells bounding ran on; a coarser marginal of them (a batch query over
 fewer key columns) may merge a user's ``k`` cells into one, so its L∞ becomes ``k m``.
-Without group keys a user has a single cell and ``k`` plays no part (``k = 1``).
+A query without group keys evaluated alone has a single cell, so ``k`` plays no part
+(``k = 1``); the same query in a batch next to grouped queries is the coarsest marginal of
+the batch's finest cells, where one user may hold ``k`` cells: ``k`` counts.
 """
 
 from __future__ import annotations
@@ -128,7 +130,9 @@ def cell_sensitivity(
     b = Fraction(per_row)
     if isinstance(unit, Rows):
         return Sensitivity(b, b * b)
-    k = unit.max_groups_per_user if grouped else 1
+    # a single cell only when bounding ran on that one cell; a total over finer cells merges a
+    # user's k cells (a batch's ungrouped part)
+    k = unit.max_groups_per_user if (grouped or not finest) else 1
     m = unit.max_rows_per_group
     if finest:
         return Sensitivity(k * m * b, k * m * m * b * b)

@@ -228,12 +228,20 @@ class Session:
                 else:
                     self.ledger.keep_output(record.id, release.to_dict())  # type: ignore[union-attr]
                     self._pending[id(release)] = (release, record.id)
-        except BaseException as error:
+        except Exception:
+            failed = True
+        except BaseException:  # KeyboardInterrupt, SystemExit: recorded as failed, re-raised
+            if record is not None:
+                self.ledger.fail(record.id, "interrupted after the charge")  # type: ignore[union-attr]
+            raise
+        else:
+            failed = False
+        if failed:
+            # raised outside the except block: neither __cause__ nor __context__ may carry the
+            # engine's error (its text or values would leak past the noisy answer)
             if record is not None:
                 self.ledger.fail(record.id, "release failed after the charge")  # type: ignore[union-attr]
-            if not isinstance(error, Exception):
-                raise  # KeyboardInterrupt, SystemExit: the charge is recorded as failed
-            raise ReleaseFailedError(_FAILED) from None
+            raise ReleaseFailedError(_FAILED)
         return release
 
     def _reserve(self, query: Query, budget: Budget, request_id: str | None) -> ChargeRecord | None:
