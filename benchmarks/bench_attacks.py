@@ -26,8 +26,8 @@ from ethica.attacks import (
     reconstruct_blocks,
     synthetic_blocks,
 )
-from ethica.attacks.census._tables import block_problems, read_tables
 from ethica.attacks._subset_sums import solve_l1_reconstruction
+from ethica.attacks.census._tables import block_problems, read_tables
 from ethica.data import load_adult
 
 

@@ -91,8 +91,19 @@ def test_an_unwritable_output_fails_before_any_training(
     # --members 300 would fail only once the rows are read: the output check comes first
     result = runner.invoke(
         app,
-        ["attack", "membership", str(path), "--label", "credit", "--positive-label", "good"]
-        + ["--members", "300", "--json", str(blocker / "out.json")],
+        [
+            "attack",
+            "membership",
+            str(path),
+            "--label",
+            "credit",
+            "--positive-label",
+            "good",
+            "--members",
+            "300",
+            "--json",
+            str(blocker / "out.json"),
+        ],
     )
     text = _one_error(result)
     assert "cannot write --json" in text and "is a file, not a folder" in text

@@ -243,28 +243,37 @@ def test_plan_bad_target() -> None:
 
 
 def test_keys_are_released_as_written_and_typed_by_the_schema(tmp_path: Path) -> None:
+    """A CSV has no schema: its columns are the text written, so keys are too (NO stays NO,
+    1 is "1"); a Parquet file's schema types the keys (03 on an integer column is 3)."""
     rows = [("NO", 1), ("SE", 2), ("DK", 3)] * 1000
-    pd.DataFrame(rows, columns=["country", "code"]).to_csv(tmp_path / "nordic.csv", index=False)
+    frame = pd.DataFrame(rows, columns=["country", "code"])
+    frame.to_csv(tmp_path / "nordic.csv", index=False)
+    frame.to_parquet(tmp_path / "nordic.parquet", index=False)
     ledger = tmp_path / "l.sqlite3"
-    _create(ledger, "--epsilon", "2", "--privacy-unit", "rows", name="nordic")
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "source: nordic.csv\ndataset: nordic\nbudget: {epsilon: 2}\nqueries:\n"
-        "  - name: by country\n    count: {by: [country], keys: {country: [NO, SE]}}\n"
-        "  - name: by code\n    count: {by: [code], keys: {code: [1, 03]}}\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "out"
-    result = runner.invoke(app, ["release", str(spec), "--out", str(out), "--ledger", str(ledger)])
-    assert result.exit_code == 0, result.output
-    by_country = pd.read_csv(out / "01_by_country.csv", keep_default_na=False)
-    assert list(by_country["country"]) == ["NO", "SE"]  # Norway was released as False
-    assert (by_country["value"] > 900).all()  # the keys matched the rows (1000 each)
-    by_code = pd.read_csv(out / "02_by_code.csv")
-    assert list(by_code["code"]) == [1, 3]
-    assert (by_code["value"] > 900).all()  # integer keys for an integer column, not "1"
-    meta = json.loads((out / "release.json").read_text())
-    assert meta["tables"][0]["keys"] == [["NO"], ["SE"]]
+    _create(ledger, "--epsilon", "4", "--privacy-unit", "rows", name="nordic")
+    for kind in ("csv", "parquet"):
+        spec = tmp_path / f"{kind}.yaml"
+        spec.write_text(
+            f"source: nordic.{kind}\ndataset: nordic\nbudget: {{epsilon: 2}}\nqueries:\n"
+            "  - name: by country\n    count: {by: [country], keys: {country: [NO, SE]}}\n"
+            "  - name: by code\n    count: {by: [code], keys: {code: [1, 03]}}\n",
+            encoding="utf-8",
+        )
+        out = tmp_path / f"out-{kind}"
+        args = ["release", str(spec), "--out", str(out), "--ledger", str(ledger)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        by_country = pd.read_csv(out / "01_by_country.csv", keep_default_na=False)
+        assert list(by_country["country"]) == ["NO", "SE"]  # Norway was released as False
+        assert (by_country["value"] > 900).all()  # the keys matched the rows (1000 each)
+        meta = json.loads((out / "release.json").read_text())
+        assert meta["tables"][0]["keys"] == [["NO"], ["SE"]]
+        code_keys = [k[0] for k in meta["tables"][1]["keys"]]
+        values = meta["tables"][1]["values"]
+        if kind == "csv":  # as written: "03" is not "3", so it matches no row
+            assert code_keys == ["1", "03"] and values[0] > 900 and values[1] < 100
+        else:  # integer keys for an integer column, not "1"
+            assert code_keys == [1, 3] and min(values) > 900
 
 
 def test_a_dataset_without_a_recorded_unit_names_set_unit(workdir: Path) -> None:

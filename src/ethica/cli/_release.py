@@ -190,7 +190,7 @@ def release(
     If writing fails after that, the noisy results stay in the ledger (`ethica budget
     history DATASET --json`).
     """
-    from ethica.data import resolve_table
+    from ethica.data._private_sources import private_table
     from ethica.privacy import Ledger, Session
     from ethica.privacy.release._spec import parse_spec, type_keys_from_schema
 
@@ -203,7 +203,8 @@ def release(
     source = parsed.source_in(spec.parent)
     with Ledger(ledger or (spec.parent / parsed.ledger if parsed.ledger else None)) as book:
         _check_registered(book, name, parsed.budget, parsed.privacy_unit)
-        batch = type_keys_from_schema(parsed.batch, resolve_table(source, table=parsed.table))
+        table, _ = private_table(source, table=parsed.table)  # the schema the release sees
+        batch = type_keys_from_schema(parsed.batch, table)
         session = Session(
             source,
             privacy_unit=parsed.privacy_unit,
@@ -340,6 +341,11 @@ def check_output_dir(out: Path, targets: Sequence[Path]) -> None:
         raise InvalidParameterError(
             f"--out {out} is an existing file, not a directory; the release writes several "
             "files into a directory. Give a directory path (it is created if needed)."
+        )
+    if out.is_symlink() and not out.is_dir():
+        raise InvalidParameterError(
+            f"--out {out} is a symbolic link to {out.readlink()}, which is not a directory; "
+            "point --out at a directory (or remove the dangling link)."
         )
     existing = out
     while not existing.exists() and existing != existing.parent:

@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import DataSourceError, InvalidParameterError
-from ethica.data import read_rows, resolve_table
+from ethica.data import read_rows
+from ethica.data._private_sources import parse_numbers, private_table
+from ethica.privacy.release._evaluate import numeric_columns
 from ethica.privacy.release._queries import BoundsEstimate
 from ethica.privacy.release._sensitivity import UserLevel
 from ethica.privacy.release._session import _parts
@@ -175,7 +177,9 @@ def verify_spec(
             "drop one of them."
         )
     source = spec.source_in(spec_path.parent)
-    table = resolve_table(source, table=spec.table)
+    table, text_csv = private_table(source, table=spec.table)
+    if text_csv:
+        table = parse_numbers(table, numeric_columns(spec.batch.queries))
     batch = type_keys_from_schema(spec.batch, table)
     data = _sample(read_rows(table), spec, sample, seed)
     if len(data) == 0:

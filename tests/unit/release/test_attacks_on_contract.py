@@ -1,9 +1,8 @@
 """Adversarial review of the privacy contract (after issue 9's fixes).
 
 Each test plays a malicious analyst with the public API (``Session``, ``Ledger``, the
-``ethica release`` CLI, spec files). Tests marked ``xfail(strict=True)`` are open holes: they
-assert what the contract promises and fail today; flip them when fixed. Unmarked tests check
-that a defence holds.
+``ethica release`` CLI, spec files). Tests headed "fixed (was an open hole)" failed when
+the review found them and pass since the fix; the others check that a defence holds.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -152,9 +152,13 @@ def test_release_reports_the_sensitivity_of_the_total_in_a_grouped_batch() -> No
 # DuckDB's full message with the raw CSV record. Fix: raise after leaving the except block (or
 # clear __context__).
 def test_failed_release_carries_no_engine_exception(tmp_path: Path) -> None:
-    rows = [f"{i % 100},{i % 3}" for i in range(25_000)] + [f"{SECRET},1"]
-    source = _csv(tmp_path / "late.csv", rows)  # the bad value lies beyond DuckDB's sniff
-    session = Session(source, privacy_unit=Rows(), budget=PureDP(1))
+    # a typed view whose rows fail the engine's cast, with the secret in the engine's message
+    # (CSV files can no longer fail this way: they are read as text and parsed with TRY_CAST)
+    con = ibis.duckdb.connect()
+    values = ", ".join(f"('{i % 100}')" for i in range(100))
+    con.raw_sql(f"CREATE TABLE raw AS SELECT * FROM (VALUES {values}, ('{SECRET}')) t(s)")
+    con.raw_sql("CREATE VIEW late AS SELECT CAST(s AS INTEGER) AS income FROM raw")
+    session = Session(con.table("late"), privacy_unit=Rows(), budget=PureDP(1))
     with pytest.raises(ReleaseFailedError) as failed:
         session.evaluate(Sum("income", lower=0, upper=100), PureDP(Fraction(1, 2)))
     chain, error = [], failed.value.__context__
@@ -165,14 +169,11 @@ def test_failed_release_carries_no_engine_exception(tmp_path: Path) -> None:
 
 
 # -------------------------- H3 (high): CSV types sniffed from the rows decide free refusals
-@pytest.mark.xfail(
-    strict=True,
-    reason="H3: a CSV's column types are sniffed from its rows, so one non-numeric record "
-    "turns a free release into a free SchemaError (no charge): a certain, unpaid test of a "
-    "record. A malformed line is likewise refused for free, naming its line number. Fix: "
-    "read CSVs with declared/text types and parse in the engine with TRY_CAST (bad value = "
-    "NULL), or refuse CSVs whose schema is not declared, identically for all data.",
-)
+# fixed (was an open hole): H3: a CSV's column types are sniffed from its rows, so one non-
+# numeric record  turns a free release into a free SchemaError (no charge): a certain, unpaid
+# test of a  record. A malformed line is likewise refused for free, naming its line number. Fix:
+# read CSVs with declared/text types and parse in the engine with TRY_CAST (bad value =  NULL),
+# or refuse CSVs whose schema is not declared, identically for all data.
 @pytest.mark.parametrize(
     "poison", [f"{SECRET},1", "5,1,7,8"], ids=["non-numeric value", "extra fields"]
 )
@@ -186,11 +187,8 @@ def test_csv_free_outcome_does_not_depend_on_one_record(tmp_path: Path, poison: 
     assert seen_a == seen_b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="H3 via the CLI: keys are typed from the sniffed schema, so key '1.5' of an "
-    "integer-looking column is refused for free unless some record holds a decimal.",
-)
+# fixed (was an open hole): H3 via the CLI: keys are typed from the sniffed schema, so key '1.5'
+# of an  integer-looking column is refused for free unless some record holds a decimal.
 def test_cli_key_typing_does_not_depend_on_the_rows(tmp_path: Path) -> None:
     results = []
     for name, last in (("ints", "7,2"), ("one_decimal", "7,2.5")):
@@ -235,12 +233,9 @@ def test_cli_key_typing_does_not_depend_on_the_rows(tmp_path: Path) -> None:
 
 
 # ------------------------------- H4 (medium): a data-dependent failure after the charge
-@pytest.mark.xfail(
-    strict=True,
-    reason="H4: a value the CSV sniffer did not see (beyond its sample) makes the engine's "
-    "cast fail after the charge: 'failed' instead of 'released' with certainty, which no "
-    "epsilon covers (contract 2: the aggregation is total). Fix: TRY_CAST (NULL), as H3.",
-)
+# fixed (was an open hole): H4: a value the CSV sniffer did not see (beyond its sample) makes
+# the engine's  cast fail after the charge: 'failed' instead of 'released' with certainty, which
+# no  epsilon covers (contract 2: the aggregation is total). Fix: TRY_CAST (NULL), as H3.
 def test_unparseable_value_beyond_the_sniff_sample_does_not_fail_the_release(
     tmp_path: Path,
 ) -> None:
@@ -251,13 +246,10 @@ def test_unparseable_value_beyond_the_sniff_sample_does_not_fail_the_release(
 
 
 # ------------------------------------ H5 (medium): public keys of the wrong type
-@pytest.mark.xfail(
-    strict=True,
-    reason="H5a: Python-API keys that do not fit the column's type (text keys for an integer "
-    "column) are not checked against the schema: under Rows() the cells holding 20 rows each "
-    "are released as noisy zeros, with intervals claiming to cover them. Fix: check_parts "
-    "types (or refuses) keys from the schema, as the spec path does.",
-)
+# fixed (was an open hole): H5a: Python-API keys that do not fit the column's type (text keys
+# for an integer  column) are not checked against the schema: under Rows() the cells holding 20
+# rows each  are released as noisy zeros, with intervals claiming to cover them. Fix:
+# check_parts  types (or refuses) keys from the schema, as the spec path does.
 def test_keys_of_the_wrong_type_are_refused_for_free_rows() -> None:
     frame = pd.DataFrame({"g": [1, 2, 3] * 20})
     session = Session(frame, privacy_unit=Rows(), budget=PureDP(1))
@@ -266,13 +258,10 @@ def test_keys_of_the_wrong_type_are_refused_for_free_rows() -> None:
     assert session.remaining == PureDP(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="H5b: under UserLevel the same keys go to the engine's key filter (IN list) and "
-    "fail after the charge: keys 2**63 or 'x' on an int column (data-independent, but paid), "
-    "and keys 'a', 1 on a text column make DuckDB cast the *data* to INT (fails or not "
-    "depending on the rows; the value is in __context__). Fix: as H5a, free.",
-)
+# fixed (was an open hole): H5b: under UserLevel the same keys go to the engine's key filter (IN
+# list) and  fail after the charge: keys 2**63 or 'x' on an int column (data-independent, but
+# paid),  and keys 'a', 1 on a text column make DuckDB cast the *data* to INT (fails or not
+# depending on the rows; the value is in __context__). Fix: as H5a, free.
 @pytest.mark.parametrize(
     ("column", "keys"),
     [("g", [1, 2**63]), ("g", [1, "x"]), ("s", ["a", 1])],
@@ -293,12 +282,9 @@ def test_keys_of_the_wrong_type_are_refused_for_free_user_level(
 
 
 # ----------------------------------- H6 (low): the CLI charges, then cannot write
-@pytest.mark.xfail(
-    strict=True,
-    reason="H6: --out a dangling symlink passes check_output_dir (exists() is False, the "
-    "parent is writable) but mkdir fails after the charge: budget spent, nothing written. "
-    "Fix: refuse a path that is_symlink() and does not resolve to a directory.",
-)
+# fixed (was an open hole): H6: --out a dangling symlink passes check_output_dir (exists() is
+# False, the  parent is writable) but mkdir fails after the charge: budget spent, nothing
+# written.  Fix: refuse a path that is_symlink() and does not resolve to a directory.
 def test_release_to_a_dangling_symlink_spends_nothing(tmp_path: Path) -> None:
     _csv(tmp_path / "d.csv", [f"{i},{i % 3}" for i in range(20)])
     ledger = tmp_path / "l.sqlite3"
@@ -326,12 +312,10 @@ def test_release_to_a_dangling_symlink_spends_nothing(tmp_path: Path) -> None:
 
 
 # ---------------------------------- H7 (low): confusing errors and misleading output
-@pytest.mark.xfail(
-    strict=True,
-    reason="H7a: a spec number beyond the float range (upper: 1e400, weight: 1e400, keys of a "
-    "float column) escapes as a raw OverflowError ('internal error', exit 1) instead of an "
-    "InvalidParameterError naming the line and value (free, but the wrong error class).",
-)
+# fixed (was an open hole): H7a: a spec number beyond the float range (upper: 1e400, weight:
+# 1e400, keys of a  float column) escapes as a raw OverflowError ('internal error', exit 1)
+# instead of an  InvalidParameterError naming the line and value (free, but the wrong error
+# class).
 def test_spec_number_beyond_float_range_is_named(tmp_path: Path) -> None:
     _csv(tmp_path / "d.csv", [f"{i},{i % 3}" for i in range(20)])
     (tmp_path / "s.yaml").write_text(
@@ -343,12 +327,9 @@ def test_spec_number_beyond_float_range_is_named(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "1e400" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="H7b: Quantiles(lower=-1e308, upper=1e308): upper - lower overflows, the grid holds "
-    "NaN/inf and the released median is inf, outside [lower, upper]. Fix: refuse bounds whose "
-    "width is not a finite float (free).",
-)
+# fixed (was an open hole): H7b: Quantiles(lower=-1e308, upper=1e308): upper - lower overflows,
+# the grid holds  NaN/inf and the released median is inf, outside [lower, upper]. Fix: refuse
+# bounds whose  width is not a finite float (free).
 def test_quantiles_with_a_width_beyond_float_range() -> None:
     try:
         query = Quantiles("x", qs=(0.5,), lower=-1e308, upper=1e308, candidates=11)

@@ -37,9 +37,10 @@ selection, not unconditionally.
 
 from __future__ import annotations
 
+import datetime
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -83,6 +84,7 @@ __all__ = [
     "aggregate_parts",
     "check_parts",
     "evaluate_parts",
+    "numeric_columns",
     "release_from_aggregates",
 ]
 
@@ -199,6 +201,7 @@ def _validate(table: Any, parts: Sequence[Part], unit: PrivacyUnit) -> list[_Pla
             )
         if isinstance(query, CellQuery):
             check_aggregate(table, by=keys, sums=_sums_for(index, query), contribution=contribution)
+            _check_key_types(table, query)
             if query.private_keys and not isinstance(part.budget, ApproxDP):
                 raise InvalidParameterError(
                     f"{query.describe()} has private keys (by={keys} without keys=), which "
@@ -215,6 +218,53 @@ def _validate(table: Any, parts: Sequence[Part], unit: PrivacyUnit) -> list[_Pla
             check_aggregate(table, by=keys, bins={query.column: edges}, contribution=contribution)
         _noises(part, plans[index], unit)  # raises on a noise parameter out of range
     return plans
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_key_types(table: Any, query: CellQuery) -> None:
+    """Public keys must have their column's type (free): a key of another type would match no
+    row (a silent zero with an interval claiming to cover it) or fail in the engine after the
+    charge."""
+    if query.key_set is None:
+        return
+    for position, column in enumerate(query.group_by):
+        dtype = table[column].type()
+        for key in {k[position] for k in query.key_set}:
+            if not _fits(key, dtype):
+                raise InvalidParameterError(
+                    f"{query.describe()}: key {key!r} ({type(key).__name__}) does not fit column "
+                    f"{column!r} of type {dtype}; give keys of the column's type"
+                    + (
+                        " (a CSV read for a release keeps every column as the text written: "
+                        "give keys as strings)."
+                        if dtype.is_string()
+                        else "."
+                    )
+                )
+
+
+def _fits(key: object, dtype: Any) -> bool:
+    if key is None:
+        return False
+    if dtype.is_string():
+        return isinstance(key, str)
+    if dtype.is_boolean():
+        return isinstance(key, bool)
+    if dtype.is_integer():
+        return isinstance(key, int) and not isinstance(key, bool) and _INT64[0] <= key <= _INT64[1]
+    if dtype.is_floating() or dtype.is_decimal():
+        return isinstance(key, int | float) and not isinstance(key, bool)
+    if dtype.is_temporal():
+        return isinstance(key, datetime.date | datetime.datetime | pd.Timestamp)
+    return True  # other types (decimal-like, structs): the engine's own comparison decides
+
+
+def numeric_columns(queries: Iterable[object]) -> list[str]:
+    """The columns ``queries`` read as numbers (measures and binned columns)."""
+    columns = (getattr(q, "column", None) for q in queries if not isinstance(q, Count))
+    return list(dict.fromkeys(c for c in columns if isinstance(c, str)))
 
 
 def _noises(part: Part, plan: _Plan, unit: PrivacyUnit) -> list[Noise | None]:

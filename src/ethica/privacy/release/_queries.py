@@ -114,6 +114,11 @@ def _bounds(query: str, column: str, lower: object, upper: object) -> tuple[floa
         raise InvalidParameterError(
             f"{query}({column!r}): lower must be below upper, got lower={lo}, upper={hi}."
         )
+    if not math.isfinite(hi - lo):
+        raise InvalidParameterError(
+            f"{query}({column!r}): the range [{lo}, {hi}] is wider than floating point can "
+            "hold (upper - lower overflows); give narrower public bounds."
+        )
     return lo, hi
 
 

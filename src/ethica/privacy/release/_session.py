@@ -31,12 +31,12 @@ from ethica._exceptions import (
     LedgerError,
     ReleaseFailedError,
 )
-from ethica.data import resolve_table
+from ethica.data._private_sources import parse_numbers, private_table
 from ethica.privacy.budget._budgets import ApproxDP, Budget, zero_like
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._cells import share
-from ethica.privacy.release._evaluate import Part, check_parts, evaluate_parts
+from ethica.privacy.release._evaluate import Part, check_parts, evaluate_parts, numeric_columns
 from ethica.privacy.release._queries import Batch, Query
 from ethica.privacy.release._release import Release
 from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
@@ -78,7 +78,10 @@ class Session:
     Parameters
     ----------
     source
-        Anything :func:`ethica.data.resolve_table` accepts (path, frame, ``ibis.Table``...).
+        Anything :func:`ethica.data.resolve_table` accepts (path, frame, ``ibis.Table``...). A
+        CSV file is read as text from its header line alone and numbers are parsed in the
+        engine (a value that does not parse is missing), so no type guessed from the rows
+        decides anything (:mod:`ethica.data._private_sources`).
     privacy_unit
         ``Rows()`` (or ``"rows"``) or ``UserLevel(column, max_groups_per_user,
         max_rows_per_group, nulls=...)``.
@@ -122,7 +125,7 @@ class Session:
         self.dataset = dataset
         if ledger is not None:
             self._check_registered(ledger, dataset)
-        self._table = resolve_table(source, table=table)
+        self._table, self._text_csv = private_table(source, table=table)
         self._spent: Budget = zero_like(budget)
         self._lock = threading.Lock()
         self._pending: dict[int, tuple[Release, int]] = {}
@@ -209,12 +212,15 @@ class Session:
             )
         parts = _parts(query, budget)
         _check_delta(parts)
-        check_parts(self._table, parts, self.unit, confidence=self.confidence)
+        table = self._table
+        if self._text_csv:  # a CSV read as text: its numbers are parsed in the engine
+            table = parse_numbers(table, numeric_columns(p.query for p in parts))
+        check_parts(table, parts, self.unit, confidence=self.confidence)
         record = self._reserve(query, budget, request_id)
         if record is not None and record.replayed:
             return _stored_release(record)
         try:
-            tables = evaluate_parts(self._table, parts, self.unit, self.confidence)
+            tables = evaluate_parts(table, parts, self.unit, self.confidence)
             release = Release(
                 tables=tuple(tables),
                 budget=budget,

@@ -43,6 +43,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -99,6 +100,7 @@ _NUMBER_LIST_FIELDS = {"edges", "qs"}
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RATIO = re.compile(r"[+-]?[0-9]+/[0-9]+")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_FLOAT_MAX = Fraction(sys.float_info.max)
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _FLAGS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
@@ -204,12 +206,18 @@ class _Reader:
                 node,
                 f"{where} must be a finite number, got {text!r}; write e.g. 0.5, 1e-9 or 1/3.",
             )
+        if abs(value) > _FLOAT_MAX:
+            raise self.fail(
+                node,
+                f"{where} is {text}, beyond the largest number ethica computes with "
+                "(about 1.8e308); use a smaller number.",
+            )
         return value
 
     def number(self, node: yaml.Node, where: str) -> float | int:
         """An integer literal as ``int``; any other number as the correctly rounded float."""
         text = self.scalar(node, where).strip()
-        if _INTEGER.fullmatch(text):
+        if _INTEGER.fullmatch(text) and abs(int(text)) <= _FLOAT_MAX:
             return int(text)
         return float(self.exact(node, where))
 
@@ -502,7 +510,7 @@ def _typed(text: str, kind: ColumnKind, column: str) -> object:
         return Decimal(text.strip())
     if kind == "floating":
         value = parse_exact(text)
-        if value is None:
+        if value is None or abs(value) > _FLOAT_MAX:
             raise refuse("a number")
         return float(value)
     if kind == "boolean":
