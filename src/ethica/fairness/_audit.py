@@ -29,7 +29,7 @@ from ethica.fairness._audit_result import (
 from ethica.fairness._audit_subgroups import check_subgroup_harm, subgroup_findings
 from ethica.fairness._definitions import judge_definitions
 from ethica.fairness._disparities import HYPOTHESIS_OF, disparities, spreads
-from ethica.fairness._intervals import wilson_interval
+from ethica.fairness._intervals import modified_wilson_interval
 
 __all__ = ["audit", "audit_counts"]
 
@@ -133,7 +133,7 @@ def _calibration_bins(
     if cal is None:
         return ()
     n, positives = cal.n[row], cal.positives[row]
-    low, high = wilson_interval(positives, n, confidence)
+    low, high = modified_wilson_interval(positives, n, confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = cal.score_sum[row] / n
         observed = positives / n
@@ -219,9 +219,11 @@ def _notes(
             f"{table.n_dropped} row(s) with a missing label or prediction were dropped on request."
         )
     notes.append(
-        "Intervals: Wilson for rates, Newcombe hybrid score for differences, Katz log for "
-        "ratios; p-values: pooled two-proportion z-test, Holm-adjusted across "
-        f"{n_tests} distinct test(s); verdicts use Bonferroni-simultaneous intervals."
+        "Intervals: Wilson for rates (Poisson limits next to 0 and 1), Newcombe for "
+        "differences, Miettinen-Nurminen score for ratios (unbounded above when the reference "
+        "has no events); p-values: Fisher's exact test for small or rare cells, else the "
+        f"pooled z-test, Holm-adjusted across {n_tests} distinct test(s); verdicts: two "
+        "one-sided tests per definition, across its comparisons."
     )
     return tuple(notes)
 

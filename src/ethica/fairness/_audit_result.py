@@ -75,7 +75,10 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Interval:
-    """A point estimate with its confidence interval; ``None`` where undefined."""
+    """A point estimate with its confidence interval; ``None`` where undefined.
+
+    A ``ci_high`` of ``None`` with ``ci_low`` set means unbounded above (a ratio whose
+    reference group has no events)."""
 
     value: float | None
     ci_low: float | None
@@ -142,9 +145,11 @@ class Disparity:
     """One judged group against the reference group of its attribute set, on one metric.
 
     ``difference`` is ``group - reference`` (Newcombe hybrid score interval);
-    ``ratio`` is ``group / reference`` (Katz log interval); ``p_value`` is the
-    two-sided pooled two-proportion z-test and ``p_holm`` its Holm adjustment
-    across every test of the audit; ``significant`` is ``p_holm < 1 - confidence``.
+    ``ratio`` is ``group / reference`` (Miettinen-Nurminen score interval; ``ci_high`` is
+    ``None``, unbounded, when the reference has no events); ``p_value`` is two-sided,
+    Fisher's exact test for small or rare cells and the pooled z-test otherwise
+    (:mod:`ethica.fairness._exact_tests`), and ``p_holm`` its Holm adjustment across every
+    test of the audit; ``significant`` is ``p_holm < 1 - confidence``.
     ``four_fifths_violation`` is set for selection rates only: ratio below 0.8.
     """
 
@@ -179,8 +184,10 @@ class Disparity:
 class Spread:
     """Largest minus smallest rate among the judged groups of an attribute set.
 
-    ``difference`` is ``max - min`` and ``ratio`` is ``min / max``; their intervals
-    treat the two extreme groups as fixed (conditional on which groups are extreme).
+    ``difference`` is ``max - min`` and ``ratio`` is ``min / max``; their intervals are
+    simultaneous over every pair of groups (Bonferroni over pairwise Newcombe and score
+    intervals), so they cover the spread between the truly highest and lowest groups, not
+    only between the two that happened to come out extreme.
     """
 
     attributes: tuple[str, ...]
