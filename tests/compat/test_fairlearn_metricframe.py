@@ -58,7 +58,10 @@ def _outcomes(report: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_fairlearn_metricframe_test_files_pass_against_ethica(tmp_path: Path) -> None:
-    root = fairlearn_test_root()
+    try:
+        root = fairlearn_test_root()
+    except RuntimeError as unavailable:  # e.g. CI without access to GitHub: say so, loudly
+        pytest.skip(f"fairlearn's test files are not available here: {unavailable}")
     report = tmp_path / "fairlearn.xml"
     files = [f"test/unit/metrics/{name}" for name in TEST_FILES]
     here = Path(__file__).resolve().parent

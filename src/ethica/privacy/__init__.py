@@ -13,6 +13,14 @@ and the inverses :func:`laplace_scale`, :func:`gaussian_sigma`.
 Ledger: :class:`Ledger` (SQLite) with :meth:`Ledger.charge` (a context manager) or the
 two-phase :meth:`Ledger.record_charge` / :meth:`Ledger.complete` / :meth:`Ledger.fail`.
 
+The rooms below, each a subpackage: ``noise/`` (samplers, selection), ``budget/`` (budgets,
+accounting, the ledger), ``release/`` (privacy units, queries, :class:`Session`, intervals,
+consistency, spec files), ``testing/`` (the empirical privacy auditor,
+:func:`ethica.privacy.testing.audit`), ``learning/`` (:class:`DPLogisticRegression`,
+:class:`DPLinearRegression`, :func:`privacy_cost_by_group`), ``stream/`` (time series and
+continual release: :class:`Stream`, :class:`UserWindow`, :func:`plan_stream`). Names load on
+first use, so ``import ethica.privacy`` is cheap.
+
 A typical release::
 
     cost = laplace_cost(sensitivity=1, scale=2)          # PureDP(1/2)
@@ -51,6 +59,11 @@ if TYPE_CHECKING:
         sequential_composition,
         zcdp_to_approx,
     )
+    from ethica.privacy.learning import (
+        DPLinearRegression,
+        DPLogisticRegression,
+        privacy_cost_by_group,
+    )
     from ethica.privacy.noise import (
         bernoulli_exp,
         discrete_gaussian,
@@ -79,9 +92,16 @@ if TYPE_CHECKING:
         make_consistent,
         plan_budget,
     )
+    from ethica.privacy.stream import Stream, UserWindow, plan_stream
 
 #: Public name -> the module that defines it (imported on first use).
 _LAZY: dict[str, str] = {
+    "DPLinearRegression": "ethica.privacy.learning",
+    "DPLogisticRegression": "ethica.privacy.learning",
+    "privacy_cost_by_group": "ethica.privacy.learning",
+    "Stream": "ethica.privacy.stream",
+    "UserWindow": "ethica.privacy.stream",
+    "plan_stream": "ethica.privacy.stream",
     "ZCDP": "ethica.privacy.budget",
     "ApproxDP": "ethica.privacy.budget",
     "Batch": "ethica.privacy.release",
@@ -140,6 +160,8 @@ __all__ = [
     "ChargeHandle",
     "ChargeRecord",
     "Count",
+    "DPLinearRegression",
+    "DPLogisticRegression",
     "DatasetStatus",
     "Histogram",
     "Ledger",
@@ -150,8 +172,10 @@ __all__ = [
     "ReleasedTable",
     "Rows",
     "Session",
+    "Stream",
     "Sum",
     "UserLevel",
+    "UserWindow",
     "Variance",
     "bernoulli_exp",
     "budget_from_dict",
@@ -172,6 +196,8 @@ __all__ = [
     "parallel_composition",
     "permute_and_flip",
     "plan_budget",
+    "plan_stream",
+    "privacy_cost_by_group",
     "private_quantile",
     "pure_to_approx",
     "pure_to_zcdp",
