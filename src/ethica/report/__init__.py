@@ -15,7 +15,8 @@ from ethica.report._attacks_section import (
 from ethica.report._audit_section import audit_section
 from ethica.report._learning_sections import frontier_section, proxies_section
 from ethica.report._page import Report, Section
+from ethica.report._stream_section import stream_section
 
 __all__ = ["Report", "Section", "audit_section"]
 __all__ += ["census_section", "membership_section", "reconstruction_section"]
-__all__ += ["frontier_section", "proxies_section"]
+__all__ += ["frontier_section", "proxies_section", "stream_section"]

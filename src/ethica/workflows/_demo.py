@@ -113,12 +113,14 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
     from ethica.workflows._demo_attacks import attack_sections
     from ethica.workflows._demo_learning import learning_sections
     from ethica.workflows._demo_release import release_sections
+    from ethica.workflows._stream_demo import stream_sections
 
     sections = (
         intro,
         audit_section(result, title="Does the model's output discriminate?"),
         *learning_sections(progress=step),
         *release_sections(progress=step),
+        *stream_sections(progress=step),
         *attack_sections(progress=step),
     )
     report = Report(

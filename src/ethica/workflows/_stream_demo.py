@@ -11,10 +11,11 @@ same noise, judged for one user's single day, costs ``rho * Δ2²(1 day) / Δ2²
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,10 @@ from ethica.privacy.stream import (
     stream_noise,
 )
 
-__all__ = ["SupermarketYear", "supermarket_section", "supermarket_year"]
+if TYPE_CHECKING:
+    from ethica.report import Section
+
+__all__ = ["SupermarketYear", "stream_sections", "supermarket_section", "supermarket_year"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +135,23 @@ def supermarket_section(result: SupermarketYear) -> dict[str, Any]:
             "per-day event-level budget."
         ),
     }
+
+
+def stream_sections(progress: Callable[[str], None] | None = None) -> tuple[Section, ...]:
+    """The demo's stream: a year of daily counts at the supermarket, as a report section."""
+    from ethica.report import stream_section
+
+    step = progress or (lambda _message: None)
+    step("Stream: the supermarket at 1 p.m., every day for a year (user-level, 28 days)")
+    with tempfile.TemporaryDirectory(prefix="ethica-stream-") as folder:
+        result = supermarket_year(folder=Path(folder))
+    data = supermarket_section(result)
+    frame = result.to_frame()
+    last = frame.iloc[-1]
+    lead = (
+        f"A year of daily counts, each ±{last['value_half_width']:.0f} at 95%, and running "
+        f"totals ±{last['running_half_width']:.0f} on the last day, for one privacy budget "
+        f"protecting a phone's visits in any {result.window} days; the bands covered the true "
+        f"running total on {100 * data['running_coverage']:.0f}% of days."
+    )
+    return (stream_section(frame, title=data["title"], lead=lead, text=data["text"]),)
