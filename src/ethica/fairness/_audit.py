@@ -452,6 +452,11 @@ def audit(
     y_true: object = None,
     y_pred: object = None,
     sensitive_features: object = None,
+    privacy: Any = None,
+    groups: object = None,
+    privacy_unit: Any = None,
+    ledger: Any = None,
+    dataset: str | None = None,
 ) -> AuditResult:
     """Audit whether a model's outputs discriminate, per group and intersection.
 
@@ -484,10 +489,17 @@ def audit(
         Passed to :func:`ethica.data.count_outcomes`.
     reference, max_order, min_group_size, harm, tolerance, confidence, seed, subgroups
         As in :func:`audit_counts`.
+    privacy, groups, privacy_unit, ledger, dataset
+        A budget (``PureDP(1)``) makes this a private audit: the confusion counts are
+        released under DP with public keys (``groups={"sex": ["Male", "Female"]}``, or
+        :class:`~ethica.data.Bins` with fixed edges), charged to ``ledger``'s ``dataset``
+        first, and every interval covers sampling and noise; see
+        :func:`ethica.workflows._private_audit.private_audit` (docs/private-learning.md).
 
     Returns
     -------
     AuditResult
+        A :class:`~ethica.fairness._private_audit.PrivateAuditResult` when ``privacy`` is given.
 
     Raises
     ------
@@ -496,6 +508,39 @@ def audit(
     SchemaError, DataSourceError
         As in :func:`ethica.data.count_outcomes`.
     """
+    if privacy is not None:  # imports ethica.privacy, so it lives in workflows (lazy import)
+        from ethica.workflows._private_audit import private_audit
+
+        return private_audit(
+            source,
+            label=label,
+            protected=protected,
+            privacy=privacy,
+            groups=groups,
+            prediction=prediction,
+            score=score,
+            threshold=threshold,
+            positive_label=positive_label,
+            positive_prediction=positive_prediction,
+            privacy_unit=privacy_unit,
+            ledger=ledger,
+            dataset=dataset,
+            reference=reference,
+            max_order=max_order,
+            min_group_size=min_group_size,
+            harm=harm,
+            tolerance=tolerance,
+            confidence=confidence,
+            table=table,
+            encoding=encoding,
+            unsupported={
+                "subgroups": subgroups or None,
+                "backend": backend,
+                "y_true": y_true,
+                "y_pred": y_pred,
+                "sensitive_features": sensitive_features,
+            },
+        )
     _check_settings(harm, tolerance, confidence, min_group_size)
     if subgroups:
         check_subgroup_harm(harm)
