@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import platformdirs
 
 from ethica._exceptions import (
@@ -58,6 +57,7 @@ from ethica._exceptions import (
     LedgerError,
     ReplayedRequestError,
 )
+from ethica._results import Result
 from ethica.privacy.budget._budgets import Budget, budget_from_dict, zero_like
 
 __all__ = ["ChargeRecord", "DatasetStatus", "Ledger", "default_ledger_path", "output_hash"]
@@ -65,9 +65,29 @@ __all__ = ["ChargeRecord", "DatasetStatus", "Ledger", "default_ledger_path", "ou
 APPLICATION_ID = 0x45544831  # "ETH1"
 SCHEMA_VERSION = 2
 ENV_VAR = "ETHICA_LEDGER"
-_FIX = f"set {ENV_VAR} or pass --ledger PATH (Ledger(path=...)) to use another file"
+_FIX = f"set {ENV_VAR} or pass Ledger(path=...) to use another file"
 
-_SCHEMA = """
+_CHARGES = """
+CREATE TABLE charges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL REFERENCES datasets(name),
+    cost TEXT NOT NULL,
+    description TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('charged', 'released', 'failed')),
+    output_hash TEXT,
+    completed_at TEXT,
+    error TEXT,
+    request_id TEXT,
+    fingerprint TEXT,
+    output TEXT,
+    UNIQUE (dataset, request_id)
+);
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE datasets (
     name TEXT PRIMARY KEY,
     total TEXT NOT NULL,
@@ -75,47 +95,21 @@ CREATE TABLE datasets (
     created_by TEXT NOT NULL,
     privacy_unit TEXT
 );
-CREATE TABLE charges (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset TEXT NOT NULL REFERENCES datasets(name),
-    cost TEXT NOT NULL,
-    description TEXT NOT NULL,
-    principal TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('charged', 'released', 'failed')),
-    output_hash TEXT,
-    completed_at TEXT,
-    error TEXT,
-    request_id TEXT,
-    fingerprint TEXT,
-    output TEXT,
-    UNIQUE (dataset, request_id)
-);
-CREATE INDEX charges_by_dataset ON charges(dataset);
 """
+    + _CHARGES
+    + "CREATE INDEX charges_by_dataset ON charges(dataset);\n"
+)
 
 # Version 1 -> 2: request ids scoped to their dataset (a table rebuild: SQLite cannot drop a
 # UNIQUE constraint), query fingerprints, stored outputs, and the dataset's privacy unit.
-_MIGRATE_1_TO_2 = """
+_MIGRATE_1_TO_2 = (
+    """
 ALTER TABLE datasets ADD COLUMN privacy_unit TEXT;
 ALTER TABLE charges RENAME TO charges_v1;
 DROP INDEX charges_by_dataset;
-CREATE TABLE charges (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset TEXT NOT NULL REFERENCES datasets(name),
-    cost TEXT NOT NULL,
-    description TEXT NOT NULL,
-    principal TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('charged', 'released', 'failed')),
-    output_hash TEXT,
-    completed_at TEXT,
-    error TEXT,
-    request_id TEXT,
-    fingerprint TEXT,
-    output TEXT,
-    UNIQUE (dataset, request_id)
-);
+"""
+    + _CHARGES
+    + """
 INSERT INTO charges (id, dataset, cost, description, principal, created_at, status,
     output_hash, completed_at, error, request_id)
     SELECT id, dataset, cost, description, principal, created_at, status, output_hash,
@@ -123,6 +117,7 @@ INSERT INTO charges (id, dataset, cost, description, principal, created_at, stat
 DROP TABLE charges_v1;
 CREATE INDEX charges_by_dataset ON charges(dataset);
 """
+)
 
 
 def default_ledger_path() -> Path:
@@ -164,31 +159,31 @@ def _load(text: str) -> Budget:
     return budget_from_dict(data)
 
 
-class _TabularMixin:
-    """``to_frame`` and ``_repr_html_`` from ``to_dict`` (nested budgets flattened)."""
+class _LedgerResult(Result):
+    """A ledger row: ``to_frame`` flattens nested budgets into float columns."""
 
-    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _rows(self) -> list[dict[str, Any]]:
+        """One row; budgets become ``<field>.kind`` and ``<field>.<parameter>`` floats.
 
-    def to_frame(self) -> pd.DataFrame:
-        """One-row DataFrame; budgets become ``<field>.<parameter>`` float columns."""
+        Other nested documents (a stored release output) are left to :meth:`to_dict`.
+        """
         flat: dict[str, Any] = {}
         for key, value in self.to_dict().items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) and "kind" in value:
                 flat[f"{key}.kind"] = value["kind"]
                 flat.update(
                     {f"{key}.{k[:-6]}": v for k, v in value.items() if k.endswith("_float")}
                 )
-            elif key != "schema_version":
+            elif key != "schema_version" and not isinstance(value, dict | list):
                 flat[key] = value
-        return pd.DataFrame([flat])
+        return [flat]
 
     def _repr_html_(self) -> str:
         return str(self.to_frame().to_html(index=False))
 
 
 @dataclass(frozen=True)
-class ChargeRecord(_TabularMixin):
+class ChargeRecord(_LedgerResult):
     """One row of a dataset's history."""
 
     id: int
@@ -206,28 +201,11 @@ class ChargeRecord(_TabularMixin):
     output: Any = field(default=None, compare=False, repr=False)
     replayed: bool = field(default=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (costs as exact ``"p/q"`` strings)."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "id": self.id,
-            "dataset": self.dataset,
-            "cost": self.cost.to_dict(),
-            "description": self.description,
-            "principal": self.principal,
-            "created_at": self.created_at,
-            "status": self.status,
-            "output_hash": self.output_hash,
-            "completed_at": self.completed_at,
-            "error": self.error,
-            "request_id": self.request_id,
-            "fingerprint": self.fingerprint,
-            "output": self.output,
-        }
+    _not_serialised = ("replayed",)  # costs become exact "p/q" strings
 
 
 @dataclass(frozen=True)
-class DatasetStatus(_TabularMixin):
+class DatasetStatus(_LedgerResult):
     """A dataset's total, spent and remaining budget."""
 
     name: str
@@ -238,20 +216,6 @@ class DatasetStatus(_TabularMixin):
     created_at: str
     created_by: str
     privacy_unit: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (budgets as exact ``"p/q"`` strings)."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "name": self.name,
-            "total": self.total.to_dict(),
-            "spent": self.spent.to_dict(),
-            "remaining": self.remaining.to_dict(),
-            "charges": self.charges,
-            "created_at": self.created_at,
-            "created_by": self.created_by,
-            "privacy_unit": self.privacy_unit,
-        }
 
 
 class ChargeHandle:
@@ -468,7 +432,7 @@ class Ledger:
         if row is None:
             raise LedgerError(
                 f"no dataset {name!r} in the ledger {self.path}; register it first with "
-                f"`ethica budget create {name} --epsilon E` (or Ledger.create_dataset)."
+                f"Ledger.create_dataset({name!r}, total)."
             )
         return row
 
