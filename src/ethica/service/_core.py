@@ -1,0 +1,365 @@
+"""The service's logic without HTTP: who may do what, planning, releasing, history.
+
+:class:`ServiceCore` holds the registered sources (Ibis tables over DuckDB, opened once), the
+ledger (one :class:`~ethica.service._budgets.AnalystLedger` per analyst, all on the same
+SQLite file) and the key store. Each query is checked for free (SQL allow-list, grant,
+budget kind, schema), then released through :class:`~ethica.privacy.release.Session`, which
+reserves the budget before the engine reads any row (the privacy contract in DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ethica._exceptions import EthicaError, InvalidParameterError, SchemaError
+from ethica.data._private_sources import parse_numbers, private_table
+from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.budget._ledger import ChargeRecord, Ledger
+from ethica.privacy.release._cells import share
+from ethica.privacy.release._plan import error_table, plan_sensitivity
+from ethica.privacy.release._queries import Count, Mean, Sum
+from ethica.privacy.release._session import Session
+from ethica.privacy.sql import SqlQuery, TableSchema, plan_sql
+from ethica.service._budgets import AnalystLedger, principal_name
+from ethica.service._config import ServiceConfig, parse_budget
+from ethica.service._store import Store
+
+__all__ = ["AccessDeniedError", "ServiceCore"]
+
+
+class AccessDeniedError(EthicaError, PermissionError):
+    """The caller may not see or spend this (HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated principal and its role."""
+
+    name: str
+    role: str
+
+    @property
+    def custodian(self) -> bool:
+        """Whether the caller is a custodian."""
+        return self.role == "custodian"
+
+
+def _budget_json(budget: Budget) -> dict[str, Any]:
+    return {k: v for k, v in budget.to_dict().items() if k != "schema_version"}
+
+
+class ServiceCore:
+    """The DP query service's state and operations (HTTP-free; see the module docstring)."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.store = Store(config.store)
+        self._admin = Ledger(config.ledger, principal="service:custodian")
+        for dataset in config.datasets.values():
+            self._register(dataset.name, dataset.total, dataset.privacy_unit)
+        self.ledgers = {
+            name: AnalystLedger(config.ledger, analyst=name, caps=caps)
+            for name, caps in config.analysts.items()
+        }
+        self.schemas: dict[str, TableSchema] = {
+            name: d.schema for name, d in config.datasets.items()
+        }
+        self.tables: dict[str, Any] = {}
+        for name, dataset in config.datasets.items():
+            table, _ = private_table(dataset.source, table=dataset.table)
+            missing = [
+                c.name for c in dataset.schema.columns.values() if c.name not in table.columns
+            ]
+            if missing:
+                raise SchemaError(
+                    f"dataset {name!r}: declared columns {missing} are not in the source "
+                    f"{dataset.source!r} (its columns: {list(table.columns)})."
+                )
+            numbers = [c.name for c in dataset.schema.columns.values() if c.type == "number"]
+            self.tables[name] = parse_numbers(table, numbers)
+        # DuckDB's connection is shared by the engine; releases read it one at a time.
+        self._engine_lock = threading.Lock()
+
+    def _register(self, name: str, total: Budget, unit: Any) -> None:
+        if not self._admin.has_dataset(name):
+            self._admin.create_dataset(name, total, privacy_unit=unit)
+            return
+        status = self._admin.status(name)
+        if status.total != total or (status.privacy_unit or {}).get("kind") != unit.to_dict().get(
+            "kind"
+        ):
+            raise InvalidParameterError(
+                f"dataset {name!r} is registered in {self._admin.path} with total "
+                f"{status.total} and unit {status.privacy_unit}, but the config says {total} "
+                f"and {unit.to_dict()}; a budget is never reset or changed. Fix the config, "
+                "or register the data under a new name."
+            )
+
+    def close(self) -> None:
+        """Close the ledgers and the store."""
+        for ledger in self.ledgers.values():
+            ledger.close()
+        self._admin.close()
+        self.store.close()
+
+    # ------------------------------------------------------------------- identity
+    def caller(self, key: str | None) -> Caller | None:
+        """The caller holding ``key`` (``None``: missing, unknown, revoked or not configured)."""
+        if not key:
+            return None
+        name = self.store.principal(key)
+        if name is None:
+            return None
+        role = self.config.role(name)
+        return None if role is None else Caller(name, role)
+
+    def _ledger(self, caller: Caller) -> AnalystLedger:
+        if caller.custodian:
+            raise AccessDeniedError(
+                "custodians do not spend budget; create an analyst key to release."
+            )
+        return self.ledgers[caller.name]
+
+    def _granted(self, caller: Caller, dataset: str) -> None:
+        if caller.custodian:
+            return
+        if dataset not in self.config.analysts.get(caller.name, {}):
+            raise AccessDeniedError(
+                f"analyst {caller.name!r} holds no grant on dataset {dataset!r}; ask the "
+                "custodian for one."
+            )
+
+    # ------------------------------------------------------------------- datasets
+    def datasets(self, caller: Caller) -> list[dict[str, Any]]:
+        """The datasets the caller may query, with public metadata and budgets left."""
+        out = []
+        for name, dataset in self.config.datasets.items():
+            if not caller.custodian and name not in self.config.analysts[caller.name]:
+                continue
+            status = self._admin.status(name)
+            item: dict[str, Any] = {
+                "name": name,
+                "privacy_unit": dataset.privacy_unit.to_dict(),
+                "columns": dataset.schema.to_dict()["columns"],
+                "total": _budget_json(status.total),
+                "remaining": _budget_json(status.remaining),
+            }
+            if not caller.custodian:
+                ledger = self.ledgers[caller.name]
+                item["grant"] = _budget_json(ledger.caps[name])
+                item["your_remaining"] = _budget_json(ledger.remaining_for_analyst(name))
+            out.append(item)
+        return out
+
+    # ----------------------------------------------------------------------- plan
+    def _checked(self, caller: Caller, sql: str, budget: object) -> tuple[SqlQuery, Budget]:
+        query = plan_sql(sql, self.schemas)
+        self._granted(caller, query.table)
+        total = self.config.datasets[query.table].total
+        cost = parse_budget(budget, "budget")
+        if type(cost) is not type(total):
+            raise InvalidParameterError(
+                f"dataset {query.table!r} spends {type(total).__name__} budgets; got "
+                f"{type(cost).__name__} ({cost}). Send e.g. "
+                + ("{epsilon: 0.5}" if isinstance(total, PureDP) else "{rho: 0.1}")
+                + "."
+            )
+        return query, cost
+
+    def plan(self, caller: Caller, sql: str, budget: object) -> dict[str, Any]:
+        """The interval half-widths ``sql`` would get at ``budget``: free, no data read."""
+        query, cost = self._checked(caller, sql, budget)
+        unit = self.config.datasets[query.table].privacy_unit
+        confidence = self.config.confidence
+        n = len(query.aggregates)
+        rows = []
+        for aggregate in query.aggregates:
+            part = share(cost, Fraction(1, n))
+            q = aggregate.query
+            row: dict[str, Any] = {
+                "name": aggregate.label,
+                "statistic": type(q).__name__.lower(),
+                "budget": _budget_json(part),
+                "half_width": None,
+                "note": "",
+            }
+            if isinstance(q, Count | Sum):
+                row["half_width"] = _half_width(q, unit, part, confidence)
+            elif isinstance(q, Mean):
+                half = share(part, Fraction(1, 2))
+                total = Sum(q.column, q.lower, q.upper, by=q.by, keys=q.keys)
+                count = Count(by=q.by, keys=q.keys)
+                hs = _half_width(total, unit, half, confidence)
+                hc = _half_width(count, unit, half, confidence)
+                row["sum_half_width"], row["count_half_width"] = hs, hc
+                if hs is not None and hc is not None:
+                    row["note"] = (
+                        f"a mean over n rows has a half-width of about ({hs:g} + |mean| × "
+                        f"{hc:g}) / n (noisy sum and noisy count, half the budget each)"
+                    )
+            else:
+                row["note"] = "the interval depends on the data; it comes with the release"
+            if row["half_width"] is not None:
+                row["note"] = row["note"] or (
+                    f"{100 * confidence:g}% of releases fall within ± this of the bounded value"
+                )
+            rows.append(row)
+        return {
+            "dataset": query.table,
+            "sql": query.canonical(),
+            "budget": _budget_json(cost),
+            "confidence": confidence,
+            "cells": None if query.keys is None else len(query.keys),
+            "aggregates": rows,
+            "remaining": self._remaining(caller, query.table),
+        }
+
+    def _remaining(self, caller: Caller, dataset: str) -> dict[str, Any]:
+        if caller.custodian:
+            return _budget_json(self._admin.status(dataset).remaining)
+        return _budget_json(self.ledgers[caller.name].remaining_for_analyst(dataset))
+
+    # ---------------------------------------------------------------------- query
+    def query(
+        self, caller: Caller, sql: str, budget: object, request_id: str | None = None
+    ) -> dict[str, Any]:
+        """Release ``sql`` at ``budget``, charged to the caller's grant and the dataset."""
+        query, cost = self._checked(caller, sql, budget)
+        ledger = self._ledger(caller)
+        dataset = self.config.datasets[query.table]
+        rid = None
+        if request_id is not None:
+            if not isinstance(request_id, str) or not 0 < len(request_id) <= 200:
+                raise InvalidParameterError("request_id must be a string of 1 to 200 characters.")
+            digest = hashlib.sha256(f"{query.canonical()}|{cost.to_dict()}".encode()).hexdigest()[
+                :16
+            ]
+            rid = f"{caller.name}:{request_id}:{digest}"
+        session = Session(
+            query.filter(self.tables[query.table]),
+            privacy_unit=dataset.privacy_unit,
+            budget=dataset.total,
+            ledger=ledger,
+            dataset=query.table,
+            confidence=self.config.confidence,
+        )
+        with self._engine_lock:
+            release = session.evaluate(query.batch, cost, request_id=rid)
+        out = release.to_dict()
+        out["source"] = query.table
+        out["sql"] = query.canonical()
+        out["bounding"] = _bounding(query)
+        out["remaining"] = _budget_json(ledger.remaining_for_analyst(query.table))
+        return out
+
+    # -------------------------------------------------------------------- history
+    def history(self, caller: Caller, analyst: str | None = None) -> list[dict[str, Any]]:
+        """Charges of the caller (a custodian: everyone's, or one analyst's)."""
+        if analyst is not None and not caller.custodian and analyst != caller.name:
+            raise AccessDeniedError(
+                f"analyst {caller.name!r} may read only their own history, not {analyst!r}."
+            )
+        who = caller.name if not caller.custodian else analyst
+        names = (
+            list(self.config.datasets)
+            if caller.custodian
+            else list(self.config.analysts[caller.name])
+        )
+        out = []
+        for name in names:
+            for record in self._admin.history(name):
+                if who is not None and record.principal != principal_name(who):
+                    continue
+                out.append(_record_json(record))
+        out.sort(key=lambda r: r["created_at"])
+        return out
+
+    # ------------------------------------------------------------------- overview
+    def overview(self) -> dict[str, Any]:
+        """The custodian's dashboard: datasets, analysts' spend, spend per day, keys."""
+        datasets = []
+        per_day: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+        for name in self.config.datasets:
+            status = self._admin.status(name)
+            datasets.append(
+                {
+                    "name": name,
+                    "total": _budget_json(status.total),
+                    "spent": _budget_json(status.spent),
+                    "remaining": _budget_json(status.remaining),
+                    "charges": status.charges,
+                }
+            )
+            for record in self._admin.history(name):
+                parts = record.cost.to_dict()
+                value = Fraction(parts.get("epsilon", parts.get("rho", "0")))
+                per_day[(record.created_at[:10], name)] += value
+        analysts = []
+        for analyst, ledger in self.ledgers.items():
+            for name, cap in ledger.caps.items():
+                analysts.append(
+                    {
+                        "analyst": analyst,
+                        "dataset": name,
+                        "grant": _budget_json(cap),
+                        "spent": _budget_json(ledger.spent_by_analyst(name)),
+                        "remaining": _budget_json(ledger.remaining_for_analyst(name)),
+                    }
+                )
+        return {
+            "datasets": datasets,
+            "analysts": analysts,
+            "spend_per_day": [
+                {"day": day, "dataset": name, "spent": float(value)}
+                for (day, name), value in sorted(per_day.items())
+            ],
+            "keys": [k.to_dict() for k in self.store.list_keys()],
+        }
+
+
+def _half_width(query: Count | Sum, unit: Any, budget: Budget, confidence: float) -> float | None:
+    planned = plan_sensitivity(query, unit)
+    s = planned.sensitivity
+    if isinstance(budget, PureDP):
+        rows = error_table(s.l1, s.l2_squared, [budget.epsilon], confidence, PureDP)
+    elif isinstance(budget, ZCDP):
+        rows = error_table(s.l1, s.l2_squared, [budget.rho], confidence, ZCDP)
+    else:
+        assert isinstance(budget, ApproxDP)
+        return None
+    return float(rows[0]["half_width"] * planned.grid)
+
+
+def _bounding(query: SqlQuery) -> list[dict[str, Any]]:
+    out = []
+    for aggregate in query.aggregates:
+        q = aggregate.query
+        item: dict[str, Any] = {"name": aggregate.label}
+        lower, upper = getattr(q, "lower", None), getattr(q, "upper", None)
+        if lower is not None:
+            item["clamped_to"] = [lower, upper]
+        item["keys"] = (
+            "public" if query.keys is not None else ("none" if not query.by else "private")
+        )
+        item["rows"] = "filtered by WHERE before bounding" if query.where else "all rows"
+        out.append(item)
+    return out
+
+
+def _record_json(record: ChargeRecord) -> dict[str, Any]:
+    analyst = record.principal.removeprefix("service:")
+    return {
+        "id": record.id,
+        "dataset": record.dataset,
+        "analyst": analyst,
+        "description": record.description,
+        "cost": _budget_json(record.cost),
+        "status": record.status,
+        "created_at": record.created_at,
+        "output": record.output,
+    }
