@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -10,6 +11,18 @@ from rich.table import Table
 
 from ethica._exceptions import InvalidParameterError
 from ethica.cli._app import app, console, err_console
+from ethica.cli._audit_privacy import (
+    DatasetOption,
+    EpsilonOption,
+    GroupsOption,
+    LedgerOption,
+    PrivacyUnitOption,
+    RhoOption,
+    UserCellsOption,
+    UserRowsOption,
+    print_privacy,
+    privacy_arguments,
+)
 from ethica.cli._options import parse_key_values, parse_list, parse_scalar
 from ethica.cli._output import (
     EncodingOption,
@@ -111,10 +124,23 @@ def audit(
         ),
     ] = False,
     encoding: EncodingOption = None,
+    epsilon: EpsilonOption = None,
+    rho: RhoOption = None,
+    groups: GroupsOption = None,
+    privacy_unit: PrivacyUnitOption = "rows",
+    max_cells_per_user: UserCellsOption = 1,
+    max_rows_per_cell: UserRowsOption = 1,
+    ledger: LedgerOption = None,
+    dataset: DatasetOption = None,
     json_path: JsonOption = None,
     html_path: HtmlOption = None,
 ) -> None:
-    """Audit a table of decisions and outcomes for discrimination in the outputs."""
+    """Audit a table of decisions and outcomes for discrimination in the outputs.
+
+    With --epsilon (or --rho) the audit is private: the confusion counts per declared group
+    are released under differential privacy (charged to --dataset first) and every interval
+    covers the sampling and the noise.
+    """
     from ethica.fairness import audit as run_audit
 
     check_output_paths(json_path=json_path, html_path=html_path)
@@ -129,7 +155,19 @@ def audit(
             attributes[attributes.index(spec.column)] = spec
         else:
             attributes.append(spec)
-    with shown_warnings(), working("Counting outcomes per group in the engine"):
+    stack = ExitStack()
+    private = privacy_arguments(
+        stack,
+        epsilon=epsilon,
+        rho=rho,
+        groups=groups,
+        privacy_unit=privacy_unit,
+        max_cells_per_user=max_cells_per_user,
+        max_rows_per_cell=max_rows_per_cell,
+        ledger=ledger,
+        dataset=dataset,
+    )
+    with stack, shown_warnings(), working("Counting outcomes per group in the engine"):
         result = run_audit(
             source,
             label=label,
@@ -152,6 +190,7 @@ def audit(
             subgroups=subgroups,
             max_groups=max_groups,
             encoding=encoding,
+            **private,
         )
     emit(
         result.to_dict(),
@@ -159,8 +198,13 @@ def audit(
         html_path=html_path,
         title="Fairness audit",
         sections=lambda: (_audit_section(result),),
-        show=lambda: print_audit(result),
+        show=lambda: _show(result),
     )
+
+
+def _show(result: AuditResult) -> None:
+    print_audit(result)
+    print_privacy(result)
 
 
 def _audit_section(result: AuditResult) -> Section:

@@ -354,7 +354,7 @@ def private_audit(
         "threshold": threshold if score is not None else None,
         "positive_label": positive,
         "groups": {a: list(v) for a, v in declared.items()},
-        "privacy": str(privacy),
+        "privacy": budget_text(privacy),
     }
     return private_audit_counts(
         cells,
@@ -373,6 +373,13 @@ def private_audit(
     )
 
 
+def budget_text(budget: Budget) -> str:
+    """``ε=1/2``, ``ρ=1/8`` or ``ε=1, δ=1/1000000000``: a budget in words, exact."""
+    names = {"epsilon": "ε", "rho": "ρ", "delta": "δ"}
+    doc = budget.to_dict()
+    return ", ".join(f"{sym}={doc[key]}" for key, sym in names.items() if key in doc)
+
+
 def _bit(value: object) -> int:
     return 1 if value in (1, True) else 0
 
@@ -388,7 +395,7 @@ def _notes(
     )
     return [
         f"Private audit: {cells} confusion counts (declared groups × label × decision) released "
-        f"under {budget}, protecting {who}, with {law.mechanism} noise ({name} "
+        f"under {budget_text(budget)}, protecting {who}, with {law.mechanism} noise ({name} "
         f"{law.parameter:g}); every number here is computed from those noisy counts.",
         "Intervals cover sampling and noise: Wilson at level 1-α/2 over the box of true counts "
         "allowed by the exact noise law (each count's noise quantile at 1-α/4), differences "
