@@ -81,10 +81,14 @@ def plan(
     (:func:`ethica.privacy.release._plan.plan_sensitivity`): a count, or a sum clamped to
     ``[0, bound]`` on its default grid of ``bound / 1000``.
     """
-    from ethica.privacy import Count, Rows, Sum, UserLevel, error_table, plan_budget
-    from ethica.privacy.release._plan import plan_sensitivity
+    from ethica.privacy import ZCDP, Count, PureDP, Rows, Sum, UserLevel, error_table, plan_budget
+    from ethica.privacy.release._plan import PlannedBudget, plan_sensitivity
 
     half_width, level = parse_target(target, confidence)
+    types: dict[str, PlannedBudget] = {"pure": PureDP, "zcdp": ZCDP}
+    if kind not in types:
+        raise InvalidParameterError(f"--kind must be pure or zcdp, got {kind!r}.")
+    budget_type = types[kind]
     if statistic not in ("count", "sum"):
         raise InvalidParameterError(f"--statistic must be count or sum, got {statistic!r}.")
     by = ("cell",) if max_groups > 1 else ()
@@ -105,11 +109,11 @@ def plan(
     planned = plan_sensitivity(query, unit)
     l1, l2_squared = planned.sensitivity.l1, planned.sensitivity.l2_squared
     unit_value = float(planned.grid)
-    budget = plan_budget(l1, l2_squared, half_width / unit_value, level, kind)
+    budget = plan_budget(l1, l2_squared, half_width / unit_value, level, budget_type)
     values = [Fraction(v) for v in parse_list([epsilons])]
     rows = [
         {**row, "half_width": row["half_width"] * unit_value}
-        for row in error_table(l1, l2_squared, values, level, kind)
+        for row in error_table(l1, l2_squared, values, level, budget_type)
     ]
     out = {
         "target": half_width,
@@ -119,7 +123,7 @@ def plan(
         "grid": str(planned.grid),
         "curve": rows,
     }
-    axis = "epsilon" if kind == "pure" else "rho"
+    axis = budget_type._fields[0]
     if figure is not None:
         _plan_figure(rows, figure, axis)
 

@@ -132,10 +132,13 @@ def release_section(
 ) -> Section:
     """The report section for one release: budget, mechanisms, values with CIs, errors."""
     contexts = [_table_context(t) for t in release.tables]
-    html = render_template("release.html.j2", release=release, tables=contexts, inf=math.inf)
+    unit = release.privacy_unit.to_dict()
+    html = render_template(
+        "release.html.j2", release=release, unit=unit, tables=contexts, inf=math.inf
+    )
     lead = (
         f"{len(release.tables)} table(s) released under {release.budget} "
-        f"({release.privacy_unit['kind']}-level privacy); every value carries a "
+        f"({unit['kind']}-level privacy); every value carries a "
         f"{100 * release.confidence:g}% interval from the exact noise distribution."
     )
     return Section(id=section_id, title=title, html=html, lead=lead)

@@ -92,7 +92,7 @@ def test_grids_too_large_for_the_engine_are_refused_up_front() -> None:
 def test_bounds_estimate_power_is_checked() -> None:
     with pytest.raises(InvalidParameterError, match=r"max_power must be an integer in \[0, 1023\]"):
         BoundsEstimate("x", max_power=2000)
-    assert BoundsEstimate("x", max_power=1023).grid()[-1] == 2.0**1023
+    assert BoundsEstimate("x", max_power=1023).grid[-1] == 2.0**1023
 
 
 def test_grouping_by_the_user_column_is_refused(poisoned: ir.Table) -> None:

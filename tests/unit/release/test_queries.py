@@ -52,8 +52,8 @@ def test_bad_keys_and_batches() -> None:
 
 
 def test_default_grid_is_a_thousandth_of_the_bound() -> None:
-    assert Sum("x", -50, 20).grid == pytest.approx(0.05)
-    assert Sum("x", 0, 10, step=0.5).grid == 0.5
+    assert Sum("x", -50, 20).step == pytest.approx(0.05)
+    assert Sum("x", 0, 10, step=0.5).step == 0.5
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_keys_are_the_text_written(keys: str) -> None:
     spec = parse_spec(_one_query(f"count: {{by: [c], keys: {{c: {keys}}}}}"))
     (query,) = spec.batch.queries
     # Norway used to be released as False, '01234' as 1234, 'on' as True.
-    assert query.key_set == (
+    assert query.keys == (
         ("NO",),
         ("SE",),
         ("yes",),
@@ -128,7 +128,7 @@ def test_keys_are_the_text_written(keys: str) -> None:
 
 def test_keys_as_a_list_of_tuples_are_text_too() -> None:
     spec = parse_spec(_one_query("count: {by: [c, d], keys: [[NO, 1], [SE, 2]]}"))
-    assert spec.batch.queries[0].key_set == (("NO", "1"), ("SE", "2"))
+    assert spec.batch.queries[0].keys == (("NO", "1"), ("SE", "2"))
 
 
 @pytest.mark.parametrize("null", ["~", "null", "Null", "NULL"])
@@ -197,15 +197,15 @@ def test_keys_take_their_column_type_from_the_schema(tmp_path: Path) -> None:
         "  - count: {by: [s], keys: {s: [NO]}}\n  - count: {by: [n]}\n"
     )
     batch = type_keys(parse_spec(text).batch, kinds)
-    assert batch.queries[0].key_set == ((1, 0.5, True, dt.date(2024, 1, 1), "01234"),)
-    assert batch.queries[1].key_set == (("NO",),)
-    assert batch.queries[2].key_set is None
-    assert type_keys(parse_spec(text.replace("01234", "'x'")).batch, {}).queries[0].key_set == (
+    assert batch.queries[0].keys == ((1, 0.5, True, dt.date(2024, 1, 1), "01234"),)
+    assert batch.queries[1].keys == (("NO",),)
+    assert batch.queries[2].keys is None
+    assert type_keys(parse_spec(text.replace("01234", "'x'")).batch, {}).queries[0].keys == (
         ("1", "0.5", "true", "2024-01-01", "x"),
     )
     assert type_keys(
         parse_spec(_one_query("count: {by: [d], keys: {d: ['1.10']}}")).batch, {"d": "decimal"}
-    ).queries[0].key_set == ((Decimal("1.10"),),)
+    ).queries[0].keys == ((Decimal("1.10"),),)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy import discrete_gaussian, discrete_laplace
-from ethica.privacy.release._noise import Noise
+from ethica.privacy.release._noise import GaussianNoise, LaplaceNoise, Noise
 from ethica.privacy.stream import (
     MECHANISMS,
     UserWindow,
@@ -19,12 +19,14 @@ from ethica.privacy.stream import (
     sum_half_width,
 )
 
+LAWS: dict[str, type[Noise]] = {"laplace": LaplaceNoise, "gaussian": GaussianNoise}
+
 
 @pytest.mark.parametrize("kind", ["laplace", "gaussian"])
 @pytest.mark.parametrize("count", [2, 5, 9])
 def test_exact_sum_interval_is_the_smallest_covering_one(kind: str, count: int) -> None:
     scale = Fraction(5, 2)
-    k = sum_half_width(Noise(kind, scale), count, 0.9)
+    k = sum_half_width(LAWS[kind](scale), count, 0.9)
     reps = 100_000
     draw = discrete_laplace if kind == "laplace" else discrete_gaussian
     sums = draw(scale, reps * count).reshape(reps, count).sum(axis=1)
@@ -39,7 +41,7 @@ def test_interval_coverage_over_repeated_streams(name: str, kind: str) -> None:
     """Over 2000 simulated streams, each day's running total and value are covered >= 95%."""
     horizon, reps = 64, 2000
     strategy = build_strategy(name, horizon)
-    noise = Noise(kind, Fraction(2))
+    noise = LAWS[kind](Fraction(2))
     running_hw, daily_hw = point_half_widths(strategy, noise, 0.95)
     z = noise.draw(reps * strategy.matrix.shape[0]).reshape(reps, -1).astype(float)
     tol = 4 * (0.95 * 0.05 / reps) ** 0.5 + 1e-9

@@ -11,7 +11,7 @@ import pytest
 
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy import ZCDP, PureDP
-from ethica.privacy.release._noise import Noise
+from ethica.privacy.release._noise import GaussianNoise, LaplaceNoise, Noise
 from ethica.privacy.stream import (
     MECHANISMS,
     UserWindow,
@@ -20,6 +20,8 @@ from ethica.privacy.stream import (
     stream_noise,
 )
 from ethica.privacy.stream._strategies import FACTOR_BITS, sqrt_coefficients
+
+LAWS: dict[str, type[Noise]] = {"laplace": LaplaceNoise, "gaussian": GaussianNoise}
 
 
 @pytest.mark.parametrize("name", MECHANISMS)
@@ -139,7 +141,7 @@ def test_horizon_limits_and_names_are_checked() -> None:
 def test_analytic_variance_matches_simulation(name: str, kind: str) -> None:
     """Var(W[t] z) = Var(z_1) ||W[t]||², checked on simulated exact noise (4 sd tolerance)."""
     s = build_strategy(name, 64)
-    noise = Noise(kind, Fraction(3))
+    noise = LAWS[kind](Fraction(3))
     reps = 4000
     z = noise.draw(reps * s.matrix.shape[0]).reshape(reps, -1).astype(float)
     errors = z @ s.running.T  # (reps, T)

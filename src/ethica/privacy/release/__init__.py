@@ -13,13 +13,9 @@ from typing import TYPE_CHECKING
 from ethica._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from ethica.privacy.release._accuracy import (
-        error_table,
-        gaussian_half_width,
-        laplace_half_width,
-        plan_budget,
-    )
+    from ethica.privacy.release._accuracy import gaussian_half_width, laplace_half_width
     from ethica.privacy.release._consistency import make_consistent
+    from ethica.privacy.release._plan import error_table, plan_budget
     from ethica.privacy.release._queries import (
         Batch,
         BoundsEstimate,
@@ -49,11 +45,11 @@ _LAZY: dict[str, str] = {
     "Sum": "ethica.privacy.release._queries",
     "UserLevel": "ethica.privacy.release._sensitivity",
     "Variance": "ethica.privacy.release._queries",
-    "error_table": "ethica.privacy.release._accuracy",
+    "error_table": "ethica.privacy.release._plan",
     "gaussian_half_width": "ethica.privacy.release._accuracy",
     "laplace_half_width": "ethica.privacy.release._accuracy",
     "make_consistent": "ethica.privacy.release._consistency",
-    "plan_budget": "ethica.privacy.release._accuracy",
+    "plan_budget": "ethica.privacy.release._plan",
 }
 
 __getattr__, __dir__ = lazy_attributes("ethica.privacy.release", globals(), _LAZY)

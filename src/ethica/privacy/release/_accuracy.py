@@ -14,7 +14,8 @@ stated, and exceeds it at most by one atom of the distribution):
   larger ``sigma`` use the normal quantile plus one (the discrete and continuous laws agree
   to within ``exp(-2 pi² sigma²)`` in that regime).
 
-Planning inverts these: the smallest budget whose interval half-width is at most a target.
+Planning (:func:`ethica.privacy.release._plan.plan_budget`) inverts these: the smallest
+budget whose interval half-width is at most a target.
 """
 
 from __future__ import annotations
@@ -26,17 +27,14 @@ from statistics import NormalDist
 import numpy as np
 
 from ethica._exceptions import InvalidParameterError
-from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.noise._exact import exp_neg_interval
 
 __all__ = [
     "check_confidence",
-    "error_table",
     "gaussian_half_width",
     "gaussian_variance",
     "laplace_half_width",
     "laplace_variance",
-    "plan_budget",
 ]
 
 _PREC = 96
@@ -106,63 +104,3 @@ def gaussian_half_width(sigma: Fraction | int, confidence: float) -> int:
     beyond = 2 * np.cumsum(w[::-1])[::-1] / z  # beyond[j] = P(|X| >= j) for j >= 1
     tail = np.append(beyond[1:], 0.0)  # tail[k] = P(|X| > k)
     return int(np.flatnonzero(tail <= alpha)[0])
-
-
-def plan_budget(
-    sensitivity_l1: Fraction | int,
-    sensitivity_l2_squared: Fraction | int,
-    target: float,
-    confidence: float,
-    kind: str = "pure",
-) -> Budget:
-    """The smallest budget whose CI half-width is at most ``target`` at ``confidence``.
-
-    ``kind="pure"`` plans discrete Laplace (``PureDP(Δ1 / scale)``), ``"zcdp"`` the discrete
-    Gaussian (``ZCDP(Δ2² / (2 sigma²))``). The noise scale is bisected (half-widths grow
-    with the scale) and rounded down to a multiple of ``1/1024``, so the target is met.
-    """
-    if isinstance(target, bool) or not isinstance(target, (int, float)) or not target > 0:
-        raise InvalidParameterError(f"target must be a positive error, e.g. 25; got {target!r}.")
-    if kind not in ("pure", "zcdp"):
-        raise InvalidParameterError(f"kind must be 'pure' or 'zcdp', got {kind!r}.")
-
-    def width(scale: Fraction) -> int:
-        if kind == "pure":
-            return laplace_half_width(scale, confidence)
-        return gaussian_half_width(scale, confidence)
-
-    if width(Fraction(1, 1024)) > target:
-        raise InvalidParameterError(
-            f"a half-width of {target} is below the noise's smallest atom; ask for at least 1."
-        )
-    lo, hi = Fraction(1, 1024), Fraction(1)
-    while width(hi) <= target:
-        lo, hi = hi, hi * 2
-    for _ in range(30):
-        mid = Fraction(math.floor((lo + hi) / 2 * 1024), 1024)
-        if mid in (lo, hi):
-            break
-        lo, hi = (mid, hi) if width(mid) <= target else (lo, mid)
-    if kind == "pure":
-        return PureDP(Fraction(sensitivity_l1) / lo)
-    return ZCDP(Fraction(sensitivity_l2_squared) / (2 * lo * lo))
-
-
-def error_table(
-    sensitivity_l1: Fraction | int,
-    sensitivity_l2_squared: Fraction | int,
-    budgets: list[Fraction],
-    confidence: float,
-    kind: str = "pure",
-) -> list[dict[str, float]]:
-    """CI half-width at each budget (epsilon for ``"pure"``, rho for ``"zcdp"``): the error
-    vs privacy curve a custodian reads before releasing."""
-    rows = []
-    for value in budgets:
-        if kind == "pure":
-            width = laplace_half_width(Fraction(sensitivity_l1) / value, confidence)
-        else:
-            sigma = math.sqrt(float(Fraction(sensitivity_l2_squared) / (2 * value)))
-            width = gaussian_half_width(Fraction(sigma), confidence)
-        rows.append({"epsilon" if kind == "pure" else "rho": float(value), "half_width": width})
-    return rows

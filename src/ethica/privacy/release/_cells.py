@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +24,18 @@ from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.release._noise import Noise, noise_for
 from ethica.privacy.release._sensitivity import PrivacyUnit, cell_sensitivity
 
-__all__ = ["Component", "NoisyComponent", "add_exactly", "combine", "share", "spend"]
+__all__ = [
+    "CellStatistic",
+    "Component",
+    "NoisyComponent",
+    "add_exactly",
+    "combine",
+    "share",
+    "spend",
+]
+
+CellStatistic = Literal["count", "sum", "mean", "variance"]
+"""The per-cell statistics :func:`combine` releases from noisy components."""
 
 FloatArray = NDArray[np.float64]
 
@@ -161,7 +172,10 @@ def _variance(
 
 
 def combine(
-    statistic: str, parts: Sequence[NoisyComponent], lower: float = 0.0, upper: float = 0.0
+    statistic: CellStatistic,
+    parts: Sequence[NoisyComponent],
+    lower: float = 0.0,
+    upper: float = 0.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Values and CI ends of ``statistic`` from its noisy components."""
     named = {p.name: p for p in parts}

@@ -59,10 +59,15 @@ from ethica.data._bounding import (
     check_aggregate,
 )
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
-from ethica.privacy.noise._gaussian import MAX_SIGMA
-from ethica.privacy.noise._laplace import MAX_SCALE
 from ethica.privacy.noise._selection import exponential_mechanism
-from ethica.privacy.release._cells import Component, NoisyComponent, combine, share, spend
+from ethica.privacy.release._cells import (
+    CellStatistic,
+    Component,
+    NoisyComponent,
+    combine,
+    share,
+    spend,
+)
 from ethica.privacy.release._noise import Noise, noise_for
 from ethica.privacy.release._partition_selection import laplace_threshold, select_partitions
 from ethica.privacy.release._queries import (
@@ -192,7 +197,7 @@ def _validate(table: Any, parts: Sequence[Part], unit: PrivacyUnit) -> list[_Pla
     plans = _plans(parts, unit)
     for index, part in enumerate(parts):
         query = part.query
-        keys = list(query.group_by) if isinstance(query, CellQuery) else [query.column]
+        keys = list(query.by) if isinstance(query, CellQuery) else [query.column]
         if isinstance(unit, UserLevel) and unit.column in keys:
             raise SchemaError(
                 f"{query.describe()} groups by the user-id column {unit.column!r}: that would "
@@ -227,11 +232,11 @@ def _check_key_types(table: Any, query: CellQuery) -> None:
     """Public keys must have their column's type (free): a key of another type would match no
     row (a silent zero with an interval claiming to cover it) or fail in the engine after the
     charge."""
-    if query.key_set is None:
+    if query.keys is None:
         return
-    for position, column in enumerate(query.group_by):
+    for position, column in enumerate(query.by):
         dtype = table[column].type()
-        for key in {k[position] for k in query.key_set}:
+        for key in {k[position] for k in query.keys}:
             if not _fits(key, dtype):
                 raise InvalidParameterError(
                     f"{query.describe()}: key {key!r} ({type(key).__name__}) does not fit column "
@@ -282,7 +287,7 @@ def _noises(part: Part, plan: _Plan, unit: PrivacyUnit) -> list[Noise | None]:
     for _, _, per_row, _ in plan.components:
         sensitivity = cell_sensitivity(unit, per_row, grouped=plan.grouped, finest=plan.finest)
         noise = noise_for(sensitivity, each)
-        limit = MAX_SCALE if noise.kind == "laplace" else MAX_SIGMA
+        limit = noise.max_parameter
         if noise.parameter > limit:
             raise InvalidParameterError(
                 f"{part.query.describe()} with {part.budget} needs {noise.mechanism} noise of "
@@ -295,14 +300,14 @@ def _noises(part: Part, plan: _Plan, unit: PrivacyUnit) -> list[Noise | None]:
 
 
 def _edges(query: BinnedQuery) -> Sequence[float]:
-    return query.edges if isinstance(query, Histogram) else query.grid()
+    return query.edges if isinstance(query, Histogram) else query.grid
 
 
 def _sums_for(index: int, query: CellQuery) -> list[ClampedSum]:
     if isinstance(query, Count):
         return []
     lo, hi = query.bounds
-    step = query.grid
+    step = query.step
     if isinstance(query, Sum):
         return [ClampedSum(f"s{index}", query.column, lo, hi, step)]
     present = ClampedSum(f"n{index}", query.column, lo, hi, 1.0, power=0)
@@ -330,15 +335,15 @@ def _plans(parts: Sequence[Part], unit: PrivacyUnit) -> list[_Plan]:
         parts_of = [(name, s.name, s.per_row(), s.step) for name, s in sums.items()]
         if isinstance(query, Count) or (isinstance(query, Sum) and query.private_keys):
             parts_of.append(count)
-        finest = set(query.group_by) == set(by)
-        plans.append(_Plan(tuple(parts_of), grouped=bool(query.group_by), finest=finest))
+        finest = set(query.by) == set(by)
+        plans.append(_Plan(tuple(parts_of), grouped=bool(query.by), finest=finest))
     return plans
 
 
 def _finest_keys(parts: Sequence[Part]) -> list[str]:
     """The key columns contribution bounding runs on: the union over the cell parts."""
     return list(
-        dict.fromkeys(c for p in parts if isinstance(p.query, CellQuery) for c in p.query.group_by)
+        dict.fromkeys(c for p in parts if isinstance(p.query, CellQuery) for c in p.query.by)
     )
 
 
@@ -404,10 +409,10 @@ def _key_filter(
         allowed: set[object] = set()
         for part in parts:
             q = part.query
-            keys = q.key_set
-            if column not in q.group_by or keys is None:
+            keys = q.keys
+            if column not in q.by or keys is None:
                 break
-            i = q.group_by.index(column)
+            i = q.by.index(column)
             allowed.update(k[i] for k in keys)
         else:
             out[column] = sorted(allowed, key=repr)
@@ -418,14 +423,14 @@ def _marginal(
     agg: pd.DataFrame, query: CellQuery, metrics: Sequence[str]
 ) -> tuple[list[tuple[object, ...]], pd.DataFrame]:
     """The query's cells (keys and metric sums) from the finest aggregate."""
-    by = list(query.group_by)
+    by = list(query.by)
     if not by:
         return [()], agg[list(metrics)].sum().to_frame().T
     if len(agg.columns) == len(by) + len(metrics):  # the finest table: cells are unique
         grouped = agg.set_index(by)[list(metrics)].sort_index()
     else:
         grouped = agg.groupby(by, dropna=False, sort=True)[list(metrics)].sum()
-    keys = query.key_set
+    keys = query.keys
     if keys is not None:
         index = (
             pd.MultiIndex.from_tuples(keys, names=by)
@@ -493,8 +498,12 @@ def _spend(part: Part, agg: PartAggregate, unit: PrivacyUnit, confidence: float)
     )
 
 
-def _statistic(query: CellQuery) -> str:
-    return {Count: "count", Sum: "sum", Mean: "mean", Variance: "variance"}[type(query)]
+_STATISTIC: dict[type[CellQuery], CellStatistic] = {
+    Count: "count",
+    Sum: "sum",
+    Mean: "mean",
+    Variance: "variance",
+}
 
 
 def _bounding_notes(unit: PrivacyUnit) -> dict[str, str]:
@@ -520,14 +529,14 @@ def _cell_table(
 ) -> ReleasedTable:
     noisy: list[NoisyComponent] = _spend(part, agg, unit, confidence)
     query = part.query
-    statistic = _statistic(query)
+    statistic = _STATISTIC[type(query)]
     lo, hi = query.bounds if not isinstance(query, Count) else (0.0, 0.0)
     values, low, high = combine(statistic, noisy, lo, hi)
     what = "row count" if statistic == "count" else f"{statistic} of {query.column}"
     covers = f"the DP noise around the exact {what} of the bounded data"
     if not isinstance(query, Count):
         covers += (
-            f" (values clamped to [{lo:g}, {hi:g}], rounded to multiples of {query.grid:g} by "
+            f" (values clamped to [{lo:g}, {hi:g}], rounded to multiples of {query.step:g} by "
             "unbiased randomised rounding)"
         )
     covers += (
@@ -538,7 +547,7 @@ def _cell_table(
     notes: dict[str, Any] = {"interval": covers, **_bounding_notes(unit)}
     if not isinstance(query, Count):
         notes["rounding"] = (
-            f"unbiased randomised rounding to multiples of {query.grid!r} (one uniform draw per "
+            f"unbiased randomised rounding to multiples of {query.step!r} (one uniform draw per "
             "row in the engine)"
         )
     mask = np.ones(len(agg.keys), dtype=bool)
@@ -552,7 +561,7 @@ def _cell_table(
     return ReleasedTable(
         name=part.name,
         statistic=statistic,
-        by=query.group_by,
+        by=query.by,
         keys=tuple(k for k, keep in zip(agg.keys, mask, strict=True) if keep),
         values=tuple(float(v) for v in values[mask]),
         ci_low=tuple(float(v) for v in low[mask]),
@@ -624,7 +633,7 @@ def _bounds_estimate(
     ``1 - q`` (a bin-based estimate in the spirit of Google's ApproximateBounds).
     """
     query: BoundsEstimate = part.query
-    grid = query.grid()
+    grid = query.grid
     c: NoisyComponent = _spend(part, agg, unit, confidence)[0]
     noisy = np.maximum(c.noisy, 0).astype(float)
     cumulative = np.cumsum(noisy)
@@ -664,7 +673,7 @@ def selection_epsilon(budget: Budget) -> Fraction:
 def _quantiles(part: Part, agg: PartAggregate, unit: PrivacyUnit) -> ReleasedTable:
     """Each quantile by the exponential mechanism with utility ``-|#{x < c} - q n|``."""
     query: Quantiles = part.query
-    grid = query.grid()
+    grid = query.grid
     (counts,) = agg.components
     ranks = np.cumsum(counts.values)[:-1]  # ranks[j] = #{x < grid[j]}
     total = int(counts.values.sum())

@@ -22,6 +22,11 @@ Group keys are *public* (``keys`` given: a mapping column -> values, whose produ
 set, or an explicit sequence of key tuples; cells without rows are released too) or *private*
 (``keys=None`` with ``by`` given: cells found in the data, kept only if they pass DP
 partition selection, which needs an ``ApproxDP`` budget).
+
+Every spec is normalised once, in its constructor, and read back through its fields: ``by``
+is a tuple of column names, ``keys`` a tuple of key tuples in ``by`` order (or ``None``),
+``step`` the rounding step actually used (given, else ``max(|lower|, |upper|) / 1000``), and
+``grid`` (:class:`Quantiles`, :class:`BoundsEstimate`) the public candidate points.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from ethica._exceptions import InvalidParameterError
 from ethica.data._bins import MAX_EDGES
@@ -122,27 +127,26 @@ def _bounds(query: str, column: str, lower: object, upper: object) -> tuple[floa
     return lo, hi
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class _Grouped:
-    """Common part of the per-cell statistics: group keys (public or private)."""
+    """Common part of the per-cell statistics: group keys (public or private).
 
-    by: str | Sequence[str] = field(default=(), kw_only=True)
-    keys: KeysLike | None = field(default=None, kw_only=True)
+    Attributes
+    ----------
+    by
+        The key columns (a single name is given as ``by="sex"``, stored as ``("sex",)``).
+    keys
+        The public key tuples in ``by`` order, or ``None`` for private keys (given as a
+        mapping column -> values, whose product they are, or as a sequence of keys).
+    """
 
-    def _init_keys(self) -> None:
-        by = _by(self.by)
-        object.__setattr__(self, "by", by)
-        object.__setattr__(self, "keys", normalise_keys(by, self.keys))
+    by: tuple[str, ...] = field(default=(), kw_only=True)
+    keys: tuple[KeyTuple, ...] | None = field(default=None, kw_only=True)
 
-    @property
-    def group_by(self) -> tuple[str, ...]:
-        """The key columns, normalised."""
-        return cast(tuple[str, ...], self.by)
-
-    @property
-    def key_set(self) -> tuple[KeyTuple, ...] | None:
-        """The public key tuples (``None``: private keys), normalised."""
-        return cast("tuple[KeyTuple, ...] | None", self.keys)
+    def _set_keys(self, by: str | Sequence[str], keys: KeysLike | None) -> None:
+        columns = _by(by)
+        object.__setattr__(self, "by", columns)
+        object.__setattr__(self, "keys", normalise_keys(columns, keys))
 
     @property
     def private_keys(self) -> bool:
@@ -150,47 +154,64 @@ class _Grouped:
         return bool(self.by) and self.keys is None
 
     def _describe(self, what: str) -> str:
-        return what + (f" by {' × '.join(self.group_by)}" if self.by else "")
+        return what + (f" by {' × '.join(self.by)}" if self.by else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Count(_Grouped):
     """Row count per cell: ``n_c = #{rows in c}`` (``B = 1``). A multi-column ``by`` is a
     contingency table."""
 
-    def __post_init__(self) -> None:
-        self._init_keys()
+    def __init__(self, *, by: str | Sequence[str] = (), keys: KeysLike | None = None) -> None:
+        self._set_keys(by, keys)
 
     def describe(self) -> str:
         """A short label."""
         return self._describe("count")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class _Measured(_Grouped):
-    """A statistic of a clamped numeric column."""
+    """A statistic of ``column`` clamped to ``[lower, upper]`` and rounded to ``step``.
+
+    ``step`` is the rounding step of clamped values: as given, else
+    ``max(|lower|, |upper|) / 1000``.
+    """
 
     column: str
-    lower: float | None = None
-    upper: float | None = None
-    step: float | None = None
+    lower: float
+    upper: float
+    step: float
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        column: str,
+        lower: float | None = None,
+        upper: float | None = None,
+        step: float | None = None,
+        *,
+        by: str | Sequence[str] = (),
+        keys: KeysLike | None = None,
+    ) -> None:
         name = type(self).__name__
-        self._init_keys()
-        if not isinstance(self.column, str) or not self.column:
+        self._set_keys(by, keys)
+        if not isinstance(column, str) or not column:
             raise InvalidParameterError(f"{name} needs column=, the numeric column to measure.")
-        lo, hi = _bounds(name, self.column, self.lower, self.upper)
-        object.__setattr__(self, "lower", lo)
-        object.__setattr__(self, "upper", hi)
-        if self.step is not None and (_finite(self.step, "step", name) <= 0):
-            raise InvalidParameterError(f"{name}: step must be > 0, got {self.step!r}.")
-        if self.step is not None and self.step > hi - lo:
+        lo, hi = _bounds(name, column, lower, upper)
+        if step is None:
+            step = max(abs(lo), abs(hi)) / 1000
+        elif _finite(step, "step", name) <= 0:
+            raise InvalidParameterError(f"{name}: step must be > 0, got {step!r}.")
+        elif step > hi - lo:
             raise InvalidParameterError(
-                f"{name}({self.column!r}): step={self.step!r} is larger than the clamping range "
+                f"{name}({column!r}): step={step!r} is larger than the clamping range "
                 f"[{lo:g}, {hi:g}] (width {hi - lo:g}), so every value would round to one of "
                 f"two grid points; use a step well below the width, e.g. {(hi - lo) / 1000:g}."
             )
+        object.__setattr__(self, "column", column)
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+        object.__setattr__(self, "step", float(step))
 
     def describe(self) -> str:
         """A short label, e.g. ``"mean of age by sex"``."""
@@ -198,20 +219,11 @@ class _Measured(_Grouped):
 
     @property
     def bounds(self) -> tuple[float, float]:
-        """The clamping interval."""
-        assert self.lower is not None and self.upper is not None
+        """The clamping interval ``(lower, upper)``."""
         return self.lower, self.upper
 
-    @property
-    def grid(self) -> float:
-        """The rounding step of clamped values: given, else ``max(|lower|, |upper|) / 1000``."""
-        if self.step is not None:
-            return float(self.step)
-        lo, hi = self.bounds
-        return max(abs(lo), abs(hi)) / 1000
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Sum(_Measured):
     """Clamped sum per cell, ``s_c = Σ clamp(x, lower, upper)``; ``B = max(|lower|, |upper|)``.
 
@@ -220,12 +232,12 @@ class Sum(_Measured):
     """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Mean(_Measured):
     """Clamped mean per cell from a noisy sum and a noisy count of present values."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Variance(_Measured):
     """Clamped population variance per cell from noisy ``n``, ``Σy`` and ``Σy²``."""
 
@@ -287,8 +299,10 @@ class Quantiles:
                 f"{MAX_EDGES} grid points binned in the engine; use e.g. candidates=1001."
             )
 
+    @property
     def grid(self) -> tuple[float, ...]:
-        """The public candidate answers: evenly spaced in ``[lower, upper]``."""
+        """The public candidate answers: ``candidates`` points evenly spaced in
+        ``[lower, upper]``."""
         assert self.lower is not None and self.upper is not None
         n = self.candidates
         return tuple(self.lower + (self.upper - self.lower) * i / (n - 1) for i in range(n))
@@ -321,8 +335,9 @@ class BoundsEstimate:
                 f"is the largest power of two a float holds), got {power!r}; e.g. max_power=40."
             )
 
+    @property
     def grid(self) -> tuple[float, ...]:
-        """The public, data-independent candidates."""
+        """The public, data-independent candidates ``0, ±2**j``."""
         powers = [2.0**j for j in range(-10, self.max_power + 1)]
         return tuple(sorted([-p for p in powers] + [0.0] + powers))
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy.budget._budgets import Budget
+from ethica.privacy.release._sensitivity import PrivacyUnit
 
-__all__ = ["SCHEMA_VERSION", "Release", "ReleasedTable"]
+__all__ = ["SCHEMA_VERSION", "Release", "ReleasedTable", "Statistic"]
+
+Statistic = Literal["count", "sum", "mean", "variance", "histogram", "quantile", "bounds"]
+"""What a :class:`ReleasedTable` holds, per cell."""
 
 SCHEMA_VERSION = 1
 
@@ -35,7 +39,8 @@ class ReleasedTable:
     name
         Label of the table (e.g. ``"count by sex"``).
     statistic
-        ``count``, ``sum``, ``mean``, ``variance``, ``histogram``, ``quantile`` or ``bounds``.
+        ``count``, ``sum``, ``mean``, ``variance``, ``histogram``, ``quantile`` or ``bounds``
+        (:data:`Statistic`).
     by, keys
         Key columns and one key tuple per released cell (empty tuple for a scalar).
     values, ci_low, ci_high
@@ -55,7 +60,7 @@ class ReleasedTable:
     """
 
     name: str
-    statistic: str
+    statistic: Statistic
     by: tuple[str, ...]
     keys: tuple[tuple[object, ...], ...]
     values: tuple[float, ...]
@@ -116,7 +121,8 @@ class Release:
     confidence
         Level of every confidence interval.
     privacy_unit
-        The privacy unit, as a dict.
+        The privacy unit (:class:`Rows` or :class:`UserLevel`); ``to_dict`` writes its
+        ``to_dict()``.
     source
         A description of the data source.
     post_processing
@@ -126,7 +132,7 @@ class Release:
     tables: tuple[ReleasedTable, ...]
     budget: Budget
     confidence: float
-    privacy_unit: dict[str, Any]
+    privacy_unit: PrivacyUnit
     source: str
     post_processing: tuple[str, ...] = ()
 
@@ -168,7 +174,7 @@ class Release:
         return {
             "schema_version": SCHEMA_VERSION,
             "source": self.source,
-            "privacy_unit": self.privacy_unit,
+            "privacy_unit": self.privacy_unit.to_dict(),
             "budget": self.budget.to_dict(),
             "confidence": self.confidence,
             "post_processing": list(self.post_processing),

@@ -134,8 +134,7 @@ class Session:
         if not isinstance(dataset, str) or not dataset:
             raise InvalidParameterError(
                 "a session with a ledger needs the registered dataset's name: pass "
-                "dataset='name' (register it once with `ethica budget create name --epsilon E "
-                "--privacy-unit ...` or Ledger.create_dataset)."
+                "dataset='name' (register it once with Ledger.create_dataset('name', total))."
             )
         status = ledger.status(dataset)  # LedgerError naming the fix when unregistered
         if type(status.total) is not type(self.budget):
@@ -148,8 +147,7 @@ class Session:
         if registered is None:
             raise LedgerError(
                 f"dataset {dataset!r} was registered without a privacy unit; record it once "
-                f"with `ethica budget set-unit {dataset} --privacy-unit ...` (or "
-                f"Ledger.set_privacy_unit({dataset!r}, unit)) before releasing."
+                f"with Ledger.set_privacy_unit({dataset!r}, unit) before releasing."
             )
         if _identity(registered) != _identity(self.unit.to_dict()):
             raise InvalidParameterError(
@@ -225,7 +223,7 @@ class Session:
                 tables=tuple(tables),
                 budget=budget,
                 confidence=self.confidence,
-                privacy_unit=self.unit.to_dict(),
+                privacy_unit=self.unit,
                 source=self.source_description,
             )
             if record is not None:
@@ -326,7 +324,7 @@ def _check_delta(parts: list[Part]) -> None:
     for part in parts:
         if getattr(part.query, "private_keys", False) and not isinstance(part.budget, ApproxDP):
             raise InvalidParameterError(
-                f"{part.query.describe()} has private keys (by={list(part.query.group_by)} "
+                f"{part.query.describe()} has private keys (by={list(part.query.by)} "
                 "without keys=), which needs DP partition selection and so a delta: use an "
                 "ApproxDP(epsilon, delta) budget, or give the public key set with keys=."
             )

@@ -145,8 +145,8 @@ def parse_unit(text: str) -> dict[str, str]:
         else ""
     )
     raise InvalidParameterError(
-        f"privacy unit {text!r} is not 'rows' or 'user:COLUMN'; write e.g. --privacy-unit rows "
-        f"or --privacy-unit user:person_id.{hint}"
+        f"privacy unit {text!r} is not 'rows' or 'user:COLUMN'; write e.g. privacy_unit='rows' "
+        f"or privacy_unit='user:person_id'.{hint}"
     )
 
 
@@ -396,7 +396,7 @@ def check_consistent(batch: Batch) -> None:
         )
 
     def by(query: Count | Histogram) -> tuple[str, ...]:
-        return (query.column,) if isinstance(query, Histogram) else query.group_by
+        return (query.column,) if isinstance(query, Histogram) else query.by
 
     finest = max(counts, key=lambda q: len(by(q)))
     for query in counts:
@@ -415,7 +415,10 @@ def parse_spec(text: str, *, name: str = "spec") -> ReleaseSpec:
     except yaml.YAMLError as error:
         raise InvalidParameterError(f"{name} is not valid YAML: {error}") from error
     if root is None:
-        raise InvalidParameterError(f"{name} is empty; see `ethica release --help` for a spec.")
+        raise InvalidParameterError(
+            f"{name} is empty; a spec names at least its source, dataset, privacy unit and "
+            "queries (see docs/release.md)."
+        )
     reader = _Reader(name)
     top = reader.mapping(root, _TOP, "the spec")
     source = reader.text(reader.required(top, "source", root, "the spec"), "source")
@@ -466,8 +469,8 @@ def key_columns(batch: Batch) -> list[str]:
     """The columns that some query of ``batch`` gives public keys for."""
     out: dict[str, None] = {}
     for query in batch.queries:
-        if getattr(query, "key_set", None) is not None:
-            out.update(dict.fromkeys(query.group_by))
+        if getattr(query, "keys", None) is not None:
+            out.update(dict.fromkeys(query.by))
     return list(out)
 
 
@@ -542,11 +545,11 @@ def type_keys(batch: Batch, kinds: Mapping[str, ColumnKind]) -> Batch:
     """
     queries = []
     for query in batch.queries:
-        keys = getattr(query, "key_set", None)
+        keys = getattr(query, "keys", None)
         if keys is None:
             queries.append(query)
             continue
-        by = query.group_by
+        by = query.by
         typed = tuple(
             tuple(
                 _typed(v, kinds[c], c) if isinstance(v, str) and c in kinds else v

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from ethica._exceptions import InvalidParameterError
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.release._accuracy import check_confidence
-from ethica.privacy.release._noise import Noise, noise_for
+from ethica.privacy.release._noise import GaussianNoise, LaplaceNoise, Noise, noise_for
 from ethica.privacy.release._sensitivity import Sensitivity
 from ethica.privacy.stream._intervals import point_half_widths, sum_half_width
 from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
@@ -201,7 +201,7 @@ def _largest_parameter(
     """Largest noise parameter on the 1/1024 grid with every point's half-width <= target."""
 
     def width(parameter: Fraction) -> float:
-        noise = Noise(kind, parameter)
+        noise = (LaplaceNoise if kind == "laplace" else GaussianNoise)(parameter)
         if strategy.integer_weights:  # the worst day is the one with the most draws
             widths = [
                 float(sum_half_width(noise, int((w != 0).sum(axis=1).max()), confidence))

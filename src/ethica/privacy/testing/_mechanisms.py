@@ -414,7 +414,7 @@ def _quantile_draws(
     (uniform proposal, ``Bernoulli(exp(-epsilon (q* - q_r) / (2Δ)))`` acceptance), keeping every
     accepted proposal; utilities, sensitivity and epsilon as in the release."""
     query: Quantiles = part.query
-    grid = np.asarray(query.grid(), dtype=float)
+    grid = np.asarray(query.grid, dtype=float)
     (counts,) = agg.components
     ranks = np.cumsum(counts.values)[:-1]
     total = int(np.asarray(counts.values).sum())

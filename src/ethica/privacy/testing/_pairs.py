@@ -93,17 +93,17 @@ def target_of(query: object) -> Target:
             lo, hi = q.bounds
             if q.column not in measures and isinstance(q, Variance):
                 origins[q.column] = (lo + hi) / 2
-            measures.setdefault(q.column, (lo, hi, q.grid))
+            measures.setdefault(q.column, (lo, hi, q.step))
         if isinstance(q, Count | Sum | Mean | Variance):
-            keys = q.key_set
-            for i, column in enumerate(q.group_by):
+            keys = q.keys
+            for i, column in enumerate(q.by):
                 values = None if keys is None else tuple(dict.fromkeys(k[i] for k in keys))
                 groups.setdefault(column, values)
         elif isinstance(q, Histogram):
             measures.setdefault(q.column, (q.edges[0], q.edges[-1], None))
             binned = True
         elif isinstance(q, Quantiles | BoundsEstimate):
-            grid = q.grid()
+            grid = q.grid
             measures.setdefault(q.column, (grid[0], grid[-1], None))
             binned = True
         else:
