@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from ethica._results import SCHEMA_VERSION
 from ethica.cli import app
 
 runner = CliRunner()
@@ -48,7 +49,7 @@ def test_audit_writes_json_and_html(decisions_csv: Path, tmp_path: Path) -> None
     )
     assert result.exit_code == 0, result.output
     document = json.loads(out_json.read_text())
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == SCHEMA_VERSION
     groups = {tuple(g["group"]) for g in document["groups"]}
     assert ("Female",) in groups and ("Female", "Black") in groups
     page = out_html.read_text()

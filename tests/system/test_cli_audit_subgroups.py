@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
+from ethica._results import SCHEMA_VERSION
 from ethica.cli import app
 from ethica.datasets import load_adult
 
@@ -70,7 +71,7 @@ def test_subgroups_match_the_rows(decisions_csv: Path, harm: str, metric: str) -
     result = _audit(decisions_csv, "--subgroups", "--harm", harm, "--json", "-")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == SCHEMA_VERSION
     found = {s["shape"]: s for s in document["subgroups"]}
     assert set(found) == {"linear", "conjunction"}
     rows = decisions()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
+from ethica._results import SCHEMA_VERSION
 from ethica.cli import app
 from ethica.datasets import load_adult
 from ethica.fairness import DemographicParity, frontier
@@ -71,7 +72,7 @@ def test_frontier_sweeps_saves_the_chosen_model_and_its_audit(
     )
     assert result.exit_code == 0, result.output
     document = json.loads(document_path.read_text())
-    assert document["kind"] == "frontier" and document["schema_version"] == "1.0"
+    assert document["kind"] == "frontier" and document["schema_version"] == SCHEMA_VERSION
     points = document["points"]
     assert [p["bound"] for p in points] == [0.0, 0.02, 0.2]
     # tighter bounds buy lower training disparity

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
+from ethica._results import SCHEMA_VERSION
 from ethica.cli import app
 from ethica.datasets import load_adult
 from tests.system._adult_options import ADULT
@@ -32,7 +33,7 @@ def test_dropping_sex_leaves_the_disparity_and_its_proxies(adult_csv: Path) -> N
     result = _proxies(adult_csv, *ADULT, "--top", "4", "--json", "-")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["kind"] == "proxies" and document["schema_version"] == "1.0"
+    assert document["kind"] == "proxies" and document["schema_version"] == SCHEMA_VERSION
     assert document["protected"] == ["sex"]
     # on Adult, husband/wife and marital status betray sex: unawareness removes little
     assert document["protected_auc"] > 0.85

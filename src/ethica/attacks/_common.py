@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -19,8 +20,6 @@ __all__ = [
     "report_progress",
 ]
 
-#: Version of the JSON documents produced by the attack results' ``to_dict``.
-SCHEMA_VERSION = "1.0"
 
 #: ``progress(done, total)``: called by long attacks so a front end can draw a bar.
 Progress = Callable[[int, int], None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica._results import Result
+from ethica.attacks._common import frame_html
 
 __all__ = ["MembershipResult"]
 
@@ -20,7 +22,7 @@ ROC_GRID: tuple[float, ...] = tuple(
 
 
 @dataclass(frozen=True)
-class MembershipResult:
+class MembershipResult(Result):
     """How well an attack tells training rows (members) from held-out rows.
 
     Attributes
@@ -80,26 +82,12 @@ class MembershipResult:
             roc=tuple((float(g), float(t)) for g, t in zip(grid, curve, strict=True)),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dict."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "attack": self.attack,
-            "n_members": self.n_members,
-            "n_nonmembers": self.n_nonmembers,
-            "auc": self.auc,
-            "low_fpr": self.low_fpr,
-            "tpr_at_low_fpr": self.tpr_at_low_fpr,
-            "advantage": self.advantage,
-            "roc": [{"fpr": f, "tpr": t} for f, t in self.roc],
-        }
+    def _document(self) -> Mapping[str, Any]:
+        return {**super()._document(), "roc": [{"fpr": f, "tpr": t} for f, t in self.roc]}
 
     def to_frame(self) -> pd.DataFrame:
         """One row: attack, sizes, AUC, TPR at the low FPR, advantage."""
-        row = self.to_dict()
-        for key in ("schema_version", "roc"):
-            row.pop(key)
-        return pd.DataFrame([row])
+        return pd.DataFrame(self._rows())
 
     def roc_frame(self) -> pd.DataFrame:
         """The ROC curve on :data:`ROC_GRID`: columns ``fpr``, ``tpr``."""

@@ -9,17 +9,14 @@ from typing import Any
 
 import pandas as pd
 
-from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica._results import Result, ResultPart
+from ethica.attacks._common import frame_html
 
 __all__ = ["RecoverySweep", "SubsetSumResult", "SweepPoint"]
 
 
-def _finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
 @dataclass(frozen=True)
-class SubsetSumResult:
+class SubsetSumResult(Result):
     """One run of the Dinur–Nissim attack (:func:`subset_sum_attack`).
 
     Attributes
@@ -55,16 +52,14 @@ class SubsetSumResult:
         """``error_std / sqrt(n)``: the noise on the scale where the attack breaks down."""
         return self.error_std / math.sqrt(self.n_people)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the run as a JSON-ready dict (``inf`` error bound as ``None``)."""
+    def _document(self) -> Mapping[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
             "attack": "dinur_nissim",
             "n_people": self.n_people,
             "n_queries": self.n_queries,
             "release": self.release,
-            "parameters": dict(self.parameters),
-            "error_bound": _finite_or_none(self.error_bound),
+            "parameters": self.parameters,
+            "error_bound": self.error_bound,
             "error_std": self.error_std,
             "error_std_over_sqrt_n": self.error_std_over_sqrt_n,
             "recovered_fraction": self.recovered_fraction,
@@ -84,7 +79,7 @@ class SubsetSumResult:
 
 
 @dataclass(frozen=True)
-class SweepPoint:
+class SweepPoint(ResultPart):
     """One noise setting of a :class:`RecoverySweep`, summarised over its trials."""
 
     release: str
@@ -113,22 +108,9 @@ class SweepPoint:
             chance_mean=sum(r.chance_fraction for r in results) / len(results),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the point as a JSON-ready dict (``inf`` bound as ``None``)."""
-        return {
-            "release": self.release,
-            "parameters": dict(self.parameters),
-            "error_bound_over_sqrt_n": _finite_or_none(self.error_bound_over_sqrt_n),
-            "error_std_over_sqrt_n": self.error_std_over_sqrt_n,
-            "recovery_mean": self.recovery_mean,
-            "recovery_min": self.recovery_min,
-            "recovery_max": self.recovery_max,
-            "chance_mean": self.chance_mean,
-        }
-
 
 @dataclass(frozen=True)
-class RecoverySweep:
+class RecoverySweep(Result):
     """Recovery of the Dinur–Nissim attack against noise (:func:`recovery_sweep`)."""
 
     n_people: int
@@ -136,16 +118,8 @@ class RecoverySweep:
     trials: int
     points: tuple[SweepPoint, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the sweep as a JSON-ready dict."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "attack": "dinur_nissim_sweep",
-            "n_people": self.n_people,
-            "n_queries": self.n_queries,
-            "trials": self.trials,
-            "points": [p.to_dict() for p in self.points],
-        }
+    def _document(self) -> Mapping[str, Any]:
+        return {"attack": "dinur_nissim_sweep", **super()._document()}
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per setting: release, its parameter, noise / sqrt(n), recovery."""

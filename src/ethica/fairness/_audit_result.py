@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ethica._results import SCHEMA_VERSION, Result, ResultPart
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -31,8 +33,6 @@ __all__ = [
     "group_label",
 ]
 
-#: Version of the JSON document produced by :meth:`AuditResult.to_dict`.
-SCHEMA_VERSION = "1.0"
 
 #: Verdicts from most to least severe; :meth:`AuditResult.headline` picks the first.
 VERDICT_SEVERITY: tuple[str, ...] = ("fail", "inconclusive", "pass", "not_applicable")
@@ -47,7 +47,7 @@ HARM_DEFINITIONS: Mapping[str, str] = {
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(ResultPart):
     """A proportion ``numerator / denominator`` with its Wilson score interval.
 
     ``value``, ``ci_low`` and ``ci_high`` are ``None`` when the denominator is zero;
@@ -61,20 +61,9 @@ class Estimate:
     denominator: int
     undefined_reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the estimate as a JSON-ready dict."""
-        return {
-            "value": self.value,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "numerator": self.numerator,
-            "denominator": self.denominator,
-            "undefined_reason": self.undefined_reason,
-        }
-
 
 @dataclass(frozen=True)
-class Interval:
+class Interval(ResultPart):
     """A point estimate with its confidence interval; ``None`` where undefined.
 
     A ``ci_high`` of ``None`` with ``ci_low`` set means unbounded above (a ratio whose
@@ -84,13 +73,9 @@ class Interval:
     ci_low: float | None
     ci_high: float | None
 
-    def to_dict(self) -> dict[str, float | None]:
-        """Return the interval as a JSON-ready dict."""
-        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
-
 
 @dataclass(frozen=True)
-class CalibrationBin:
+class CalibrationBin(ResultPart):
     """One score bin of one group: its rows, mean score and observed positive rate."""
 
     low: float
@@ -99,19 +84,9 @@ class CalibrationBin:
     mean_score: float | None
     observed: Estimate
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the bin as a JSON-ready dict."""
-        return {
-            "low": self.low,
-            "high": self.high,
-            "n": self.n,
-            "mean_score": self.mean_score,
-            "observed": self.observed.to_dict(),
-        }
-
 
 @dataclass(frozen=True)
-class GroupMetrics:
+class GroupMetrics(ResultPart):
     """Rates of one group (one value per attribute in ``attributes``).
 
     The overall population is the group with empty ``attributes`` and ``group``.
@@ -127,21 +102,9 @@ class GroupMetrics:
     metrics: Mapping[str, Estimate]
     calibration: tuple[CalibrationBin, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the group as a JSON-ready dict."""
-        return {
-            "attributes": list(self.attributes),
-            "group": list(self.group),
-            "n": self.n,
-            "share": self.share,
-            "judged": self.judged,
-            "metrics": {name: est.to_dict() for name, est in self.metrics.items()},
-            "calibration": [b.to_dict() for b in self.calibration],
-        }
-
 
 @dataclass(frozen=True)
-class Disparity:
+class Disparity(ResultPart):
     """One judged group against the reference group of its attribute set, on one metric.
 
     ``difference`` is ``group - reference`` (Newcombe hybrid score interval);
@@ -164,24 +127,9 @@ class Disparity:
     significant: bool
     four_fifths_violation: bool | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the disparity as a JSON-ready dict."""
-        return {
-            "attributes": list(self.attributes),
-            "metric": self.metric,
-            "group": list(self.group),
-            "reference": list(self.reference),
-            "difference": self.difference.to_dict(),
-            "ratio": self.ratio.to_dict(),
-            "p_value": self.p_value,
-            "p_holm": self.p_holm,
-            "significant": self.significant,
-            "four_fifths_violation": self.four_fifths_violation,
-        }
-
 
 @dataclass(frozen=True)
-class Spread:
+class Spread(ResultPart):
     """Largest minus smallest rate among the judged groups of an attribute set.
 
     ``difference`` is ``max - min`` and ``ratio`` is ``min / max``; their intervals are
@@ -197,20 +145,9 @@ class Spread:
     difference: Interval
     ratio: Interval
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the spread as a JSON-ready dict."""
-        return {
-            "attributes": list(self.attributes),
-            "metric": self.metric,
-            "max_group": list(self.max_group),
-            "min_group": list(self.min_group),
-            "difference": self.difference.to_dict(),
-            "ratio": self.ratio.to_dict(),
-        }
-
 
 @dataclass(frozen=True)
-class DefinitionResult:
+class DefinitionResult(ResultPart):
     """The verdict of one named fairness definition on one attribute set.
 
     ``verdict`` is one of ``"pass"``, ``"fail"``, ``"inconclusive"``,
@@ -228,35 +165,6 @@ class DefinitionResult:
     verdict: str
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the verdict as a JSON-ready dict."""
-        return {
-            "name": self.name,
-            "metrics": list(self.metrics),
-            "attributes": list(self.attributes),
-            "tolerance": self.tolerance,
-            "worst_group": None if self.worst_group is None else list(self.worst_group),
-            "worst_difference": self.worst_difference.to_dict(),
-            "verdict": self.verdict,
-            "reason": self.reason,
-        }
-
-
-def _json_ready(value: object) -> object:
-    """Convert provenance values (tuples, numpy scalars, paths) to plain JSON types."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    item = getattr(value, "item", None)
-    if callable(item):
-        return _json_ready(item())
-    return str(value)
-
 
 def group_label(values: tuple[str, ...]) -> str:
     """Render an attribute set or group tuple for people: ``sex × race``."""
@@ -264,13 +172,13 @@ def group_label(values: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
-class AuditResult:
+class AuditResult(Result):
     """Everything a fairness audit found, computed from a count table alone.
 
     Attributes
     ----------
     schema_version
-        Version of the :meth:`to_dict` document (``"1.0"``).
+        Version of the :meth:`to_dict` document (:data:`ethica._results.SCHEMA_VERSION`).
     n_rows
         Rows audited.
     protected, harm, tolerance, confidence, min_group_size
@@ -292,7 +200,7 @@ class AuditResult:
         most gamma-unfair conjunction for the harm's rate (empty otherwise).
     """
 
-    schema_version: str
+    schema_version: int
     n_rows: int
     protected: tuple[str, ...]
     harm: str
@@ -337,29 +245,27 @@ class AuditResult:
 
         return tuple(sorted(self.disparities, key=badness)[:k])
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the whole result as a JSON-serialisable dict (no NaN, no tuples)."""
+    def _document(self) -> Mapping[str, Any]:
         return {
-            "schema_version": self.schema_version,
             "n_rows": self.n_rows,
             "protected": list(self.protected),
             "harm": self.harm,
             "tolerance": self.tolerance,
             "confidence": self.confidence,
             "min_group_size": self.min_group_size,
-            "headline": self.headline().to_dict(),
-            "overall": self.overall.to_dict(),
-            "groups": [g.to_dict() for g in self.groups],
+            "headline": self.headline(),
+            "overall": self.overall,
+            "groups": self.groups,
             "references": [
                 {"attributes": list(attrs), "group": list(group)}
                 for attrs, group in self.references.items()
             ],
-            "disparities": [d.to_dict() for d in self.disparities],
-            "spreads": [s.to_dict() for s in self.spreads],
-            "definitions": [d.to_dict() for d in self.definitions],
-            "notes": list(self.notes),
-            "provenance": _json_ready(self.provenance),
-            "subgroups": [s.to_dict() for s in self.subgroups],
+            "disparities": self.disparities,
+            "spreads": self.spreads,
+            "definitions": self.definitions,
+            "notes": self.notes,
+            "provenance": self.provenance,
+            "subgroups": self.subgroups,
         }
 
     def to_frame(self) -> pd.DataFrame:

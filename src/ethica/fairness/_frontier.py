@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ethica._exceptions import ConvergenceWarning, InvalidParameterError
+from ethica._results import ResultPart
 from ethica._typing import FloatArray
 from ethica.fairness._constraints import BoundConstraint, DemographicParity, FairnessConstraint
 from ethica.fairness._hypothesis_pool import HypothesisPool
@@ -122,7 +123,7 @@ def disparity_interval(
 
 
 @dataclass(frozen=True)
-class FrontierPoint:
+class FrontierPoint(ResultPart):
     """One trained model: its bound, held-out and training error and disparity.
 
     ``error_interval`` and ``disparity_interval`` are the held-out values' confidence

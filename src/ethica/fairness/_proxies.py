@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import ResultPart
 from ethica._typing import FloatArray
 from ethica.data import TrainingMatrix
 from ethica.fairness._constraints import FairnessConstraint, encode_groups, encode_known_groups
@@ -40,7 +41,7 @@ __all__ = ["ProxyFeature", "ProxyResult", "proxy_analysis"]
 
 
 @dataclass(frozen=True)
-class ProxyFeature:
+class ProxyFeature(ResultPart):
     """One source column and the held-out AUC of predicting the protected attribute from it."""
 
     feature: str

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError, SchemaError
+from ethica._results import Result
 from ethica.attacks import (
     CensusAttackResult,
     CensusSchema,
@@ -31,7 +32,7 @@ from ethica.attacks import (
     census_tables,
     synthetic_blocks,
 )
-from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica.attacks._common import frame_html
 from ethica.workflows._census_release import check_epsilons, dp_census_tables
 
 __all__ = [
@@ -149,7 +150,7 @@ def own_tables_schema(tables: Mapping[str, pd.DataFrame], schema_path: Path | No
 
 
 @dataclass(frozen=True)
-class CensusComparison:
+class CensusComparison(Result):
     """The census attack on exact tables beside the same attack on DP releases of them.
 
     Attributes
@@ -171,17 +172,15 @@ class CensusComparison:
     private: tuple[tuple[float, CensusAttackResult], ...]
     mechanism: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the comparison as a JSON-ready dict."""
+    def _document(self) -> Mapping[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
             "attack": "census_reconstruction_comparison",
             "n_blocks": self.n_blocks,
             "mean_block_size": self.mean_block_size,
             "seed": self.seed,
             "mechanism": self.mechanism,
-            "exact": self.exact.to_dict(),
-            "private": [{"epsilon": e, "result": r.to_dict()} for e, r in self.private],
+            "exact": self.exact,
+            "private": [{"epsilon": e, "result": r} for e, r in self.private],
         }
 
     def to_frame(self) -> pd.DataFrame:

@@ -11,7 +11,7 @@ the attacker's shadow models. Each target model is attacked by the loss-threshol
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import EthicaWarning, InvalidParameterError
+from ethica._results import Result
 from ethica.attacks import MembershipResult, Progress, loss_threshold_attack, shadow_model_attack
-from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica.attacks._common import frame_html
 from ethica.workflows._attack_census import offset_progress
 
 __all__ = ["MODELS", "MembershipComparison", "TargetModel", "make_model", "run_membership"]
@@ -66,7 +67,7 @@ class TargetModel:
 
 
 @dataclass(frozen=True)
-class MembershipComparison:
+class MembershipComparison(Result):
     """Membership inference against one or more models trained on the same rows.
 
     Attributes
@@ -84,10 +85,9 @@ class MembershipComparison:
     seed: int
     models: tuple[TargetModel, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the comparison as a JSON-ready dict (ROC curves included)."""
+    def _document(self) -> Mapping[str, Any]:
+        """The comparison, ROC curves included."""
         return {
-            "schema_version": SCHEMA_VERSION,
             "attack": "membership_inference",
             "label": self.label,
             "n_members": self.n_members,
@@ -99,7 +99,7 @@ class MembershipComparison:
                     "model": m.name,
                     "train_accuracy": m.train_accuracy,
                     "held_out_accuracy": m.held_out_accuracy,
-                    "attacks": [a.to_dict() for a in m.attacks()],
+                    "attacks": m.attacks(),
                 }
                 for m in self.models
             ],

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ethica._results import Result
 from ethica.privacy import ZCDP, Ledger
 from ethica.privacy.stream import (
     DayRelease,
@@ -37,7 +38,7 @@ __all__ = ["SupermarketYear", "stream_sections", "supermarket_section", "superma
 
 
 @dataclass(frozen=True)
-class SupermarketYear:
+class SupermarketYear(Result):
     """What the demo released, and the truth behind it (public toy data)."""
 
     mechanism: str
@@ -46,18 +47,6 @@ class SupermarketYear:
     releases: tuple[DayRelease, ...]
     truth_daily: tuple[int, ...]
     event_level_budget: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "schema_version": 1,
-            "mechanism": self.mechanism,
-            "budget": self.budget,
-            "window": self.window,
-            "releases": [r.to_dict() for r in self.releases],
-            "truth_daily": list(self.truth_daily),
-            "event_level_budget": self.event_level_budget,
-        }
 
     def to_frame(self) -> pd.DataFrame:
         """One row per day: value, running total, intervals and truth."""

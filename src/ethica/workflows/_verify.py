@@ -11,7 +11,7 @@ lower bounds on epsilon and the events that gave them, stays with the custodian.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import DataSourceError, InvalidParameterError
+from ethica._results import Result, ResultPart
 from ethica.data import read_rows
 from ethica.data._private_sources import parse_numbers, private_table
 from ethica.privacy.release._evaluate import numeric_columns
@@ -31,28 +32,18 @@ from ethica.privacy.testing import AuditResult, QueryMechanism, audit
 
 __all__ = ["VerifyResult", "verify_spec"]
 
-SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True)
-class VerifiedQuery:
+class VerifiedQuery(ResultPart):
     """One query of the spec: its audit, or why it was not audited."""
 
     name: str
     audit: AuditResult | None
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "name": self.name,
-            "audit": None if self.audit is None else self.audit.to_dict(),
-            "note": self.note,
-        }
-
 
 @dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(Result):
     """The audit of every query of a release spec.
 
     Attributes
@@ -94,17 +85,8 @@ class VerifyResult:
             )
         return pd.DataFrame(rows)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, versioned."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "spec": self.spec,
-            "dataset": self.dataset,
-            "title": self.title,
-            "base_rows": self.base_rows,
-            "violated": self.violated,
-            "queries": [q.to_dict() for q in self.queries],
-        }
+    def _document(self) -> Mapping[str, Any]:
+        return {**super()._document(), "violated": self.violated, "queries": self.queries}
 
     def _repr_html_(self) -> str:
         verdict = "a claim was disproved" if self.violated else "no claim was disproved"

@@ -13,6 +13,7 @@ import pytest
 from numpy.typing import NDArray
 
 from ethica import InvalidParameterError
+from ethica._results import SCHEMA_VERSION
 from ethica.attacks import (
     adult_census_schema,
     census_tables,
@@ -157,7 +158,7 @@ def test_census_comparison_exact_leaks_dp_does_not(adult: pd.DataFrame) -> None:
     assert frame["release"].tolist() == ["exact", "dp"]
     assert frame["marginal_guess_share"].nunique() == 1
     document = json.loads(json.dumps(result.to_dict()))
-    assert document["schema_version"] == "1.0" and document["private"][0]["epsilon"] == 0.5
+    assert document["schema_version"] == SCHEMA_VERSION and document["private"][0]["epsilon"] == 0.5
     assert "4/epsilon" in result.mechanism and "consistent" in result.mechanism
     assert "<table" in result._repr_html_()
 

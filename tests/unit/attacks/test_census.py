@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from ethica._exceptions import InfeasibleError, InvalidParameterError, SchemaError
+from ethica._results import SCHEMA_VERSION
 from ethica.attacks import (
     CensusAttackResult,
     CensusSchema,
@@ -106,7 +107,7 @@ def test_noisy_tables_fall_towards_the_marginal_guess(
 
 def test_result_serialises_side_by_side(exact_result: CensusAttackResult) -> None:
     document = json.loads(json.dumps(exact_result.to_dict()))
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == SCHEMA_VERSION
     assert len(document["blocks"]) == 30
     frame = exact_result.to_frame()
     assert list(frame.columns) == ["measure", "reconstruction", "marginal_guess"]

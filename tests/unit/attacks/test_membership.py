@@ -17,6 +17,7 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 from ethica._exceptions import InvalidParameterError, NotFittedError
+from ethica._results import SCHEMA_VERSION
 from ethica.attacks import MembershipResult, loss_threshold_attack, shadow_model_attack
 
 Split = tuple[NDArray[np.float64], NDArray[np.int64]]
@@ -113,7 +114,10 @@ def test_loss_attack_on_a_hand_made_model_matches_its_definition() -> None:
     assert steps == [(1, 2), (2, 2)]
     assert result.advantage == pytest.approx(0.5)
     document = json.loads(json.dumps(result.to_dict()))
-    assert document["schema_version"] == "1.0" and document["roc"][0] == {"fpr": 0.0, "tpr": 0.5}
+    assert document["schema_version"] == SCHEMA_VERSION and document["roc"][0] == {
+        "fpr": 0.0,
+        "tpr": 0.5,
+    }
     assert list(result.roc_frame().columns) == ["fpr", "tpr"]
     assert result.to_frame()["auc"][0] == result.auc
     assert "loss_threshold" in result._repr_html_()

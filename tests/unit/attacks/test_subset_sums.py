@@ -12,6 +12,7 @@ import pytest
 from numpy.typing import NDArray
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import SCHEMA_VERSION
 from ethica.attacks import (
     MAX_LP_CELLS,
     BoundedNoiseAnswers,
@@ -90,7 +91,7 @@ def test_sweep_shape_matches_theory(seeded_laplace: Sampler) -> None:
     assert recovery[2] < 0.7 and recovery[3] < 0.7
     assert progress[-1] == (8, 8) and len(progress) == 8
     document = json.loads(json.dumps(sweep.to_dict()))
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == SCHEMA_VERSION
     assert document["points"][3]["error_bound_over_sqrt_n"] is None
     assert "<table" in sweep._repr_html_()
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from ethica._results import SCHEMA_VERSION
 from ethica.fairness import AuditResult, audit_counts
 from tests.unit.fairness.test_audit_support import adult_scored, count_table
 
@@ -23,7 +24,7 @@ def result() -> AuditResult:
 
 def test_to_dict_is_strict_json_with_the_promised_keys(result: AuditResult) -> None:
     document = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == SCHEMA_VERSION
     assert document["n_rows"] == len(adult_scored())
     assert document["protected"] == ["sex", "race"]
     group = document["groups"][0]

@@ -12,6 +12,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import SCHEMA_VERSION
 from ethica.data import TrainingMatrix, fit_encoding, load_adult
 from ethica.fairness._constraints import DemographicParity, EqualizedOdds
 from ethica.fairness._frontier import FrontierResult, frontier, hypervolume, pareto_mask
@@ -80,7 +81,7 @@ def test_frontier_chooses_the_most_accurate_point_within_target() -> None:
 def test_frontier_result_serialises() -> None:
     result = adult_frontier()
     document = json.loads(json.dumps(result.to_dict()))
-    assert document["kind"] == "frontier" and document["schema_version"] == "1.0"
+    assert document["kind"] == "frontier" and document["schema_version"] == SCHEMA_VERSION
     assert "models" not in document and len(document["points"]) == 5
     frame = result.to_frame()
     assert list(frame["bound"]) == [p.bound for p in result.points]

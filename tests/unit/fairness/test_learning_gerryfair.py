@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ethica._exceptions import ConvergenceWarning, HighCardinalityWarning, InvalidParameterError
+from ethica._results import SCHEMA_VERSION
 from ethica.datasets import load_adult
 from ethica.fairness._gerryfair import GerryFairClassifier, subgroup_costs
 from ethica.fairness._rich_subgroups import (
@@ -147,7 +148,7 @@ def test_auditor_bad_input() -> None:
 def test_result_serialises() -> None:
     sub = audit_rich_subgroups(planted_predictions(0.6, 0.1), LABELS, ATTRS)
     document = json.loads(json.dumps(sub.to_dict()))
-    assert document["kind"] == "rich_subgroup" and document["schema_version"] == "1.0"
+    assert document["kind"] == "rich_subgroup" and document["schema_version"] == SCHEMA_VERSION
     assert document["coefficients"] == list(sub.coefficients)
     assert sub.to_frame().loc[0, "gamma_unfairness"] == sub.gamma_unfairness
     assert "<table" in sub._repr_html_()

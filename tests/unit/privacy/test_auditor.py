@@ -21,6 +21,7 @@ import pytest
 from scipy import stats
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import SCHEMA_VERSION
 from ethica.privacy import (
     ApproxDP,
     Batch,
@@ -260,7 +261,7 @@ def test_result_serialises_and_renders() -> None:
     result = audit(Count(by="g", keys={"g": ["a", "b"]}), frame(), budget=PureDP(1), runs=2_000)
     assert isinstance(result, AuditResult)
     document = json.loads(json.dumps(result.to_dict()))
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == SCHEMA_VERSION
     assert document["claimed"] == PureDP(1).to_dict()
     assert document["epsilon_lower_bound"] == result.epsilon_lower_bound
     assert document["worst"]["pair"] == result.worst.pair

@@ -13,6 +13,7 @@ from ethica._exceptions import (
     InvalidParameterError,
     SchemaError,
 )
+from ethica._results import SCHEMA_VERSION
 from ethica.privacy import (
     ZCDP,
     ApproxDP,
@@ -53,7 +54,7 @@ def test_release_is_charged_before_it_is_returned(
     assert records[0].output_hash is not None
     assert session.remaining == PureDP(0.5)
     assert abs(release.value - len(adult_train)) < 60
-    assert release.to_dict()["schema_version"] == 1
+    assert release.to_dict()["schema_version"] == SCHEMA_VERSION
 
 
 def test_over_budget_is_refused_with_nothing_charged(

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ethica.attacks._common import SCHEMA_VERSION, frame_html
+from ethica._results import Result, ResultPart
+from ethica.attacks._common import frame_html
 from ethica.attacks.census._data import CensusSchema
 
 __all__ = ["BlockOutcome", "BlockReconstruction", "CensusAttackResult"]
 
 
-def _json_key(value: Hashable) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 @dataclass(frozen=True)
-class BlockReconstruction:
+class BlockReconstruction(Result):
     """The records an attacker rebuilt from published tables (:func:`reconstruct_blocks`).
 
     Attributes
@@ -57,23 +53,20 @@ class BlockReconstruction:
         ]
         return pd.DataFrame(rows, columns=[self.schema.block, *self.schema.attributes])
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the reconstruction as a JSON-ready dict (records as cell counts)."""
+    def _document(self) -> Mapping[str, Any]:
+        """The reconstruction, records as cell counts."""
         return {
-            "schema_version": SCHEMA_VERSION,
             "attack": "census_reconstruction",
-            "attributes": {
-                k: [_json_key(v) for v in vs] for k, vs in self.schema.attributes.items()
-            },
+            "attributes": self.schema.attributes,
             "exact": self.exact,
             "blocks": [
                 {
-                    "block": _json_key(block),
+                    "block": block,
                     "people": sum(counts),
                     "unique": unique,
                     "deviation": deviation,
                     "cells": [
-                        {"cell": [_json_key(v) for v in self.schema.cells[c]], "count": k}
+                        {"cell": self.schema.cells[c], "count": k}
                         for c, k in enumerate(counts)
                         if k
                     ],
@@ -100,7 +93,7 @@ class BlockReconstruction:
 
 
 @dataclass(frozen=True)
-class BlockOutcome:
+class BlockOutcome(ResultPart):
     """How the attack fared in one block."""
 
     block: Hashable
@@ -110,20 +103,9 @@ class BlockOutcome:
     population_uniques: int
     reidentified: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the outcome as a JSON-ready dict."""
-        return {
-            "block": _json_key(self.block),
-            "people": self.people,
-            "matched": self.matched,
-            "unique": self.unique,
-            "population_uniques": self.population_uniques,
-            "reidentified": self.reidentified,
-        }
-
 
 @dataclass(frozen=True)
-class CensusAttackResult:
+class CensusAttackResult(Result):
     """Census-style reconstruction scored against the truth (:func:`census_attack`).
 
     Attributes
@@ -163,25 +145,8 @@ class CensusAttackResult:
     baseline_reidentified: float
     blocks: tuple[BlockOutcome, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dict."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "attack": "census_reconstruction",
-            "tables": list(self.tables),
-            "exact": self.exact,
-            "n_blocks": self.n_blocks,
-            "n_people": self.n_people,
-            "records_matched": self.records_matched,
-            "records_matched_share": self.records_matched_share,
-            "unique_blocks": self.unique_blocks,
-            "unique_blocks_share": self.unique_blocks_share,
-            "population_uniques": self.population_uniques,
-            "reidentified": self.reidentified,
-            "baseline_matched_share": self.baseline_matched_share,
-            "baseline_reidentified": self.baseline_reidentified,
-            "blocks": [b.to_dict() for b in self.blocks],
-        }
+    def _document(self) -> Mapping[str, Any]:
+        return {"attack": "census_reconstruction", **super()._document()}
 
     def to_frame(self) -> pd.DataFrame:
         """The attack beside the random-guess baseline: one row per measure."""

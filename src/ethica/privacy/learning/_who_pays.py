@@ -20,17 +20,17 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import Result, ResultPart
 from ethica.fairness._audit_result import Estimate
 from ethica.fairness._rates import rate_table
 
 __all__ = ["GroupCost", "PrivacyCostResult", "privacy_cost_by_group"]
 
-SCHEMA_VERSION = 1
 METRICS = ("accuracy", "fpr", "fnr")
 
 
 @dataclass(frozen=True)
-class GroupCost:
+class GroupCost(ResultPart):
     """One model's accuracy and error rates on one group, each an :class:`Estimate`."""
 
     model: str
@@ -41,19 +41,9 @@ class GroupCost:
     fpr: Estimate
     fnr: Estimate
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "model": self.model,
-            "epsilon": self.epsilon,
-            "group": self.group,
-            "n": self.n,
-            **{name: getattr(self, name).to_dict() for name in METRICS},
-        }
-
 
 @dataclass(frozen=True)
-class PrivacyCostResult:
+class PrivacyCostResult(Result):
     """Per-group accuracy, FPR and FNR of each model (rows in model order, ``overall`` first).
 
     Attributes
@@ -81,14 +71,8 @@ class PrivacyCostResult:
             f"{sorted({r.group for r in self.rows})}."
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (stable schema, versioned)."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "attribute": self.attribute,
-            "confidence": self.confidence,
-            "rows": [row.to_dict() for row in self.rows],
-        }
+    def _document(self) -> Mapping[str, Any]:
+        return {"attribute": self.attribute, "confidence": self.confidence, "rows": self.rows}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (model, group): value, ci_low, ci_high of each metric."""
@@ -107,9 +91,6 @@ class PrivacyCostResult:
                 record[f"{name}_ci_high"] = estimate.ci_high
             records.append(record)
         return pd.DataFrame.from_records(records)
-
-    def _repr_html_(self) -> str:
-        return str(self.to_frame().to_html(index=False))
 
 
 def _epsilon(model: Any) -> float | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import SCHEMA_VERSION, Result, ResultPart, plain_scalar
 from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.release._sensitivity import PrivacyUnit
 
@@ -18,20 +19,12 @@ __all__ = ["SCHEMA_VERSION", "Release", "ReleasedTable", "Statistic"]
 Statistic = Literal["count", "sum", "mean", "variance", "histogram", "quantile", "bounds"]
 """What a :class:`ReleasedTable` holds, per cell."""
 
-SCHEMA_VERSION = 1
-
-
-def plain_value(value: object) -> object:
-    """A key value as a plain Python object: numpy scalars unwrapped, NA and NaN as ``None``."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
+#: A key value as a plain Python object: numpy scalars unwrapped, NA and NaN as ``None``.
+plain_value = plain_scalar
 
 
 @dataclass(frozen=True)
-class ReleasedTable:
+class ReleasedTable(ResultPart):
     """One released statistic, per cell.
 
     Attributes
@@ -85,31 +78,17 @@ class ReleasedTable:
         frame["ci_high"] = np.asarray(self.ci_high, dtype=float)
         return frame
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready description (NaN becomes ``None``)."""
-
-        def floats(values: tuple[float, ...]) -> list[float | None]:
-            return [None if v != v else float(v) for v in values]
-
-        return {
-            "name": self.name,
-            "statistic": self.statistic,
-            "by": list(self.by),
-            "keys": [[plain_value(v) for v in k] for k in self.keys],
-            "values": floats(self.values),
-            "ci_low": floats(self.ci_low),
-            "ci_high": floats(self.ci_high),
-            "variances": floats(self.variances),
-            "mechanism": self.mechanism,
-            "noise": self.noise,
-            "sensitivity": self.sensitivity,
-            "budget": self.budget.to_dict(),
-            "notes": self.notes,
+    def _document(self) -> Mapping[str, Any]:
+        """Every field; values, intervals and variances as floats (``NaN`` becomes ``None``)."""
+        floats = {
+            name: [float(v) for v in getattr(self, name)]
+            for name in ("values", "ci_low", "ci_high", "variances")
         }
+        return {**super()._document(), **floats}
 
 
 @dataclass(frozen=True)
-class Release:
+class Release(Result):
     """What :meth:`ethica.privacy.Session.evaluate` returns; the budget is already charged.
 
     Attributes
@@ -169,16 +148,15 @@ class Release:
         ]
         return frame[[*first, "value", "ci_low", "ci_high"]]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready metadata and values (stable, versioned schema)."""
+    def _document(self) -> Mapping[str, Any]:
+        """Metadata first, then the tables (their values, ``NaN`` as ``None``)."""
         return {
-            "schema_version": SCHEMA_VERSION,
             "source": self.source,
-            "privacy_unit": self.privacy_unit.to_dict(),
-            "budget": self.budget.to_dict(),
+            "privacy_unit": self.privacy_unit,
+            "budget": self.budget,
             "confidence": self.confidence,
-            "post_processing": list(self.post_processing),
-            "tables": [t.to_dict() for t in self.tables],
+            "post_processing": self.post_processing,
+            "tables": self.tables,
         }
 
     def _repr_html_(self) -> str:

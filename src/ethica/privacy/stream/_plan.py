@@ -15,11 +15,13 @@ or the largest ``||W[t]||²`` (normal intervals).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import Result, ResultPart
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._noise import GaussianNoise, LaplaceNoise, Noise, noise_for
@@ -58,7 +60,7 @@ def stream_noise(
 
 
 @dataclass(frozen=True)
-class MechanismPlan:
+class MechanismPlan(ResultPart):
     """One mechanism's budget for the target, and its errors at that budget."""
 
     mechanism: str
@@ -71,16 +73,16 @@ class MechanismPlan:
     daily_half_width_max: float
     running_rmse_last: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (exact budget strings and floats)."""
+    def _document(self) -> Mapping[str, Any]:
+        """Every field; the noise as its kind and exact parameter."""
         return {
             "mechanism": self.mechanism,
-            "budget": self.budget.to_dict(),
+            "budget": self.budget,
             "noise": {
                 "kind": self.noise.kind,
                 self.noise.parameter_name: str(self.noise.parameter),
             },
-            "sensitivity": self.sensitivity.to_dict(),
+            "sensitivity": self.sensitivity,
             "interval": self.interval,
             "running_half_width_max": self.running_half_width_max,
             "running_half_width_last": self.running_half_width_last,
@@ -90,7 +92,7 @@ class MechanismPlan:
 
 
 @dataclass(frozen=True)
-class StreamPlan:
+class StreamPlan(Result):
     """The plan for every mechanism and the recommended one (smallest budget)."""
 
     target: float
@@ -105,17 +107,15 @@ class StreamPlan:
         """The mechanism with the smallest budget (ties: the simpler one, in list order)."""
         return min(self.mechanisms, key=_size)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
+    def _document(self) -> Mapping[str, Any]:
         return {
-            "schema_version": 1,
             "target": self.target,
             "confidence": self.confidence,
             "horizon": self.horizon,
             "what": self.what,
             "privacy_unit": self.unit,
             "recommended": self.recommended.mechanism,
-            "mechanisms": [m.to_dict() for m in self.mechanisms],
+            "mechanisms": self.mechanisms,
         }
 
 

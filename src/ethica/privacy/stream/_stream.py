@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ethica._exceptions import InvalidParameterError, LedgerError, ReleaseFailedError
+from ethica._results import Result
 from ethica.data import resolve_table
 from ethica.data._bounding import COUNT, ClampedSum, check_aggregate
 from ethica.data._checks import check_columns
@@ -231,7 +232,7 @@ def _as_datetime(value: object) -> datetime:
 
 
 @dataclass(frozen=True)
-class DayRelease:
+class DayRelease(Result):
     """One bucket's release: every key's value and running total, each with its interval.
 
     ``daily[k] ± daily_half_width`` and ``running[k] ± running_half_width`` cover the bounded
@@ -252,22 +253,7 @@ class DayRelease:
     mechanism: str
     replayed: bool = field(default=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (schema 1)."""
-        return {
-            "schema_version": 1,
-            "stream": self.stream,
-            "index": self.index,
-            "at": self.at,
-            "keys": list(self.keys),
-            "daily": list(self.daily),
-            "running": list(self.running),
-            "daily_half_width": self.daily_half_width,
-            "running_half_width": self.running_half_width,
-            "confidence": self.confidence,
-            "interval": self.interval,
-            "mechanism": self.mechanism,
-        }
+    _not_serialised = ("replayed",)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, replayed: bool = False) -> DayRelease:

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from ethica._results import SCHEMA_VERSION, Result, ResultPart
 from ethica.privacy.budget._budgets import Budget
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "PairAudit", "SensitivityCheck"]
 
-SCHEMA_VERSION = 1
-
-
-def _finite(value: float) -> float | None:
-    return None if math.isnan(value) or math.isinf(value) else value
-
 
 @dataclass(frozen=True)
-class SensitivityCheck:
+class SensitivityCheck(ResultPart):
     """The exact aggregates of a pair compared with the stated sensitivity.
 
     ``observed`` is ``Σ_cells |a(D) - a(D')|`` (L1, in the component's integer units) for one
@@ -38,8 +34,7 @@ class SensitivityCheck:
         """Whether the change stays within the stated sensitivity."""
         return self.observed <= self.stated
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
+    def _document(self) -> Mapping[str, Any]:
         return {
             "component": self.component,
             "observed_l1": self.observed,
@@ -49,7 +44,7 @@ class SensitivityCheck:
 
 
 @dataclass(frozen=True)
-class PairAudit:
+class PairAudit(ResultPart):
     """One neighbouring pair: the event chosen on the selection runs and its held-out bound.
 
     Attributes
@@ -91,24 +86,9 @@ class PairAudit:
         """Whether every exact check holds."""
         return all(c.holds for c in self.sensitivity)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (infinite or undefined numbers become ``None``)."""
-        return {
-            "pair": self.pair,
-            "event": self.event,
-            "favoured": self.favoured,
-            "p": self.p,
-            "q": self.q,
-            "epsilon_estimate": _finite(self.epsilon_estimate),
-            "epsilon_lower_bound": self.epsilon_lower_bound,
-            "level": self.level,
-            "errors": list(self.errors),
-            "sensitivity": [c.to_dict() for c in self.sensitivity],
-        }
-
 
 @dataclass(frozen=True)
-class AuditResult:
+class AuditResult(Result):
     """An empirical privacy audit: a lower bound on epsilon against the claimed budget.
 
     Attributes
@@ -178,12 +158,10 @@ class AuditResult:
             ]
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, stable and versioned."""
+    def _document(self) -> Mapping[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
             "mechanism": self.mechanism,
-            "claimed": self.claimed.to_dict(),
+            "claimed": self.claimed,
             "claimed_epsilon": self.claimed_epsilon,
             "delta": self.delta,
             "epsilon_lower_bound": self.epsilon_lower_bound,
@@ -191,8 +169,8 @@ class AuditResult:
             "violated": self.violated,
             "runs": self.runs,
             "seconds": self.seconds,
-            "worst": self.worst.to_dict(),
-            "pairs": [p.to_dict() for p in self.pairs],
+            "worst": self.worst,
+            "pairs": self.pairs,
         }
 
     def _repr_html_(self) -> str:
