@@ -64,6 +64,7 @@ import numpy as np
 from scipy import signal
 
 from ethica._exceptions import InvalidParameterError
+from ethica._results import ResultPart
 from ethica._typing import BoolArray, FloatArray, IntArray
 from ethica.fairness._audit_result import (
     SCHEMA_VERSION,
@@ -526,7 +527,7 @@ def _as_group_block(block: _Block) -> Any:
 
 
 @dataclass(frozen=True)
-class PowerCost:
+class PowerCost(ResultPart):
     """What the noise cost one rate's interval: its width against the exact audit's.
 
     ``sampling_width`` is the width of the Wilson interval an exact audit of a table with
@@ -546,20 +547,12 @@ class PowerCost:
             return None
         return self.private_width / self.sampling_width
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the row as a JSON-ready dict."""
-        return {
-            "attributes": list(self.attributes),
-            "group": list(self.group),
-            "metric": self.metric,
-            "private_width": self.private_width,
-            "sampling_width": self.sampling_width,
-            "ratio": self.ratio,
-        }
+    def _document(self) -> Mapping[str, Any]:
+        return {**super()._document(), "ratio": self.ratio}
 
 
 @dataclass(frozen=True)
-class PrivacyCost:
+class PrivacyCost(ResultPart):
     """What a private audit spent and what it cost in power.
 
     Attributes
@@ -597,19 +590,8 @@ class PrivacyCost:
         ]
         return float(np.median(ratios)) if ratios else None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the cost as a JSON-ready dict."""
-        return {
-            "budget": dict(self.budget),
-            "privacy_unit": dict(self.privacy_unit),
-            "mechanism": self.mechanism,
-            "noise": dict(self.noise),
-            "cells": self.cells,
-            "dataset": self.dataset,
-            "median_width_ratio": self.median_width_ratio(),
-            "power": [p.to_dict() for p in self.power],
-            "release": dict(self.release),
-        }
+    def _document(self) -> Mapping[str, Any]:
+        return {**super()._document(), "median_width_ratio": self.median_width_ratio()}
 
 
 @dataclass(frozen=True)
@@ -623,11 +605,8 @@ class PrivateAuditResult(AuditResult):
 
     privacy: PrivacyCost | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dict, with a ``privacy`` section."""
-        out = super().to_dict()
-        out["privacy"] = None if self.privacy is None else self.privacy.to_dict()
-        return out
+    def _document(self) -> Mapping[str, Any]:
+        return {**super()._document(), "privacy": self.privacy}
 
     def _repr_html_(self) -> str:
         base = super()._repr_html_()
