@@ -93,6 +93,7 @@ if TYPE_CHECKING:
         plan_budget,
     )
     from ethica.privacy.stream import Stream, UserWindow, plan_stream
+    from ethica.privacy.synth import synthesize
 
 #: Public name -> the module that defines it (imported on first use).
 _LAZY: dict[str, str] = {
@@ -146,6 +147,7 @@ _LAZY: dict[str, str] = {
     "pure_to_approx": "ethica.privacy.budget",
     "pure_to_zcdp": "ethica.privacy.budget",
     "sequential_composition": "ethica.privacy.budget",
+    "synthesize": "ethica.privacy.synth",
     "zcdp_to_approx": "ethica.privacy.budget",
 }
 
@@ -202,5 +204,6 @@ __all__ = [
     "pure_to_approx",
     "pure_to_zcdp",
     "sequential_composition",
+    "synthesize",
     "zcdp_to_approx",
 ]
