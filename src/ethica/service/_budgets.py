@@ -83,7 +83,8 @@ class AnalystLedger(Ledger):
     def remaining_for_analyst(self, dataset: str) -> Budget:
         """What this analyst may still spend on ``dataset``: the smaller of the cap's
         remainder and the dataset's remainder, componentwise."""
-        cap_left = self.caps[dataset] - self.spent_by_analyst(dataset)
+        cap, spent = self.caps[dataset], self.spent_by_analyst(dataset)
+        cap_left = cap - spent if spent <= cap else zero_like(cap)
         left = self.status(dataset).remaining
         return _min(cap_left, left)
 
@@ -104,8 +105,8 @@ class AnalystLedger(Ledger):
         with self._guard():
             if request_id is None or self.find_request(dataset, request_id) is None:
                 spent = self.spent_by_analyst(dataset)
-                left = cap - spent
-                if not cost <= left:
+                if not spent + cost <= cap:
+                    left = cap - spent if spent <= cap else zero_like(cap)
                     raise BudgetExceededError(
                         f"{description!r} asks for {cost} but analyst {self.analyst!r} has only "
                         f"{left} left on {dataset!r} (grant {cap}); nothing was read, released "
