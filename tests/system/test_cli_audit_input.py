@@ -76,7 +76,7 @@ def test_true_on_a_zero_one_prediction_is_an_error_not_all_negative(
     path = _csv(rows.assign(y=rows["y"].astype(bool)), tmp_path)  # written True/False
     base = ("--label", "y", "--prediction", "yhat", "--protected", "sex")
     text = _one_error(_audit(path, *base, "--positive-label", "True"))
-    assert "positive_prediction='True' is not among" in text and "['0', '1']" in text
+    assert "--positive-prediction True is not among" in text and "['0', '1']" in text
     assert "--positive-prediction" in text
     result = _audit(
         path, *base, "--positive-label", "True", "--positive-prediction", "1", "--json", "-"

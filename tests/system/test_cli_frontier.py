@@ -86,7 +86,7 @@ def test_frontier_sweeps_saves_the_chosen_model_and_its_audit(
     positive = bundle["model"]._pmf_predict(rows.X)[:, 1]
     assert float(np.mean(np.abs(positive - rows.y))) == pytest.approx(chosen["error"])
     assert bundle["point"]["bound"] == chosen["bound"] and bundle["constraint"] == (
-        "demographic-parity"
+        "demographic_parity"
     )
     audit = json.loads(model.with_suffix(".audit.json").read_text())
     assert audit["n_rows"] == 2000 and audit["protected"] == ["sex"]
@@ -115,7 +115,7 @@ def test_frontier_splits_the_source_with_points_and_json_to_stdout(
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["constraint"] == "equal-opportunity"
+    assert document["constraint"] == "equal_opportunity"
     assert len(document["points"]) == 3 and document["points"][0]["bound"] == 0.0
 
 
@@ -150,7 +150,7 @@ def test_frontier_reports_progress_for_every_model() -> None:
             ["KNeighborsClassifier", "sample_weight"],
         ),
         (["--estimator", "no.such.Learner"], ["no.such.Learner", "class path"]),
-        (["--constraint", "parity-of-esteem"], ["parity-of-esteem", "demographic-parity"]),
+        (["--constraint", "parity-of-esteem"], ["parity-of-esteem", "demographic_parity"]),
         (["--test-fraction", "1.5"], ["1.5", "between 0 and 1"]),
         (["--points", "1"], ["points=1", "at least 2"]),
     ],

@@ -67,7 +67,7 @@ def test_bad_input_is_one_clear_line(adult_csv: Path, tmp_path: Path) -> None:
         (_proxies(many, *ADULT), ["3 distinct value(s)", "binary"]),
         (_proxies(adult_csv, *ADULT, "--top", "0"), ["--top 0", "at least 1"]),
         (_proxies(adult_csv, *ADULT, "--exclude", "weight"), ["['weight']", "exclude"]),
-        (_proxies(adult_csv, *ADULT, "--constraint", "fair"), ["'fair'", "equal-opportunity"]),
+        (_proxies(adult_csv, *ADULT, "--constraint", "fair"), ["'fair'", "equal_opportunity"]),
         (
             _proxies(
                 adult_csv, "--label", "income", "--positive-label", ">50K", "--protected", "gender"

@@ -109,7 +109,7 @@ def truth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for b, e, d in ((0.0, 0.171, 0.002), (0.03, 0.161, 0.04), (0.12, 0.148, 0.168))
     )
     result = FrontierResult(
-        constraint="demographic-parity",
+        constraint="demographic_parity",
         points=points,
         hypervolume=0.85,
         reference=(1.0, 1.0),

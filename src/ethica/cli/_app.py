@@ -2,7 +2,9 @@
 
 Commands register themselves on :data:`app` from their own module (one module per
 command group). An :class:`ethica.EthicaError` is shown as one red line naming the
-problem, exit code 2, no traceback; an unexpected error says so, exit code 1.
+problem, exit code 2, no traceback; an unexpected error says so, exit code 1. Library
+messages name parameters (``positive_label=``); :func:`~ethica.cli._flags.as_flags` shows
+them as the flags that set them (``--positive-label``).
 ``ethica --debug ...`` lets the traceback through.
 """
 
@@ -16,6 +18,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from ethica._exceptions import EthicaError
+from ethica.cli._flags import as_flags
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,7 +38,9 @@ class _EthicaGroup(TyperGroup):
             if _state["debug"]:
                 raise
             err_console.print(
-                f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+                f"[bold red]error:[/] {escape(as_flags(str(error)))}",
+                highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(2) from error
         except Exception as error:

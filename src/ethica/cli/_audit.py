@@ -23,6 +23,7 @@ from ethica.cli._audit_privacy import (
     print_privacy,
     privacy_arguments,
 )
+from ethica.cli._flags import as_flags
 from ethica.cli._options import parse_key_values, parse_list, parse_scalar
 from ethica.cli._output import (
     EncodingOption,
@@ -33,7 +34,7 @@ from ethica.cli._output import (
     shown_warnings,
 )
 from ethica.cli._progress import working
-from ethica.fairness._audit_result import HARM_DEFINITIONS
+from ethica.fairness._registry import HARM_DEFINITIONS
 
 if TYPE_CHECKING:
     from ethica.data import Bins
@@ -248,7 +249,7 @@ def print_audit(result: AuditResult) -> None:
     if result.subgroups:
         print_subgroups(result)
     for note in result.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {escape(as_flags(note))}", highlight=False)
 
 
 def print_subgroups(result: AuditResult) -> None:

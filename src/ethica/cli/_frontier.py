@@ -25,6 +25,7 @@ from ethica.cli._output import (
     write_text_atomically,
 )
 from ethica.cli._progress import bar, working
+from ethica.fairness._registry import constraint_name
 
 if TYPE_CHECKING:
     from ethica.fairness import AuditResult, FrontierResult
@@ -49,10 +50,11 @@ def parse_bounds(values: list[str] | None) -> list[float] | None:
 
 @app.command()
 def frontier(
+    ctx: typer.Context,
     source: shared.SourceArgument,
     label: shared.LabelOption,
     protected: shared.ProtectedOption,
-    constraint: shared.ConstraintOption = "demographic-parity",
+    constraint: shared.ConstraintOption = "demographic_parity",
     points: Annotated[
         int, typer.Option(help="Bounds swept, from 0 to the unconstrained model's disparity.")
     ] = 10,
@@ -86,25 +88,14 @@ def frontier(
     html_path: HtmlOption = None,
 ) -> None:
     """Train models under a fairness constraint at several bounds and show what each costs."""
-    from ethica.fairness import constraint_from_name
     from ethica.workflows._learning import audit_model, resolve_estimator, run_frontier
 
     check_output_paths(json_path=json_path, html_path=html_path, model_out=model_out)
-    constraint_from_name(constraint)  # fail on a misspelt name before reading anything
+    constraint = constraint_name(constraint)  # a misspelt name fails before reading anything
     base = resolve_estimator(estimator)
     swept = parse_bounds(bounds)
     with shown_warnings():
-        data = shared.load(
-            source,
-            label=label,
-            protected=protected,
-            positive_label=positive_label,
-            test=test,
-            test_fraction=test_fraction,
-            seed=seed,
-            exclude=exclude,
-            include_protected=False,
-        )
+        data = shared.load(ctx.params, include_protected=False)
     with bar("Training models along the frontier") as progress:
         result = run_frontier(
             data,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ethica.cli._options import parse_list, parse_scalar
 from ethica.cli._progress import working
-from ethica.fairness._constraints import CONSTRAINTS
+from ethica.fairness._registry import CONSTRAINT_NAMES
 
 if TYPE_CHECKING:
     from ethica.workflows._learning import LearningData
@@ -48,34 +49,34 @@ ExcludeOption = Annotated[
     typer.Option(help="Columns that are not features (e.g. a sampling weight), comma-separated."),
 ]
 ConstraintOption = Annotated[
-    str, typer.Option(help="Fairness constraint: " + ", ".join(CONSTRAINTS) + ".")
+    str,
+    typer.Option(
+        help="Fairness constraint: "
+        + ", ".join(CONSTRAINT_NAMES)
+        + " (fairlearn's true_positive_rate_parity is equal_opportunity)."
+    ),
 ]
 
 
-def load(
-    source: str,
-    *,
-    label: str,
-    protected: list[str],
-    positive_label: str | None,
-    test: str | None,
-    test_fraction: float,
-    seed: int,
-    exclude: list[str] | None,
-    include_protected: bool,
-) -> LearningData:
-    """Read, check, split and encode the rows (a spinner while it runs)."""
-    from ethica.workflows._learning import load_learning_data
+def load(params: Mapping[str, Any], *, include_protected: bool) -> LearningData:
+    """Read, check, split and encode the rows (a spinner while it runs).
 
+    ``params`` are the command's own parameters (``ctx.params``): every learning command
+    declares the shared options above under the same names, and this is the one place that
+    turns them into the loader's :class:`~ethica.workflows._learning.LearningOptions`.
+    """
+    from ethica.workflows._learning import LearningOptions, load_learning_data
+
+    positive = params["positive_label"]
+    options = LearningOptions(
+        label=params["label"],
+        protected=parse_list(params["protected"]),
+        positive_label=None if positive is None else parse_scalar(positive),
+        test=params["test"],
+        test_fraction=params["test_fraction"],
+        seed=params["seed"],
+        exclude=parse_list(params["exclude"]),
+        include_protected=include_protected,
+    )
     with working("Reading and encoding the rows"):
-        return load_learning_data(
-            source,
-            label=label,
-            protected=parse_list(protected),
-            positive=None if positive_label is None else parse_scalar(positive_label),
-            test=test,
-            test_fraction=test_fraction,
-            seed=seed,
-            exclude=parse_list(exclude),
-            include_protected=include_protected,
-        )
+        return load_learning_data(params["source"], options)

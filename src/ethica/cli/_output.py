@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from ethica._exceptions import EthicaWarning, InvalidParameterError
 from ethica.cli._app import console, err_console
+from ethica.cli._flags import as_flags
 from ethica.cli._progress import working
 
 if TYPE_CHECKING:
@@ -119,7 +120,9 @@ def shown_warnings() -> Iterator[None]:
             if text not in seen:
                 seen.add(text)
                 err_console.print(
-                    f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True
+                    f"[yellow]warning:[/] {escape(as_flags(text))}",
+                    highlight=False,
+                    soft_wrap=True,
                 )
         else:
             warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)

@@ -11,6 +11,7 @@ from ethica.cli import _learning_common as shared
 from ethica.cli._app import app, console
 from ethica.cli._output import HtmlOption, JsonOption, check_output_paths, emit, shown_warnings
 from ethica.cli._progress import working
+from ethica.fairness._registry import constraint_name
 
 if TYPE_CHECKING:
     from ethica.fairness import ProxyResult
@@ -18,10 +19,11 @@ if TYPE_CHECKING:
 
 @app.command()
 def proxies(
+    ctx: typer.Context,
     source: shared.SourceArgument,
     label: shared.LabelOption,
     protected: shared.ProtectedOption,
-    constraint: shared.ConstraintOption = "demographic-parity",
+    constraint: shared.ConstraintOption = "demographic_parity",
     top: Annotated[int, typer.Option(help="Proxy features listed.")] = 10,
     test: shared.TestOption = None,
     test_fraction: shared.TestFractionOption = 0.3,
@@ -33,25 +35,14 @@ def proxies(
 ) -> None:
     """Train with and without the protected attribute; rank the features that stand in for it."""
     from ethica._exceptions import InvalidParameterError
-    from ethica.fairness import constraint_from_name
     from ethica.workflows._learning import run_proxies
 
     check_output_paths(json_path=json_path, html_path=html_path)
-    constraint_from_name(constraint)
+    constraint = constraint_name(constraint)  # a misspelt name fails before reading anything
     if top < 1:
         raise InvalidParameterError(f"--top {top} must be at least 1; e.g. --top 10.")
     with shown_warnings():
-        data = shared.load(
-            source,
-            label=label,
-            protected=protected,
-            positive_label=positive_label,
-            test=test,
-            test_fraction=test_fraction,
-            seed=seed,
-            exclude=exclude,
-            include_protected=True,
-        )
+        data = shared.load(ctx.params, include_protected=True)
     with working("Training with and without the protected attribute, ranking proxies"):
         result = run_proxies(data, constraint, top=top)
 

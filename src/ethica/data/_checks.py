@@ -135,7 +135,7 @@ def check_binary(
     ``positive`` is the positive label coerced to the column's type; ``requested`` is the
     value the user gave (shown in the message; defaults to ``positive``).
     """
-    fix = "set positive_label (CLI: --positive-label) to the value meaning the positive outcome"
+    fix = "set positive_label= to the value meaning the positive outcome"
     if len(values) > 2:
         raise SchemaError(
             f"{role} column {column!r} is not binary: it has {len(values)} distinct values "
@@ -178,8 +178,7 @@ def check_score_range(column: str, low: float | None, high: float | None) -> Non
 def _few_groups_hint(attribute: str, numeric: bool) -> str:
     if numeric:
         return (
-            f"bin it, e.g. protected=[Bins({attribute!r}, quantiles=5)] "
-            f"(CLI: --bins {attribute}=q5)"
+            f"bin it, e.g. protected=[Bins({attribute!r}, quantiles=5)]"
         )
     return "map it to fewer categories before the audit"
 
@@ -204,9 +203,9 @@ def check_group_count(attribute: str, n_groups: int, *, numeric: bool, max_group
     raise SchemaError(
         f"protected column {attribute!r} has {n_groups:,} distinct values, more than "
         f"max_groups={max_groups:,}: an audit of that many groups judges almost none of them "
-        f"(each needs min_group_size rows, CLI: --min-group-size) and its result is "
-        f"unreadable; {_few_groups_hint(attribute, numeric)}, or raise max_groups "
-        f"(CLI: --max-groups {n_groups}) if you mean it."
+        f"(each needs min_group_size= rows) and its result is "
+        f"unreadable; {_few_groups_hint(attribute, numeric)}, or raise it to "
+        f"max_groups={n_groups} if you mean it."
     )
 
 
@@ -236,20 +235,19 @@ def check_positive_present(
         shared = any(same_value(only, v) for v in other_values)
         if zero_one or shared:
             return []
-    option = "--" + parameter.replace("_", "-")
     example = values[-1]
     numbers = [_number(v) for v in values]
     score_like = all(n is not None and 0.0 < n < 1.0 for n in numbers)
     hint = (
-        f"; its values look like probabilities: pass {column!r} as score= (CLI: --score "
-        f"{column}) with a threshold instead"
+        f"; its values look like probabilities: pass score={column!r} with a threshold "
+        "instead"
         if score_like and role == "prediction"
         else ""
     )
     raise SchemaError(
         f"{parameter}={wanted!r} is not among the values of {role} column {column!r}: "
-        f"{_preview(values)}; set {parameter} (CLI: {option}) to the value meaning the "
-        f"positive outcome, e.g. {parameter}={example!r} (CLI: {option} {example}){hint}."
+        f"{_preview(values)}; set {parameter}= to the value meaning the "
+        f"positive outcome, e.g. {parameter}={example!r}{hint}."
     )
 
 
@@ -261,8 +259,8 @@ def warn_label_coding(column: str, values: Sequence[object], wanted: object) -> 
     warnings.warn(
         f"label column {column!r} is coded {{1, 2}} and positive_label={wanted!r} was assumed "
         "(the default); many data sets code the positive outcome as 2 (or 1 as 'good'): "
-        "say which is positive with positive_label=1 or positive_label=2 (CLI: "
-        "--positive-label 1 or --positive-label 2) to silence this warning.",
+        "say which is positive with positive_label=1 or positive_label=2 to silence this "
+        "warning.",
         EthicaWarning,
         stacklevel=4,  # the caller of count_outcomes
     )

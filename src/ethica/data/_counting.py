@@ -204,7 +204,7 @@ def _check_parameters(
     if prediction is None and score is None:
         raise InvalidParameterError(
             "give prediction= (a 0/1 decision column) or score= (a probability column), "
-            "or both; CLI: --prediction COL or --score COL."
+            "or both."
         )
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         raise InvalidParameterError(f"threshold must be a number in [0, 1], got {threshold!r}.")
@@ -215,8 +215,7 @@ def _check_parameters(
     specs = [protected] if isinstance(protected, str | Bins) else list(protected)
     if not specs:
         raise InvalidParameterError(
-            "protected must name at least one column, e.g. protected=['sex', 'race'] "
-            "(CLI: --protected sex,race)."
+            "protected must name at least one column, e.g. protected=['sex', 'race']."
         )
     names = [s.column if isinstance(s, Bins) else s for s in specs]
     for spec, name in zip(specs, names, strict=True):
@@ -382,7 +381,7 @@ def _too_many_cells(
             check_group_count(a.name, found, numeric=a.numeric, max_groups=max_groups)
     raise SchemaError(
         f"the protected attributes {[a.name for a in attributes]} form more than "
-        f"{MAX_CELLS:,} cells; bin numeric attributes (Bins / --bins) or audit fewer at once."
+        f"{MAX_CELLS:,} cells; bin numeric attributes with Bins(...) or audit fewer at once."
     )
 
 
@@ -488,7 +487,7 @@ def _handle_missing(
         detail = ", ".join(f"{roles[c]}: {k:,}" for c, k in counts.items() if k)
         raise SchemaError(
             f"{n_missing:,} rows have a missing (NULL/NaN) value ({detail}); drop them with "
-            "drop_missing=True (CLI: --drop-missing), or fill them in."
+            "drop_missing=True, or fill them in."
         )
     return cells.filter(pc.invert(mask)), n_missing
 

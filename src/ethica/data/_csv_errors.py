@@ -52,7 +52,7 @@ def csv_error(path: Path, exc: BaseException, encoding: str | None = None) -> Da
 
 def _encoding_error(path: Path, encoding: str | None, summary: str) -> DataSourceError:
     name = encoding or "utf-8"
-    option = "pass its encoding with encoding= (CLI: --encoding), e.g. encoding='latin-1'"
+    option = "pass its encoding with encoding=, e.g. encoding='latin-1'"
     try:
         if "not support the encoding" in summary:
             raise LookupError(name)
@@ -60,7 +60,7 @@ def _encoding_error(path: Path, encoding: str | None, summary: str) -> DataSourc
     except LookupError:
         return DataSourceError(
             f"cannot read CSV {str(path)!r} as {name!r}: {summary}; use an encoding DuckDB "
-            "reads: 'utf-8', 'utf-16' or 'latin-1' (CLI: --encoding latin-1)."
+            "reads: 'utf-8', 'utf-16' or 'latin-1', e.g. encoding='latin-1'."
         )
     if bad is None:
         return DataSourceError(

@@ -105,12 +105,12 @@ def open_source(
     if backend not in (None, "duckdb", "spark"):
         raise InvalidParameterError(
             f"backend must be 'duckdb' or 'spark', got {backend!r}; "
-            "use backend='spark' (CLI: --backend spark) for PySpark."
+            "use backend='spark' for PySpark."
         )
     if encoding is not None and not (isinstance(source, str | Path) and "://" not in str(source)):
         raise InvalidParameterError(
             f"encoding={encoding!r} applies to CSV files only, but the source is a "
-            f"{type(source).__name__}; drop encoding= (CLI: --encoding)."
+            f"{type(source).__name__}; drop encoding=."
         )
     if isinstance(source, ir.Table):
         if backend is not None and (backend == "spark") != is_spark(ibis.get_backend(source)):
@@ -252,14 +252,13 @@ def _file_source(
     if encoding is not None and kind != "csv":
         raise InvalidParameterError(
             f"encoding={encoding!r} applies to CSV files only, and {str(path)!r} is {kind}; "
-            "drop encoding= (CLI: --encoding)."
+            "drop encoding=."
         )
     connection = default_connection()
     if kind == "duckdb":
         if table is None:
             raise InvalidParameterError(
-                f"{str(path)!r} is a DuckDB database; name the table with table= "
-                "(CLI: --table NAME)."
+                f"{str(path)!r} is a DuckDB database; name the table with table='NAME'."
             )
         try:
             connection = ibis.duckdb.connect(str(path), read_only=True)
@@ -297,7 +296,7 @@ def _file_source(
 def _url_source(url: str, table: str | None) -> Source:
     if table is None:
         raise InvalidParameterError(
-            f"the URL {url!r} names a database; name the table with table= (CLI: --table NAME)."
+            f"the URL {url!r} names a database; name the table with table='NAME'."
         )
     try:
         connection = ibis.connect(url)

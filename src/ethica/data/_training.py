@@ -106,11 +106,10 @@ def check_no_identifiers(frame: pd.DataFrame, columns: Sequence[str]) -> None:
     """
     found = id_like_columns(frame, columns)
     if found:
-        listed = ",".join(found)
         raise SchemaError(
             f"feature column(s) {found} look like row identifiers (a distinct value on "
             "nearly every row, or row numbers), so a model would memorise rows "
-            f"through them; leave them out with exclude=[...] (CLI: --exclude {listed})."
+            f"through them; leave them out with exclude={found!r}."
         )
 
 

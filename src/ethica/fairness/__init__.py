@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         ErrorRateParity,
         FairnessConstraint,
         FalsePositiveRateParity,
+        TruePositiveRateParity,
         constraint_from_name,
     )
     from ethica.fairness._frontier import FrontierPoint, FrontierResult, frontier, hypervolume
@@ -68,6 +69,7 @@ _LAZY: dict[str, str] = {
             "DemographicParity",
             "EqualizedOdds",
             "EqualOpportunity",
+            "TruePositiveRateParity",
             "ErrorRateParity",
             "FairnessConstraint",
             "FalsePositiveRateParity",
@@ -133,6 +135,7 @@ __all__ = [
     "RichSubgroupAuditor",
     "Spread",
     "ThresholdOptimizer",
+    "TruePositiveRateParity",
     "audit",
     "audit_conjunctions",
     "audit_counts",

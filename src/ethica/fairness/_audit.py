@@ -196,7 +196,7 @@ def _notes(
         notes.append(
             f"{len(small)} group(s) have fewer than min_group_size={min_group_size} rows and are "
             f"reported but too small to judge (left out of disparities and verdicts): "
-            f"{_listing(small)}. Lower --min-group-size to judge them, at the cost of wide "
+            f"{_listing(small)}. Lower min_group_size= to judge them, at the cost of wide "
             "intervals."
         )
     for block, judged_groups, ref in zip(blocks, judged, references, strict=True):

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from ethica.fairness._rich_subgroups import RichSubgroup
 
+from ethica.fairness._registry import HARM_DEFINITIONS
+
 __all__ = [
     "SCHEMA_VERSION",
     "AuditResult",
@@ -36,14 +38,6 @@ __all__ = [
 
 #: Verdicts from most to least severe; :meth:`AuditResult.headline` picks the first.
 VERDICT_SEVERITY: tuple[str, ...] = ("fail", "inconclusive", "pass", "not_applicable")
-
-#: The definition the summary leads with, for each harm the user protects against.
-HARM_DEFINITIONS: Mapping[str, str] = {
-    "selection": "demographic_parity",
-    "false-negative": "equal_opportunity",
-    "false-positive": "false_positive_rate_parity",
-    "calibration": "calibration_within_groups",
-}
 
 
 @dataclass(frozen=True)

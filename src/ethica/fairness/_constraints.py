@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from ethica._exceptions import InvalidParameterError
 from ethica._typing import FloatArray
+from ethica.fairness._registry import constraint_name
 
 __all__ = [
     "BoundConstraint",
@@ -39,6 +40,7 @@ __all__ = [
     "ErrorRateParity",
     "FairnessConstraint",
     "FalsePositiveRateParity",
+    "TruePositiveRateParity",
     "encode_groups",
     "encode_known_groups",
 ]
@@ -113,7 +115,7 @@ class FairnessConstraint:
     events: ClassVar[tuple[int | None, ...]] = _ALL
     #: Whether the constrained quantity is the error ``1[h != y]`` rather than ``h``.
     on_error: ClassVar[bool] = False
-    #: Short name used in registries and reports.
+    #: Canonical name (:mod:`ethica.fairness._registry`), used in results and reports.
     name: ClassVar[str] = "parity"
 
     def __post_init__(self) -> None:
@@ -200,7 +202,7 @@ class DemographicParity(FairnessConstraint):
     """
 
     events: ClassVar[tuple[int | None, ...]] = _ALL
-    name: ClassVar[str] = "demographic-parity"
+    name: ClassVar[str] = "demographic_parity"
 
 
 @dataclass(frozen=True)
@@ -208,11 +210,12 @@ class EqualOpportunity(FairnessConstraint):
     """Equal opportunity: equal true-positive rates.
 
     ``mu_a = P[h(X) = 1 | A = a, Y = 1]`` compared with ``P[h(X) = 1 | Y = 1]``
-    (Hardt, Price and Srebro 2016, Def. 2.2).
+    (Hardt, Price and Srebro 2016, Def. 2.2). fairlearn calls it true-positive-rate
+    parity: :class:`TruePositiveRateParity` is this class under that name.
     """
 
     events: ClassVar[tuple[int | None, ...]] = (1,)
-    name: ClassVar[str] = "equal-opportunity"
+    name: ClassVar[str] = "equal_opportunity"
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,7 @@ class FalsePositiveRateParity(FairnessConstraint):
     """
 
     events: ClassVar[tuple[int | None, ...]] = (0,)
-    name: ClassVar[str] = "false-positive-rate-parity"
+    name: ClassVar[str] = "false_positive_rate_parity"
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ class EqualizedOdds(FairnessConstraint):
     """
 
     events: ClassVar[tuple[int | None, ...]] = (0, 1)
-    name: ClassVar[str] = "equalized-odds"
+    name: ClassVar[str] = "equalized_odds"
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ class ErrorRateParity(FairnessConstraint):
 
     events: ClassVar[tuple[int | None, ...]] = _ALL
     on_error: ClassVar[bool] = True
-    name: ClassVar[str] = "error-rate-parity"
+    name: ClassVar[str] = "error_rate_parity"
 
 
 @dataclass(frozen=True, eq=False)
@@ -394,7 +397,18 @@ class BoundConstraint:
         return result
 
 
-#: CLI / registry spellings of the constraints.
+@dataclass(frozen=True)
+class TruePositiveRateParity(EqualOpportunity):
+    """True-positive-rate parity: fairlearn's name of :class:`EqualOpportunity`.
+
+    The same constraint, ``P[h(X) = 1 | A = a, Y = 1]`` compared with ``P[h(X) = 1 | Y = 1]``
+    (Hardt, Price and Srebro 2016, Def. 2.2), under the canonical name
+    ``"equal_opportunity"``. An instance is not equal to an :class:`EqualOpportunity` of the
+    same bound (dataclass equality compares classes) but constrains, reports and resolves
+    exactly like one.
+    """
+
+#: Canonical name (:mod:`ethica.fairness._registry`) -> constraint spec class.
 CONSTRAINTS: dict[str, type[FairnessConstraint]] = {
     cls.name: cls
     for cls in (
@@ -407,32 +421,10 @@ CONSTRAINTS: dict[str, type[FairnessConstraint]] = {
 }
 
 
-#: fairlearn's spellings (its ``ThresholdOptimizer`` strings and moment class names).
-FAIRLEARN_ALIASES: dict[str, str] = {
-    "demographic_parity": "demographic-parity",
-    "DemographicParity": "demographic-parity",
-    "equalized_odds": "equalized-odds",
-    "EqualizedOdds": "equalized-odds",
-    "true_positive_rate_parity": "equal-opportunity",
-    "TruePositiveRateParity": "equal-opportunity",
-    "equal_opportunity": "equal-opportunity",
-    "false_positive_rate_parity": "false-positive-rate-parity",
-    "FalsePositiveRateParity": "false-positive-rate-parity",
-    "error_rate_parity": "error-rate-parity",
-    "ErrorRateParity": "error-rate-parity",
-}
-
-
 def constraint_from_name(name: str, bound: float | None = None) -> FairnessConstraint:
-    """Resolve a registry spelling (e.g. ``"demographic-parity"``) to a spec.
+    """Resolve any accepted spelling of a constraint (e.g. ``"demographic_parity"``) to a spec.
 
-    fairlearn's spellings (``"demographic_parity"``, ``"true_positive_rate_parity"``, ...)
-    resolve to the same specs.
+    Aliases (fairlearn's ``"true_positive_rate_parity"``, class names, the hyphenated
+    spellings) resolve through :func:`ethica.fairness._registry.constraint_name`.
     """
-    cls = CONSTRAINTS.get(FAIRLEARN_ALIASES.get(name, name))
-    if cls is None:
-        raise InvalidParameterError(
-            f"unknown constraint {name!r}; choose one of {sorted(CONSTRAINTS)} (or "
-            f"fairlearn's {sorted(k for k in FAIRLEARN_ALIASES if k.islower())})."
-        )
-    return cls(difference_bound=bound)
+    return CONSTRAINTS[constraint_name(name)](difference_bound=bound)

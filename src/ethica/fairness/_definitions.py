@@ -81,24 +81,9 @@ from ethica.fairness._audit_groups import GroupBlock
 from ethica.fairness._audit_result import DefinitionResult, Interval, group_label
 from ethica.fairness._disparities import compare_to_reference, interval
 from ethica.fairness._intervals import modified_wilson_interval
+from ethica.fairness._registry import CALIBRATION, DEFINITIONS, RATE_DEFINITIONS
 
 __all__ = ["DEFINITIONS", "judge_definitions", "verdict_level"]
-
-
-CALIBRATION = "calibration_within_groups"
-
-#: Rate definitions: name -> the metrics it rests on.
-RATE_DEFINITIONS: dict[str, tuple[str, ...]] = {
-    "demographic_parity": ("selection_rate",),
-    "equal_opportunity": ("tpr",),
-    "equalized_odds": ("tpr", "fpr"),
-    "false_positive_rate_parity": ("fpr",),
-    "predictive_parity": ("ppv",),
-    "error_rate_parity": ("accuracy",),
-}
-
-#: Every definition the audit judges, in report order.
-DEFINITIONS: tuple[str, ...] = (*RATE_DEFINITIONS, CALIBRATION)
 
 
 def verdict_level(confidence: float, comparisons: int) -> float:

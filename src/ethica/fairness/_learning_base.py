@@ -21,11 +21,11 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 from ethica._exceptions import InvalidParameterError, NotFittedError
 from ethica._typing import FloatArray
 from ethica.fairness._constraints import (
-    FAIRLEARN_ALIASES,
     DemographicParity,
     FairnessConstraint,
     constraint_from_name,
 )
+from ethica.fairness._registry import ALIASES
 
 __all__ = [
     "BinaryFairClassifier",
@@ -104,8 +104,8 @@ def resolve_constraint(
     """The constraint spec to use, from any of the spellings users bring.
 
     ``None`` gives ``DemographicParity()``; a spec is used as it is; a name resolves through
-    :func:`constraint_from_name` (ethica's ``"demographic-parity"`` or fairlearn's
-    ``"demographic_parity"``) with ``string_bound`` as its bound; a fairlearn moment object
+    :func:`constraint_from_name` (``"demographic_parity"`` or another spelling the
+    registry accepts) with ``string_bound`` as its bound; a fairlearn moment object
     (``fairlearn.reductions.DemographicParity(difference_bound=0.02)``, ...) becomes the
     ethica spec of the same name and bound.
     """
@@ -116,7 +116,7 @@ def resolve_constraint(
     if isinstance(constraint, str):
         return constraint_from_name(constraint, string_bound)
     kind = type(constraint)
-    if kind.__module__.startswith("fairlearn.") and kind.__name__ in FAIRLEARN_ALIASES:
+    if kind.__module__.startswith("fairlearn.") and kind.__name__ in ALIASES:
         spec = constraint_from_name(kind.__name__)
         ratio = float(getattr(constraint, "ratio", 1.0))
         if ratio < 1.0:

@@ -47,7 +47,7 @@ def make_model(name: str, seed: int) -> Any:
     if name == "logistic":
         return LogisticRegression(max_iter=2000)
     raise InvalidParameterError(
-        f"unknown model {name!r}; choose one of {sorted(MODELS)} (e.g. --model tree)."
+        f"unknown model {name!r}; choose one of {sorted(MODELS)} (e.g. model='tree')."
     )
 
 
@@ -146,14 +146,14 @@ def _usable_rows(
     if label not in columns:
         raise InvalidParameterError(
             f"label column {label!r} not found; the table has {columns}. Check the spelling "
-            "(CLI: --label)."
+            "of label=."
         )
     unknown = [c for c in exclude if c not in columns]
     if unknown or label in exclude:
         raise InvalidParameterError(
             f"cannot exclude {unknown or [label]}: "
             + ("not in the table, which has " + str(columns) if unknown else "it is the label")
-            + "; check the names given to exclude (CLI: --exclude)."
+            + "; check the names given to exclude=."
         )
     frame = frame.drop(columns=list(exclude))
     missing = frame[label].isna()
@@ -162,7 +162,7 @@ def _usable_rows(
         raise InvalidParameterError(
             f"label column {label!r} is missing (NULL/NaN) on {n_missing:,} of {len(frame):,} "
             "rows; a missing label is no negative label: drop those rows with "
-            "drop_missing=True (CLI: --drop-missing), or fill them in."
+            "drop_missing=True, or fill them in."
         )
     if n_missing:
         frame = frame.loc[~missing]
@@ -171,8 +171,7 @@ def _usable_rows(
         warnings.warn(
             f"feature {column!r} predicts the label {label!r} perfectly on these rows, so it "
             "leaks the outcome: every model looks perfect through it and the attack measures "
-            f"that leak, not memorisation; leave it out with exclude=[{column!r}] "
-            f"(CLI: --exclude {column}).",
+            f"that leak, not memorisation; leave it out with exclude=[{column!r}].",
             EthicaWarning,
             stacklevel=3,
         )
@@ -235,14 +234,13 @@ def run_membership(
 
     if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 10:
         raise InvalidParameterError(
-            f"members must be an integer >= 10, got {n_members!r}; e.g. n_members=1500 "
-            "(CLI: --members 1500)."
+            f"n_members must be an integer >= 10, got {n_members!r}; e.g. n_members=1500."
         )
     if len(frame) < 4 * n_members:
         raise InvalidParameterError(
             f"{n_members} members need {4 * n_members} rows (members, as many held-out rows, "
             f"twice as many for the shadow models) but the table has {len(frame)}; use "
-            f"n_members={len(frame) // 4} (CLI: --members {len(frame) // 4}) or fewer."
+            f"n_members={len(frame) // 4} or fewer."
         )
     names = list(models)
     for name in names:

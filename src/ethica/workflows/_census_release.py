@@ -41,8 +41,7 @@ def check_epsilons(epsilons: Iterable[float]) -> tuple[float, ...]:
         if isinstance(epsilon, bool) or not np.isfinite(epsilon) or epsilon <= 0:
             raise InvalidParameterError(
                 f"epsilon must be a finite number > 0, got {epsilon!r}; a privacy loss of zero "
-                "or less is meaningless: pass e.g. epsilon=1 (CLI: --epsilon 1; smaller is "
-                "more private)."
+                "or less is meaningless: pass e.g. epsilon=1 (smaller is more private)."
             )
     return tuple(float(e) for e in values)
 

@@ -21,7 +21,7 @@ __all__ = ["DEMO_BOUNDS", "learning_sections"]
 LABEL = "income"
 POSITIVE = ">50K"
 PROTECTED = "sex"
-CONSTRAINT = "demographic-parity"
+CONSTRAINT = "demographic_parity"
 #: Bounds swept in the demo: a handful (within a minute), from parity to about the
 #: unconstrained model's disparity by sex (0.11 on Adult), the target 0.01 among them.
 DEMO_BOUNDS = (0.0, 0.01, 0.03, 0.06, 0.12)
@@ -34,6 +34,7 @@ def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Se
     from ethica.datasets import load_adult
     from ethica.report import audit_section, frontier_section, proxies_section
     from ethica.workflows._learning import (
+        LearningOptions,
         audit_model,
         load_learning_data,
         run_frontier,
@@ -45,15 +46,15 @@ def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Se
     train, test = load_adult("train"), load_adult("test")
 
     def data(include_protected: bool) -> LearningData:
-        return load_learning_data(
-            train,
+        options = LearningOptions(
             label=LABEL,
             protected=PROTECTED,
-            positive=POSITIVE,
+            positive_label=POSITIVE,
             test=test,
             exclude=NOT_FEATURES,
             include_protected=include_protected,
         )
+        return load_learning_data(train, options)
 
     unaware = data(False)
     step(f"Mitigation: training {len(DEMO_BOUNDS)} models under demographic parity by sex")

@@ -28,11 +28,13 @@ from ethica.fairness import (
     frontier,
     proxy_analysis,
 )
+from ethica.fairness._registry import constraint_name
 
 __all__ = [
     "CONSTRAINT_HARMS",
     "ESTIMATORS",
     "LearningData",
+    "LearningOptions",
     "audit_model",
     "encode_new_rows",
     "load_learning_data",
@@ -44,11 +46,11 @@ __all__ = [
 
 #: The audit's harm that matches each constraint (the rate the constraint equalises).
 CONSTRAINT_HARMS: dict[str, str] = {
-    "demographic-parity": "selection",
-    "equal-opportunity": "false-negative",
-    "equalized-odds": "false-positive",
-    "false-positive-rate-parity": "false-positive",
-    "error-rate-parity": "selection",
+    "demographic_parity": "selection",
+    "equal_opportunity": "false-negative",
+    "equalized_odds": "false-positive",
+    "false_positive_rate_parity": "false-positive",
+    "error_rate_parity": "selection",
 }
 
 
@@ -128,7 +130,7 @@ def _check_label(frame: pd.DataFrame, label: str, positive: Any) -> None:
     if positive is None and not set(values.unique().tolist()) <= {0, 1}:
         raise InvalidParameterError(
             f"label column {label!r} has values {distinct}; name the favourable one with "
-            f"positive (on the command line --positive-label {distinct[-1]})."
+            f"positive_label={distinct[-1]!r}."
         )
 
 
@@ -144,35 +146,55 @@ def _check_groups(frame: pd.DataFrame, protected: tuple[str, ...]) -> None:
                 )
 
 
-def load_learning_data(
-    source: Any,
-    *,
-    label: str,
-    protected: str | Sequence[str],
-    positive: Any = None,
-    test: Any = None,
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    exclude: Sequence[str] = (),
-    include_protected: bool = False,
-) -> LearningData:
-    """Read ``source``, split off held-out rows (or read ``test``), encode both alike.
+@dataclass(frozen=True)
+class LearningOptions:
+    """How the rows of every learning command are read, split and encoded.
 
     Parameters
     ----------
-    source, test
-        Training rows and, optionally, held-out rows (path, URL, table or frame). Without
-        ``test`` a seeded random ``test_fraction`` of ``source`` is held out.
-    label, positive
+    label, positive_label
         Binary label column and its favourable value (default 1 / True).
     protected
-        Protected column(s).
+        Protected column(s); one name or several.
+    test
+        Held-out rows (path, URL, table or frame). Without it a seeded random
+        ``test_fraction`` of the source is held out.
+    test_fraction, seed
+        Share of the source held out when ``test`` is not given, and the seed of that split.
     exclude
         Columns that are not features (e.g. a sampling weight).
     include_protected
         Whether the protected columns are features too.
     """
-    names = (protected,) if isinstance(protected, str) else tuple(protected)
+
+    label: str
+    protected: str | Sequence[str]
+    positive_label: Any = None
+    test: Any = None
+    test_fraction: float = 0.3
+    seed: int = 0
+    exclude: Sequence[str] = ()
+    include_protected: bool = False
+
+    def __post_init__(self) -> None:
+        names = (self.protected,) if isinstance(self.protected, str) else tuple(self.protected)
+        object.__setattr__(self, "protected", names)
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+
+
+def load_learning_data(source: Any, options: LearningOptions) -> LearningData:
+    """Read ``source``, split off held-out rows (or read ``options.test``), encode both alike.
+
+    Parameters
+    ----------
+    source
+        Training rows (path, URL, table or frame).
+    options
+        Label, protected columns, held-out rows and encoding (:class:`LearningOptions`).
+    """
+    label, positive, test = options.label, options.positive_label, options.test
+    test_fraction, seed, exclude = options.test_fraction, options.seed, options.exclude
+    names = tuple(options.protected)
     if not names:
         raise InvalidParameterError("no protected attribute given; name at least one column.")
     frame = read_rows(source)
@@ -206,7 +228,7 @@ def load_learning_data(
         protected=names,
         positive=positive,
         features=features,
-        include_protected=include_protected,
+        include_protected=options.include_protected,
     )
     return LearningData(
         encoding=encoding,
@@ -265,7 +287,7 @@ def audit_model(
         label=outcome,
         prediction=decision,
         protected=list(data.protected),
-        harm=CONSTRAINT_HARMS[constraint],
+        harm=CONSTRAINT_HARMS[constraint_name(constraint)],
         subgroups=subgroups,
     )
 
@@ -305,7 +327,7 @@ def _free_name(name: str, frame: pd.DataFrame) -> str:
 
 def run_proxies(
     data: LearningData,
-    constraint: str = "demographic-parity",
+    constraint: str = "demographic_parity",
     *,
     estimator: Any = None,
     top: int | None = 10,

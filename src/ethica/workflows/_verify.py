@@ -155,7 +155,7 @@ def verify_spec(
     spec = parse_spec(spec_path.read_text(encoding="utf-8"), name=str(spec_path))
     if dataset is not None and spec.dataset is not None and dataset != spec.dataset:
         raise InvalidParameterError(
-            f"{spec_path} names dataset {spec.dataset!r} but --dataset says {dataset!r}; "
+            f"{spec_path} names dataset {spec.dataset!r} but dataset={dataset!r} was given; "
             "drop one of them."
         )
     source = spec.source_in(spec_path.parent)

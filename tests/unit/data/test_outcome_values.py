@@ -42,7 +42,7 @@ def test_text_labels_with_the_default_positive_are_an_error() -> None:
     with pytest.raises(SchemaError, match=r"positive_label=1 is not among") as info:
         count_outcomes(frame, label="y", prediction="yhat", protected="sex")
     message = str(info.value)
-    assert "['hi', 'lo']" in message and "--positive-label" in message
+    assert "['hi', 'lo']" in message and "positive_label='lo'" in message
 
 
 def test_probabilities_as_predictions_are_an_error_pointing_to_score() -> None:
@@ -50,8 +50,8 @@ def test_probabilities_as_predictions_are_an_error_pointing_to_score() -> None:
     with pytest.raises(SchemaError, match=r"positive_prediction=1 is not among") as info:
         count_outcomes(frame, label="y", prediction="yhat", protected="sex")
     message = str(info.value)
-    assert "[0.05, 0.95]" in message and "--positive-prediction" in message
-    assert "--score yhat" in message
+    assert "[0.05, 0.95]" in message and "positive_prediction=" in message
+    assert "score='yhat'" in message and "--" not in message
 
 
 def test_label_and_prediction_may_code_the_positive_differently() -> None:
@@ -73,7 +73,7 @@ def test_label_and_prediction_may_code_the_positive_differently() -> None:
 
 def test_a_label_coded_one_two_warns_unless_the_positive_is_named() -> None:
     frame = _frame().assign(y=lambda f: f["y"] + 1, yhat=lambda f: f["yhat"] + 1)
-    with pytest.warns(EthicaWarning, match=r"coded \{1, 2\}.*--positive-label 2"):
+    with pytest.warns(EthicaWarning, match=r"coded \{1, 2\}.*positive_label=2 to silence"):
         count_outcomes(frame, label="y", prediction="yhat", protected="sex")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -157,6 +157,6 @@ def test_a_latin1_file_is_diagnosed_with_its_line(tmp_path: Path) -> None:
     path.write_bytes("y,yhat,city\n1,1,Paris\n0,0,Zürich\n1,0,Köln\n".encode("latin-1"))
     with pytest.raises(DataSourceError, match=r"not valid utf-8: line 3, byte 6 is 'fc'") as info:
         count_outcomes(path, label="y", prediction="yhat", protected="city")
-    assert "--encoding" in str(info.value) and "latin-1" in str(info.value)
+    assert "encoding='latin-1'" in str(info.value) and "--" not in str(info.value)
     table = count_outcomes(path, label="y", prediction="yhat", protected="city", encoding="latin-1")
     assert set(table.group_order["city"]) == {"Paris", "Zürich", "Köln"}

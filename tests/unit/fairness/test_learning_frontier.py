@@ -124,7 +124,7 @@ def test_frontier_with_explicit_bounds_and_equalized_odds() -> None:
         estimator=base(),
     )
     assert [p.bound for p in result.points] == [0.0, 0.1]
-    assert result.constraint == "equalized-odds"
+    assert result.constraint == "equalized_odds"
     assert result.points[0].train_disparity <= result.points[1].train_disparity + 1e-6
 
 

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from ethica._exceptions import SchemaError
-from ethica.workflows._learning import load_learning_data, predict_rows, run_frontier
+from ethica.workflows._learning import (
+    LearningOptions,
+    load_learning_data,
+    predict_rows,
+    run_frontier,
+)
 
 
 def _frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -23,8 +28,9 @@ def _frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 
 def test_saved_frontier_model_scores_rows_without_label(tmp_path: Path) -> None:
-    data = load_learning_data(_frame(), label="approved", protected="sex", seed=0)
-    result = run_frontier(data, "demographic-parity", points=2, seed=0)
+    options = LearningOptions(label="approved", protected="sex", seed=0)
+    data = load_learning_data(_frame(), options)
+    result = run_frontier(data, "demographic_parity", points=2, seed=0)
     path = tmp_path / "model.joblib"
     joblib.dump({"model": result.chosen_model, "encoding": data.encoding}, path)
     bundle = joblib.load(path)

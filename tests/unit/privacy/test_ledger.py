@@ -111,7 +111,7 @@ def test_cost_of_another_kind_is_refused_with_the_fix(ledger: Ledger) -> None:
 
 
 def test_unknown_and_duplicate_datasets(ledger: Ledger) -> None:
-    with pytest.raises(LedgerError, match=r"no dataset 'german'.*budget create"):
+    with pytest.raises(LedgerError, match=r"no dataset 'german'.*Ledger.create_dataset\('german', total\)"):
         ledger.record_charge("german", PureDP(1), "x")
     with pytest.raises(LedgerError, match="already exists"):
         ledger.create_dataset("adult", PureDP(5))
@@ -176,7 +176,7 @@ def test_read_only_location_names_path_and_fix() -> None:
     with pytest.raises(LedgerError) as info:
         Ledger(path)
     message = str(info.value)
-    assert str(path) in message and "ETHICA_LEDGER" in message and "--ledger" in message
+    assert str(path) in message and "ETHICA_LEDGER" in message and "Ledger(path=...)" in message
 
 
 def test_missing_directory_of_explicit_path_names_the_fix(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ POINTS = (
 
 def frontier_result(chosen: int = 1, target: float = 0.08) -> FrontierResult:
     return FrontierResult(
-        constraint="demographic-parity",
+        constraint="demographic_parity",
         points=POINTS,
         hypervolume=0.7321,
         reference=(1.0, 1.0),
@@ -61,7 +61,7 @@ def test_frontier_lead_states_the_price_of_the_choice() -> None:
 
 def proxy_result(proxies: tuple[ProxyFeature, ...]) -> ProxyResult:
     return ProxyResult(
-        constraint="demographic-parity",
+        constraint="demographic_parity",
         protected=("sex",),
         disparity_with=0.177,
         disparity_without=0.168,

@@ -47,7 +47,7 @@ def _frontier() -> FrontierResult:
         FrontierPoint(0.1, 0.15, 0.20, 0.14, 0.20, False, (0.13, 0.17), (0.16, 0.24)),
     )
     return FrontierResult(
-        constraint="demographic-parity",
+        constraint="demographic_parity",
         points=points,
         hypervolume=0.75,
         reference=(1.0, 1.0),

@@ -129,8 +129,7 @@ def check_ledger(owner: str, given: Any, dataset: Any, budget: Budget) -> Ledger
     if not isinstance(dataset, str) or not dataset:
         raise InvalidParameterError(
             f"{owner} with a ledger needs the registered dataset's name: pass dataset='name' "
-            "(register it once with `ethica budget create name --epsilon E` or "
-            "Ledger.create_dataset)."
+            "(register it once with Ledger.create_dataset('name', total))."
         )
     status = ledger.status(dataset)  # LedgerError naming the fix when unregistered
     if type(status.total) is not type(budget):
