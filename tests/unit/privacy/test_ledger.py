@@ -111,7 +111,9 @@ def test_cost_of_another_kind_is_refused_with_the_fix(ledger: Ledger) -> None:
 
 
 def test_unknown_and_duplicate_datasets(ledger: Ledger) -> None:
-    with pytest.raises(LedgerError, match=r"no dataset 'german'.*Ledger.create_dataset\('german', total\)"):
+    with pytest.raises(
+        LedgerError, match=r"no dataset 'german'.*create_dataset\('german', total\)"
+    ):
         ledger.record_charge("german", PureDP(1), "x")
     with pytest.raises(LedgerError, match="already exists"):
         ledger.create_dataset("adult", PureDP(5))

@@ -246,7 +246,7 @@ def test_nothing_auto_creates_a_budget(tmp_path: Path, frame: pd.DataFrame) -> N
     frame.to_csv(path, index=False)
     with pytest.raises(InvalidParameterError, match="registered dataset"):
         Session(path, privacy_unit=Rows(), budget=PureDP(1), ledger=book)
-    with pytest.raises(LedgerError, match=r"no dataset 'copy'.*Ledger.create_dataset\('copy', total\)"):
+    with pytest.raises(LedgerError, match=r"no dataset 'copy'.*create_dataset\('copy', total\)"):
         Session(path, privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="copy")
     assert book.datasets() == []
     book.close()
