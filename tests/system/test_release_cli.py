@@ -236,6 +236,19 @@ def test_plan_asks_the_library_for_the_sum_sensitivity() -> None:
     assert Fraction(out["grid"]) == Fraction(2.5 / 1000)
 
 
+def test_plan_translates_the_kind_flag_into_the_budget_type() -> None:
+    from ethica.privacy import ZCDP, plan_budget
+
+    result = runner.invoke(app, ["plan", "--kind", "zcdp", "--epsilons", "0.1,1", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["budget"]["kind"] == "ZCDP"
+    assert Fraction(out["budget"]["rho"]) == plan_budget(1, 1, 25, 0.95, ZCDP).rho
+    assert [row["rho"] for row in out["curve"]] == [0.1, 1.0]
+    bad = runner.invoke(app, ["plan", "--kind", "gauss"])
+    assert bad.exit_code != 0 and "--kind must be pure or zcdp, got 'gauss'" in bad.output
+
+
 def test_plan_bad_target() -> None:
     result = runner.invoke(app, ["plan", "--target", "about twenty"])
     assert result.exit_code == 2

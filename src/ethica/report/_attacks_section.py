@@ -20,7 +20,8 @@ import altair as alt
 import pandas as pd
 
 from ethica.report._figures import JUDGED, PAGE_WIDTH, REFERENCE, TOO_SMALL, chart_to_svg
-from ethica.report._page import Section, _percent, render_template
+from ethica.report._page import Section, _percent
+from ethica.report._panels import Panel, panels_section
 
 if TYPE_CHECKING:  # the attacks import scipy and scikit-learn: only when a section is drawn
     from ethica.attacks import (
@@ -53,14 +54,10 @@ def _render(
     rows: Sequence[Sequence[str]],
     notes: Sequence[str],
 ) -> Section:
-    html = render_template(
-        "attacks.html.j2",
-        figure={"title": figure[0], "svg": chart_to_svg(figure[1])},
-        columns=columns,
-        rows=rows,
-        notes=notes,
+    panel = Panel(
+        figure=chart_to_svg(figure[1]), caption=figure[0], columns=columns, rows=rows, notes=notes
     )
-    return Section(id=section_id, title=title, html=html, lead=lead)
+    return panels_section(section_id=section_id, title=title, lead=lead, panels=[panel])
 
 
 # --- Dinur–Nissim -----------------------------------------------------------------------

@@ -34,11 +34,9 @@ DEMO_SIZES = DemoSizes()
 
 
 def _overview(rows: list[tuple[str, str, str, str]]) -> Section:
-    from ethica.report._page import render_template
+    from ethica.report._panels import Panel, panels_section
 
-    html = render_template(
-        "attacks.html.j2",
-        figure=None,
+    panel = Panel(
         columns=["attack", "on exact statistics", "on a DP release", "chance / guess"],
         rows=rows,
         notes=[
@@ -48,15 +46,15 @@ def _overview(rows: list[tuple[str, str, str, str]]) -> Section:
             f"{DEMO_SIZES.members:,} training rows per model."
         ],
     )
-    return Section(
-        id="attacks",
+    return panels_section(
+        section_id="attacks",
         title="Privacy attacks: exact statistics leak; DP does not",
         lead=(
             "Aggregate statistics are not anonymous: enough exact counts let an attacker "
             "rebuild the people behind them. Released with differential privacy, the same "
             "statistics leave the attacker no better than a guess."
         ),
-        html=html,
+        panels=[panel],
     )
 
 

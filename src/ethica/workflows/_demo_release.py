@@ -15,7 +15,8 @@
    (:func:`ethica.privacy.plan_budget`), the error-vs-epsilon table, and that release.
 
 Every charge goes to a temporary ledger (a ``tempfile`` directory removed afterwards), so the
-user's default ledger is untouched.
+user's default ledger is untouched. The sections' markup is the report's
+(:func:`ethica.report._panels.panels_section`): this module computes and words the results.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ethica.report import Section
+from ethica.report._panels import Panel, panels_section
 
 if TYPE_CHECKING:
     from ethica.privacy import Budget, Ledger, Release
@@ -249,26 +251,6 @@ def _truth(people: pd.DataFrame, by: Sequence[str]) -> dict[KeyTuple, int]:
     return {(k if isinstance(k, tuple) else (k,)): int(v) for k, v in sizes.items()}
 
 
-def _fragment(
-    *,
-    figure: str = "",
-    caption: str = "",
-    columns: Sequence[str] = (),
-    rows: Sequence[Sequence[str]] = (),
-    notes: Sequence[str] = (),
-) -> str:
-    """A figure, a table and notes (the attacks' generic fragment template)."""
-    from ethica.report._page import render_template
-
-    return render_template(
-        "attacks.html.j2",
-        figure={"svg": figure, "title": caption} if figure else None,
-        columns=list(columns),
-        rows=[list(r) for r in rows],
-        notes=list(notes),
-    )
-
-
 def _block_cell(label: str) -> str:
     """``"R1 × R1.2 × R1.2.3 × Male × ..."`` -> ``"R1.2.3 × Male × ..."`` (the block names its
     sub-region and region)."""
@@ -315,53 +297,50 @@ def _census_section(people: pd.DataFrame, release: Release, design: CensusDesign
         if failed == 0
         else f"Check FAILED: {failed:,} of {checked:,} cells do not add up."
     )
-    html = "".join(
-        [
-            f"<p><strong>{adds_up}</strong></p>",
-            _fragment(
-                figure=error_by_size_figure(everything),
-                caption=(
-                    "Relative error of each released cell against its true size (log scale); "
-                    "dashed: the 95% interval's half-width over the true size"
-                ),
-                columns=[
-                    "people in the group",
-                    "cells",
-                    "median relative error",
-                    "largest relative error",
-                    "median |error| (people)",
-                ],
-                rows=[
-                    (
-                        b["band"],
-                        f"{b['cells']:,}",
-                        _pct(b["median_relative_error"]),
-                        _pct(b["max_relative_error"]),
-                        f"{b['median_abs_error']:,.0f}",
-                    )
-                    for b in bands
-                ],
+    panels = [
+        Panel(
+            figure=error_by_size_figure(everything),
+            caption=(
+                "Relative error of each released cell against its true size (log scale); "
+                "dashed: the 95% interval's half-width over the true size"
             ),
-            _fragment(
-                columns=["table", "cells", "budget", "95% interval", "largest |error|"],
-                rows=levels,
-                notes=[
-                    f"Population: the {len(people):,} people of UCI Adult (train), placed with "
-                    f"a seeded generator (seed {design.seed}) in {design.regions} regions × "
-                    f"{design.sub_regions} sub-regions × {design.blocks} blocks; area shares "
-                    f"drawn from Dirichlet({design.concentration:g}) at each level.",
-                    f"Release: {release.budget} in total (row-level privacy: one person), "
-                    f"split {':'.join(map(str, design.weights))} across the five tables; "
-                    "discrete Laplace noise; then weighted least squares with x ≥ 0 and "
-                    "controlled rounding (no privacy cost).",
-                    f"Where it bites, among groups of {WORST_FROM} or more people: {where}.",
-                    f"{empty:,} of the {len(finest):,} finest cells are empty in truth; their "
-                    "relative error is undefined and they are not plotted.",
-                    LEDGER_NOTE,
-                ],
-            ),
-        ]
-    )
+            columns=[
+                "people in the group",
+                "cells",
+                "median relative error",
+                "largest relative error",
+                "median |error| (people)",
+            ],
+            rows=[
+                (
+                    b["band"],
+                    f"{b['cells']:,}",
+                    _pct(b["median_relative_error"]),
+                    _pct(b["max_relative_error"]),
+                    f"{b['median_abs_error']:,.0f}",
+                )
+                for b in bands
+            ],
+        ),
+        Panel(
+            columns=["table", "cells", "budget", "95% interval", "largest |error|"],
+            rows=levels,
+            notes=[
+                f"Population: the {len(people):,} people of UCI Adult (train), placed with "
+                f"a seeded generator (seed {design.seed}) in {design.regions} regions × "
+                f"{design.sub_regions} sub-regions × {design.blocks} blocks; area shares "
+                f"drawn from Dirichlet({design.concentration:g}) at each level.",
+                f"Release: {release.budget} in total (row-level privacy: one person), "
+                f"split {':'.join(map(str, design.weights))} across the five tables; "
+                "discrete Laplace noise; then weighted least squares with x ≥ 0 and "
+                "controlled rounding (no privacy cost).",
+                f"Where it bites, among groups of {WORST_FROM} or more people: {where}.",
+                f"{empty:,} of the {len(finest):,} finest cells are empty in truth; their "
+                "relative error is undefined and they are not plotted.",
+                LEDGER_NOTE,
+            ],
+        ),
+    ]
     lead = (
         f"Person counts for {len(release.tables[-1].values):,} block × sex × age × race cells "
         f"and every coarser area, released under {release.budget} and made consistent: the "
@@ -370,8 +349,12 @@ def _census_section(people: pd.DataFrame, release: Release, design: CensusDesign
         f"{_pct(small['median_relative_error'])}, groups of {large['band']} by "
         f"{_pct(large['median_relative_error'])}."
     )
-    return Section(
-        id="release-census", title="Census tables that add up, under DP", html=html, lead=lead
+    return panels_section(
+        section_id="release-census",
+        title="Census tables that add up, under DP",
+        lead=lead,
+        headline=adds_up,
+        panels=panels,
     )
 
 
@@ -463,17 +446,14 @@ def _mobility_section(visits: pd.DataFrame, release: Release, design: MobilityDe
         "count (95% stated).",
         LEDGER_NOTE,
     ]
-    html = (
-        _fragment(
-            figure=figure,
-            caption=(
-                "Visits per day at three places: released value with its 95% interval "
-                "(blue), the true count (orange diamond) and the expected count after "
-                "contribution bounding (grey tick)"
-            ),
-            notes=notes,
-        )
-        + release_section(release, section_id="release-mobility-table").html
+    panel = Panel(
+        figure=figure,
+        caption=(
+            "Visits per day at three places: released value with its 95% interval "
+            "(blue), the true count (orange diamond) and the expected count after "
+            "contribution bounding (grey tick)"
+        ),
+        notes=notes,
     )
     lead = (
         f"Visits per place and day, where one person appears in many rows ({len(visits):,} "
@@ -482,8 +462,12 @@ def _mobility_section(visits: pd.DataFrame, release: Release, design: MobilityDe
         f"{_pct(half / shown['true_count'].max())} of the busiest cell shown and "
         f"{_pct(half / max(shown['true_count'].min(), 1))} of the quietest."
     )
-    return Section(
-        id="release-mobility", title="Mobility counts with user-level privacy", html=html, lead=lead
+    return panels_section(
+        section_id="release-mobility",
+        title="Mobility counts with user-level privacy",
+        lead=lead,
+        panels=[panel],
+        appendix=[release_section(release, section_id="release-mobility-table")],
     )
 
 
@@ -510,13 +494,13 @@ def _supermarket_section(
     from ethica.privacy import Count, PureDP, UserLevel, error_table, plan_budget
     from ethica.report._release_section import error_curve_figure
 
-    budget = plan_budget(1, 1, design.target, design.confidence)
-    user_budget = plan_budget(unit_bounds, unit_bounds**2, design.target, design.confidence)
+    budget = plan_budget(1, 1, design.target, design.confidence, PureDP)
+    user_budget = plan_budget(unit_bounds, unit_bounds**2, design.target, design.confidence, PureDP)
     epsilons = [Fraction(e) for e in design.epsilons]
     curves = {
-        "one visit per person": error_table(1, 1, epsilons, design.confidence),
+        "one visit per person": error_table(1, 1, epsilons, design.confidence, PureDP),
         f"user-level (≤ {unit_bounds} visits per person)": error_table(
-            unit_bounds, unit_bounds**2, epsilons, design.confidence
+            unit_bounds, unit_bounds**2, epsilons, design.confidence, PureDP
         ),
     }
     frame = pd.DataFrame([{**row, "series": name} for name, rows in curves.items() for row in rows])
@@ -530,12 +514,11 @@ def _supermarket_section(
     ).table()
     value, low, high = released.values[0], released.ci_low[0], released.ci_high[0]
     true = inside["person_id"].nunique()
-    assert isinstance(budget, PureDP) and isinstance(user_budget, PureDP)
     rows = [
         (f"{float(e):g}", *(f"±{r['half_width']:,.0f}" for r in (c[i] for c in curves.values())))
         for i, e in enumerate(epsilons)
     ]
-    html = _fragment(
+    panel = Panel(
         figure=error_curve_figure(frame, target=design.target),
         caption=f"95% interval half-width against epsilon; dashed: the ±{design.target} target",
         columns=["epsilon", *curves],
@@ -557,11 +540,11 @@ def _supermarket_section(
         f"may count {unit_bounds} times, the same accuracy costs ε = "
         f"{float(user_budget.epsilon):.3f}."
     )
-    return Section(
-        id="release-plan",
+    return panels_section(
+        section_id="release-plan",
         title="Planning a release: the supermarket at 1 p.m.",
-        html=html,
         lead=lead,
+        panels=[panel],
     )
 
 

@@ -18,9 +18,10 @@ Gaussian for ``ZCDP``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import overload
 
 from ethica._exceptions import InvalidParameterError
 from ethica.data._bounding import ClampedSum
@@ -29,7 +30,14 @@ from ethica.privacy.release._noise import NOISE_LAWS, Noise
 from ethica.privacy.release._queries import Count, Sum
 from ethica.privacy.release._sensitivity import PrivacyUnit, Sensitivity, cell_sensitivity
 
-__all__ = ["PlannedBudget", "PlannedSensitivity", "error_table", "plan_budget", "plan_sensitivity"]
+__all__ = [
+    "PlannedBudget",
+    "PlannedSensitivity",
+    "error_table",
+    "largest_parameter",
+    "plan_budget",
+    "plan_sensitivity",
+]
 
 PlannedBudget = type[PureDP] | type[ZCDP]
 """The budget types a plan can be made for: ``PureDP`` (discrete Laplace) or ``ZCDP``
@@ -80,6 +88,30 @@ def plan_sensitivity(query: Count | Sum, unit: PrivacyUnit) -> PlannedSensitivit
     )
 
 
+def largest_parameter(
+    width: Callable[[Fraction], float], target: float, *, rounds: int = 30
+) -> Fraction | None:
+    """The largest noise parameter on the ``1/1024`` grid whose half-width is at most ``target``.
+
+    ``width`` must grow with the parameter (every law's half-width does). The parameter is
+    doubled from 1 until too wide, then bisected for at most ``rounds`` steps and rounded
+    down to the grid, so the result always meets the target. ``None`` when even ``1/1024``
+    is too wide.
+    """
+    lo = Fraction(1, 1024)
+    if width(lo) > target:
+        return None
+    hi = Fraction(1)
+    while width(hi) <= target:
+        lo, hi = hi, hi * 2
+    for _ in range(rounds):
+        mid = Fraction(math.floor((lo + hi) / 2 * 1024), 1024)
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if width(mid) <= target else (lo, mid)
+    return lo
+
+
 def _law(budget_type: object) -> type[Noise]:
     if budget_type is not PureDP and budget_type is not ZCDP:
         raise InvalidParameterError(
@@ -87,6 +119,26 @@ def _law(budget_type: object) -> type[Noise]:
             "e.g. plan_budget(1, 1, 25, 0.95, budget_type=ZCDP)."
         )
     return NOISE_LAWS[budget_type]
+
+
+@overload
+def plan_budget(
+    sensitivity_l1: Fraction | int,
+    sensitivity_l2_squared: Fraction | int,
+    target: float,
+    confidence: float,
+    budget_type: type[PureDP] = ...,
+) -> PureDP: ...
+
+
+@overload
+def plan_budget(
+    sensitivity_l1: Fraction | int,
+    sensitivity_l2_squared: Fraction | int,
+    target: float,
+    confidence: float,
+    budget_type: type[ZCDP],
+) -> ZCDP: ...
 
 
 def plan_budget(
@@ -122,18 +174,11 @@ def plan_budget(
     def width(parameter: Fraction) -> int:
         return law(parameter).half_width(confidence)
 
-    if width(Fraction(1, 1024)) > target:
+    lo = largest_parameter(width, target)
+    if lo is None:
         raise InvalidParameterError(
             f"a half-width of {target} is below the noise's smallest atom; ask for at least 1."
         )
-    lo, hi = Fraction(1, 1024), Fraction(1)
-    while width(hi) <= target:
-        lo, hi = hi, hi * 2
-    for _ in range(30):
-        mid = Fraction(math.floor((lo + hi) / 2 * 1024), 1024)
-        if mid in (lo, hi):
-            break
-        lo, hi = (mid, hi) if width(mid) <= target else (lo, mid)
     budget = law.cost(Sensitivity(Fraction(sensitivity_l1), Fraction(sensitivity_l2_squared)), lo)
     assert isinstance(budget, PureDP | ZCDP)
     return budget

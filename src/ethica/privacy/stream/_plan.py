@@ -25,6 +25,7 @@ from ethica._results import Result, ResultPart
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._noise import GaussianNoise, LaplaceNoise, Noise, noise_for
+from ethica.privacy.release._plan import largest_parameter
 from ethica.privacy.release._sensitivity import Sensitivity
 from ethica.privacy.stream._intervals import point_half_widths, sum_half_width
 from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
@@ -213,18 +214,10 @@ def _largest_parameter(
         chosen = {"running": [running], "daily": [daily], "both": [running, daily]}[what]
         return max(float(c.max()) for c in chosen)
 
-    lo = Fraction(1, 1024)
-    if width(lo) > target:
+    largest = largest_parameter(width, target, rounds=40)
+    if largest is None:
         raise InvalidParameterError(
             f"±{target} is below what any noise allows for {strategy.name!r} over "
             f"{strategy.horizon} buckets; ask for a wider interval."
         )
-    hi = Fraction(1)
-    while width(hi) <= target:
-        lo, hi = hi, hi * 2
-    for _ in range(40):
-        mid = Fraction(math.floor((lo + hi) / 2 * 1024), 1024)
-        if mid in (lo, hi):
-            break
-        lo, hi = (mid, hi) if width(mid) <= target else (lo, mid)
-    return lo
+    return largest
