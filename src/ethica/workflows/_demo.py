@@ -112,6 +112,7 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
     )
     from ethica.workflows._demo_attacks import attack_sections
     from ethica.workflows._demo_learning import learning_sections
+    from ethica.workflows._demo_privacy_fairness import privacy_fairness_sections
     from ethica.workflows._demo_release import release_sections
     from ethica.workflows._stream_demo import stream_sections
 
@@ -122,6 +123,7 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
         *release_sections(progress=step),
         *stream_sections(progress=step),
         *attack_sections(progress=step),
+        *privacy_fairness_sections(scored, result, progress=step),
     )
     report = Report(
         "ethica demo",
