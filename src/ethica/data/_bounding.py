@@ -53,13 +53,12 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
-from ibis.common.exceptions import TranslationError
 
-from ethica._exceptions import DataSourceError, InvalidParameterError, SchemaError
+from ethica._exceptions import InvalidParameterError, SchemaError
 from ethica.data._bins import bin_index
 from ethica.data._checks import check_columns, check_numeric
-from ethica.data._engine import is_spark, to_arrow
-from ethica.data._sources import Backend, Source, first_line, open_source
+from ethica.data._engine import is_spark, run
+from ethica.data._sources import Backend, open_source
 
 __all__ = [
     "COUNT",
@@ -205,10 +204,10 @@ def bounded_aggregate(
     metrics = [s.name for s in sums]
     if contribution is None:
         grouped = _group(rows, list(by), {COUNT: rows.count()} | _sums(rows, metrics))
-        return _run(src, grouped).to_pandas()
+        return run(src, grouped, action="aggregate").to_pandas()
     bounded = _bounded(rows, list(by), metrics, contribution)
     fallback = _bounded_by_two_windows(rows, list(by), metrics, contribution)
-    return _run(src, bounded, fallback=fallback).to_pandas()
+    return run(src, bounded, action="aggregate", fallback=fallback).to_pandas()
 
 
 def check_aggregate(
@@ -380,15 +379,3 @@ def _bounded_by_two_windows(
     order = ibis.row_number().over(group_by=per_user[bound.user], order_by=per_user[_RAND])
     kept = per_user.mutate(**{_ROWNUM: order}).filter(ibis._[_ROWNUM] < bound.max_groups)
     return _group(kept, keys, _sums(kept, [COUNT, *metrics]))
-
-
-def _run(src: Source, expr: ir.Table, *, fallback: ir.Table | None = None) -> pa.Table:
-    """Run ``expr``; run ``fallback`` instead if the engine cannot translate ``expr``."""
-    try:
-        return to_arrow(expr, src.backend)
-    except Exception as exc:
-        if fallback is not None and isinstance(exc, TranslationError):  # e.g. no hash()
-            return _run(src, fallback)
-        raise DataSourceError(
-            f"the engine could not aggregate {src.description!r}: {first_line(exc)}"
-        ) from exc

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ethica._exceptions import DataSourceError, InvalidParameterError, SchemaError
+from ethica._exceptions import InvalidParameterError, SchemaError
 from ethica.data._bins import Bins, bin_index, bin_label, bin_labels
 from ethica.data._checks import (
     MAX_GROUPS,
@@ -29,9 +29,8 @@ from ethica.data._checks import (
     warn_label_coding,
 )
 from ethica.data._count_table import MISSING_LABEL, CountTable
-from ethica.data._csv_errors import csv_error
-from ethica.data._engine import to_arrow
-from ethica.data._sources import Backend, Source, first_line, open_source
+from ethica.data._engine import run
+from ethica.data._sources import Backend, Source, open_source
 
 __all__ = ["MAX_CELLS", "count_outcomes"]
 
@@ -165,7 +164,7 @@ def count_outcomes(
             check_numeric(t, "binned protected", spec.column, hint)
     attributes = _attributes(t, specs, _quantile_edges(src, specs), src.sniffed)
     grouped = _grouped_query(t, attributes, label, prediction, score, threshold, score_bins)
-    cells = _run(src, grouped.limit(MAX_CELLS + 1))
+    cells = run(src, grouped.limit(MAX_CELLS + 1), action="count", diagnose_csv=True)
     if cells.num_rows > MAX_CELLS:
         _too_many_cells(src, label, prediction, attributes, max_groups)
     return _finish(
@@ -203,8 +202,7 @@ def _check_parameters(
 ) -> list[str | Bins]:
     if prediction is None and score is None:
         raise InvalidParameterError(
-            "give prediction= (a 0/1 decision column) or score= (a probability column), "
-            "or both."
+            "give prediction= (a 0/1 decision column) or score= (a probability column), or both."
         )
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         raise InvalidParameterError(f"threshold must be a number in [0, 1], got {threshold!r}.")
@@ -245,7 +243,7 @@ def _quantile_edges(src: Source, specs: Sequence[str | Bins]) -> dict[str, tuple
         for i, spec in enumerate(wanted)
         for j, p in enumerate(spec.quantiles or ())
     }
-    row = _run(src, t.aggregate(**metrics)).to_pylist()[0]
+    row = run(src, t.aggregate(**metrics), action="count", diagnose_csv=True).to_pylist()[0]
     edges = {}
     for i, spec in enumerate(wanted):
         values = [v for k, v in row.items() if k.startswith(f"q{i}_") and v is not None]
@@ -348,17 +346,6 @@ def _group_label(key: ir.Column, attribute: _Attribute) -> ir.StringValue:
     return key.cast("string").fill_null(MISSING_LABEL)
 
 
-def _run(src: Source, expr: ir.Table) -> pa.Table:
-    try:
-        return to_arrow(expr, src.backend)
-    except Exception as exc:
-        if src.csv_path is not None:
-            raise csv_error(src.csv_path, exc) from exc
-        raise DataSourceError(
-            f"the engine could not count {src.description!r}: {first_line(exc)}"
-        ) from exc
-
-
 def _too_many_cells(
     src: Source,
     label: str,
@@ -371,13 +358,18 @@ def _too_many_cells(
     for role, column in (("label", label), ("prediction", prediction)):
         if column is None:
             continue
-        sample = _run(src, t.select(column).distinct().limit(11))
+        sample = run(src, t.select(column).distinct().limit(11), action="count", diagnose_csv=True)
         check_binary(
             role, column, distinct_values(sample[column]), positive=None, require_positive=False
         )
     for a in attributes:
         if a.edges is None:
-            found = _run(src, t.select(a.name).distinct().limit(max_groups + 1)).num_rows
+            found = run(
+                src,
+                t.select(a.name).distinct().limit(max_groups + 1),
+                action="count",
+                diagnose_csv=True,
+            ).num_rows
             check_group_count(a.name, found, numeric=a.numeric, max_groups=max_groups)
     raise SchemaError(
         f"the protected attributes {[a.name for a in attributes]} form more than "

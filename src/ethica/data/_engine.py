@@ -6,13 +6,20 @@ import functools
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.common.exceptions import TranslationError
 
-__all__ = ["default_connection", "is_spark", "quiet_engine", "to_arrow"]
+from ethica._exceptions import DataSourceError
+from ethica.data._csv_errors import csv_error
+
+if TYPE_CHECKING:
+    from ethica.data._sources import Source
+
+__all__ = ["default_connection", "first_line", "is_spark", "quiet_engine", "run", "to_arrow"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -59,6 +66,46 @@ def to_arrow(expr: ir.Table, backend: Any) -> pa.Table:
         return session.sql(str(backend.compile(expr))).toArrow()
     with _engine_lock(backend):
         return backend.to_pyarrow(expr)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an engine error's message (its type name if the message is empty)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def run(
+    src: Source,
+    expr: ir.Table,
+    *,
+    action: str,
+    fallback: ir.Table | None = None,
+    diagnose_csv: bool = False,
+) -> pa.Table:
+    """Run ``expr`` on ``src``'s engine; an engine failure names the source and the action.
+
+    Parameters
+    ----------
+    src, expr
+        The source and an expression over its table.
+    action
+        What the query does, for the message: "the engine could not {action} {source}".
+    fallback
+        Run instead when the engine cannot translate ``expr`` (e.g. it has no ``hash()``).
+    diagnose_csv
+        Explain the failure of a CSV source by its file (:func:`csv_error`: the bad line,
+        bytes or encoding) rather than by the engine's first line.
+    """
+    try:
+        return to_arrow(expr, src.backend)
+    except Exception as exc:
+        if fallback is not None and isinstance(exc, TranslationError):
+            return run(src, fallback, action=action, diagnose_csv=diagnose_csv)
+        if diagnose_csv and src.csv_path is not None:
+            raise csv_error(src.csv_path, exc) from exc
+        raise DataSourceError(
+            f"the engine could not {action} {src.description!r}: {first_line(exc)}"
+        ) from exc
 
 
 _GUARD = threading.Lock()

@@ -22,8 +22,8 @@ from pathlib import Path
 import ibis.expr.types as ir
 
 from ethica._exceptions import DataSourceError, InvalidParameterError
-from ethica.data._engine import default_connection, quiet_engine
-from ethica.data._sources import Backend, first_line, open_source
+from ethica.data._engine import default_connection, first_line, quiet_engine
+from ethica.data._sources import Backend, open_source
 
 __all__ = ["parse_numbers", "private_table"]
 

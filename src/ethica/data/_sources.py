@@ -16,9 +16,9 @@ import pyarrow as pa
 
 from ethica._exceptions import DataSourceError, InvalidParameterError, MissingExtraError
 from ethica.data._csv_errors import csv_error
-from ethica.data._engine import default_connection, is_spark, quiet_engine
+from ethica.data._engine import default_connection, first_line, is_spark, quiet_engine
 
-__all__ = ["Backend", "Source", "first_line", "open_source", "resolve_table"]
+__all__ = ["Backend", "Source", "open_source", "resolve_table"]
 
 Backend = Literal["duckdb", "spark"]
 
@@ -331,9 +331,3 @@ def _table_names(connection: Any) -> list[str]:
         return sorted(str(row[0]) for row in rows)
     except Exception:
         return []
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an engine error's message (its type name if the message is empty)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -38,13 +38,13 @@ from ethica.data._bounding import (
     ClampedSum,
     _group,
     _keep_keys,
-    _run,
     _sums,
     _units,
     check_aggregate,
     is_missing,
 )
 from ethica.data._checks import check_columns
+from ethica.data._engine import run
 from ethica.data._sources import Backend, open_source
 
 __all__ = ["BUCKET", "bounded_series"]
@@ -135,7 +135,7 @@ def bounded_series(
     kept = _keep_by_hash(rows, [BUCKET, *by], user, max_cells, max_rows)
     metrics = [s.name for s in sums]
     grouped = _group(kept, [BUCKET, *by], {COUNT: kept.count()} | _sums(kept, metrics))
-    return _run(src, grouped).to_pandas()
+    return run(src, grouped, action="aggregate").to_pandas()
 
 
 def _bucket_index(column: ir.Value, start: datetime, seconds: int) -> ir.IntegerValue:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ethica._exceptions import SchemaError
-from ethica._typing import FloatArray
+from ethica._typing import FloatArray, IndexArray, LabelArray
 from ethica.data._checks import matching_values, same_value
 
 __all__ = [
@@ -184,12 +184,12 @@ class TrainingMatrix:
     """
 
     X: FloatArray
-    y: npt.NDArray[np.int8]
+    y: LabelArray
     sensitive: npt.NDArray[Any]
     feature_names: tuple[str, ...]
     feature_sources: tuple[str, ...]
 
-    def columns_of(self, source_column: str) -> npt.NDArray[np.intp]:
+    def columns_of(self, source_column: str) -> IndexArray:
         """Indices of the features built from ``source_column``."""
         return np.flatnonzero(np.asarray(self.feature_sources) == source_column)
 

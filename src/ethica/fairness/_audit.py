@@ -19,7 +19,6 @@ from ethica.data import CountTable, count_outcomes
 from ethica.data._checks import MAX_GROUPS
 from ethica.fairness._audit_groups import GroupBlock, marginalise
 from ethica.fairness._audit_result import (
-    HARM_DEFINITIONS,
     SCHEMA_VERSION,
     AuditResult,
     CalibrationBin,
@@ -30,6 +29,7 @@ from ethica.fairness._audit_subgroups import check_subgroup_harm, subgroup_findi
 from ethica.fairness._definitions import judge_definitions
 from ethica.fairness._disparities import HYPOTHESIS_OF, disparities, spreads
 from ethica.fairness._intervals import modified_wilson_interval
+from ethica.fairness._registry import HARM_DEFINITIONS
 
 __all__ = ["audit", "audit_counts"]
 
@@ -237,7 +237,6 @@ def audit_counts(
     harm: str = "selection",
     tolerance: float = 0.05,
     confidence: float = 0.95,
-    seed: int = 0,
     subgroups: bool = False,
 ) -> AuditResult:
     """Audit a model's outputs from their count table alone.
@@ -266,9 +265,6 @@ def audit_counts(
     confidence
         Coverage of every interval, in (0, 1); ``1 - confidence`` is the Holm
         family-wise level for ``significant``.
-    seed
-        Seed for resampling-based intervals. Every interval is currently closed-form,
-        so the result does not depend on it; it is recorded in ``provenance``.
     subgroups
         Also search the rich subgroups (Kearns et al. 2018) on the table's cells: the
         most gamma-unfair linear-threshold subgroup and conjunction for the harm's rate
@@ -336,7 +332,7 @@ def audit_counts(
             min_group_size=int(min_group_size),
         ),
         notes=_notes(table, groups, blocks, judged, references, min_group_size, n_tests),
-        provenance={**dict(table.provenance), "seed": seed, "n_dropped": table.n_dropped},
+        provenance={**dict(table.provenance), "n_dropped": table.n_dropped},
         subgroups=subgroup_findings(table, harm) if subgroups else (),
     )
 
@@ -445,7 +441,6 @@ def audit(
     backend: Any = None,
     score_bins: int = 10,
     confidence: float = 0.95,
-    seed: int = 0,
     subgroups: bool = False,
     max_groups: int = MAX_GROUPS,
     encoding: str | None = None,
@@ -487,7 +482,7 @@ def audit(
         DataFrame, dict of arrays or 1-D/2-D array (fairlearn's shapes).
     drop_missing, table, backend, score_bins, max_groups, encoding
         Passed to :func:`ethica.data.count_outcomes`.
-    reference, max_order, min_group_size, harm, tolerance, confidence, seed, subgroups
+    reference, max_order, min_group_size, harm, tolerance, confidence, subgroups
         As in :func:`audit_counts`.
     privacy, groups, privacy_unit, ledger, dataset
         A budget (``PureDP(1)``) makes this a private audit: the confusion counts are
@@ -596,6 +591,5 @@ def audit(
         harm=harm,
         tolerance=tolerance,
         confidence=confidence,
-        seed=seed,
         subgroups=subgroups,
     )

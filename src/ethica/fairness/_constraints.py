@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from ethica._exceptions import InvalidParameterError
-from ethica._typing import FloatArray
+from ethica._typing import FloatArray, IndexArray, LabelArray
 from ethica.fairness._registry import constraint_name
 
 __all__ = [
@@ -45,7 +44,6 @@ __all__ = [
     "encode_known_groups",
 ]
 
-IntArray = npt.NDArray[np.intp]
 
 #: Default difference bound when neither bound is given.
 DEFAULT_DIFFERENCE_BOUND = 0.01
@@ -54,7 +52,7 @@ DEFAULT_DIFFERENCE_BOUND = 0.01
 _ALL: tuple[int | None, ...] = (None,)
 
 
-def encode_groups(sensitive_features: Any) -> tuple[IntArray, tuple[str, ...]]:
+def encode_groups(sensitive_features: Any) -> tuple[IndexArray, tuple[str, ...]]:
     """Encode one or several protected columns as integer group codes.
 
     Several columns (a 2-D array or a DataFrame) define their intersection as the group.
@@ -80,7 +78,7 @@ def encode_groups(sensitive_features: Any) -> tuple[IntArray, tuple[str, ...]]:
 
 def encode_known_groups(
     sensitive_features: Any, known: tuple[str, ...]
-) -> tuple[IntArray, list[str]]:
+) -> tuple[IndexArray, list[str]]:
     """Encode protected values against the group names ``known`` from training.
 
     Returns
@@ -263,13 +261,13 @@ class BoundConstraint:
     """
 
     spec: FairnessConstraint
-    labels: npt.NDArray[np.int8]
-    groups: IntArray
+    labels: LabelArray
+    groups: IndexArray
     group_names: tuple[str, ...]
-    cell_of_row: IntArray = field(init=False, repr=False)
-    event_of_row: IntArray = field(init=False, repr=False)
-    cell_event: IntArray = field(init=False, repr=False)
-    cell_group: IntArray = field(init=False, repr=False)
+    cell_of_row: IndexArray = field(init=False, repr=False)
+    event_of_row: IndexArray = field(init=False, repr=False)
+    cell_event: IndexArray = field(init=False, repr=False)
+    cell_group: IndexArray = field(init=False, repr=False)
     cell_size: FloatArray = field(init=False, repr=False)
     event_size: FloatArray = field(init=False, repr=False)
     slope: FloatArray = field(init=False, repr=False)
@@ -407,6 +405,7 @@ class TruePositiveRateParity(EqualOpportunity):
     same bound (dataclass equality compares classes) but constrains, reports and resolves
     exactly like one.
     """
+
 
 #: Canonical name (:mod:`ethica.fairness._registry`) -> constraint spec class.
 CONSTRAINTS: dict[str, type[FairnessConstraint]] = {

@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from ethica._exceptions import ConvergenceWarning, InvalidParameterError
 from ethica._results import ResultPart
-from ethica._typing import FloatArray
+from ethica._typing import BoolArray, FloatArray, LabelArray
 from ethica.fairness._constraints import BoundConstraint, DemographicParity, FairnessConstraint
 from ethica.fairness._hypothesis_pool import HypothesisPool
 from ethica.fairness._intervals import newcombe_difference, wilson_interval
@@ -51,13 +50,13 @@ __all__ = [
 
 def pareto_mask(
     errors: Sequence[float] | FloatArray, disparities: Sequence[float] | FloatArray
-) -> npt.NDArray[np.bool_]:
+) -> BoolArray:
     """True for the points no other point dominates (both objectives minimised)."""
     e = np.asarray(errors, dtype=np.float64)
     d = np.asarray(disparities, dtype=np.float64)
     no_worse = (e[None, :] <= e[:, None]) & (d[None, :] <= d[:, None])
     better = (e[None, :] < e[:, None]) | (d[None, :] < d[:, None])
-    dominated: npt.NDArray[np.bool_] = np.asarray((no_worse & better).any(axis=1))
+    dominated: BoolArray = np.asarray((no_worse & better).any(axis=1))
     return ~dominated
 
 
@@ -82,7 +81,7 @@ def hypervolume(
 
 
 def error_interval(
-    predictions: FloatArray, labels: npt.NDArray[np.int8], confidence: float = 0.95
+    predictions: FloatArray, labels: LabelArray, confidence: float = 0.95
 ) -> tuple[float, float]:
     """Wilson interval of the expected error ``mean_i |h_i - y_i|`` over ``n`` rows.
 
@@ -343,7 +342,7 @@ def frontier(
     )
 
 
-def _coded_labels(y_train: Any, y_test: Any) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+def _coded_labels(y_train: Any, y_test: Any) -> tuple[LabelArray, LabelArray]:
     """Both label vectors coded 0/1 with the training classes."""
     classes, coded = binary_labels(y_train)
     test = np.asarray(y_test)

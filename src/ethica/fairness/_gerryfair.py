@@ -23,10 +23,9 @@ import warnings
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ethica._exceptions import ConvergenceWarning, InvalidParameterError
-from ethica._typing import FloatArray
+from ethica._typing import BoolArray, FloatArray, LabelArray
 from ethica.fairness._learning_base import (
     BinaryFairClassifier,
     check_number,
@@ -48,14 +47,14 @@ class LinearThresholdClassifier:
         self.weights = weights
         self.intercept = intercept
 
-    def predict(self, X: Any) -> npt.NDArray[np.int8]:
+    def predict(self, X: Any) -> LabelArray:
         """0/1 decisions."""
         return (np.asarray(X) @ self.weights + self.intercept < 0).astype(np.int8)
 
 
 def subgroup_costs(
-    members: npt.NDArray[np.bool_],
-    labels: npt.NDArray[np.int8],
+    members: BoolArray,
+    labels: LabelArray,
     *,
     direction: int,
     metric: str,

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from scipy.optimize import linprog
 
 from ethica._exceptions import InfeasibleError
-from ethica._typing import FloatArray
+from ethica._typing import FloatArray, LabelArray
 from ethica.fairness._constraints import BoundConstraint
 
 __all__ = ["HypothesisPool", "Mixture"]
@@ -48,7 +47,7 @@ class HypothesisPool:
         self.constraint = constraint
         self.labels = constraint.labels.astype(np.float64)
         self.models: list[Any] = []
-        self._predictions: list[npt.NDArray[np.int8]] = []
+        self._predictions: list[LabelArray] = []
         self._keys: dict[bytes, int] = {}
         self.errors = np.zeros(0)
         self.violations = np.zeros((constraint.n_constraints, 0))

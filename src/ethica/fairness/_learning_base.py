@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ethica._exceptions import InvalidParameterError, NotFittedError
-from ethica._typing import FloatArray
+from ethica._typing import FloatArray, LabelArray
 from ethica.fairness._constraints import (
     DemographicParity,
     FairnessConstraint,
@@ -50,7 +50,7 @@ class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):  # type: i
     """ethica's :class:`NotFittedError` that scikit-learn also recognises as its own."""
 
 
-def binary_labels(y: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.int8]]:
+def binary_labels(y: Any) -> tuple[npt.NDArray[Any], LabelArray]:
     """Check that ``y`` holds exactly two classes; return them and ``y`` coded 0/1.
 
     Raises
@@ -165,7 +165,7 @@ class ConstantClassifier:
     def __init__(self, value: int) -> None:
         self.value = value
 
-    def predict(self, X: Any) -> npt.NDArray[np.int8]:
+    def predict(self, X: Any) -> LabelArray:
         """``value`` for every row of ``X``."""
         return np.full(np.shape(X)[0], self.value, dtype=np.int8)
 
@@ -188,7 +188,7 @@ def mixture_positive_probability(
     return total
 
 
-def error_costs(labels: npt.NDArray[np.int8]) -> FloatArray:
+def error_costs(labels: LabelArray) -> FloatArray:
     """Cost of predicting 1 instead of 0 in the empirical error: ``(1 - 2 y_i) / n``."""
     result: FloatArray = (1.0 - 2.0 * labels.astype(np.float64)) / labels.shape[0]
     return result
@@ -234,7 +234,7 @@ class BinaryFairClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         tags.non_deterministic = self.randomised
         return tags
 
-    def _validate_fit(self, X: Any, y: Any) -> tuple[Any, npt.NDArray[np.int8]]:
+    def _validate_fit(self, X: Any, y: Any) -> tuple[Any, LabelArray]:
         X, y = validate_data(self, X, y, accept_sparse=self._sparse_formats())
         self.classes_, coded = binary_labels(y)
         return X, coded

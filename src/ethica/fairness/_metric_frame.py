@@ -36,6 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
+from ethica._typing import IndexArray, LabelArray
 from ethica.fairness._intervals import wilson_interval
 from ethica.fairness._metric_registry import (
     ConfusionCounts,
@@ -45,7 +46,6 @@ from ethica.fairness._metric_registry import (
 
 __all__ = ["MetricFrame"]
 
-IntpArray = npt.NDArray[np.intp]
 ErrorsMode = Literal["raise", "coerce"]
 CompareMethod = Literal["between_groups", "to_overall"]
 
@@ -133,14 +133,14 @@ class GroupingFeature:
         rank = np.empty(order.shape[0], dtype=np.intp)
         rank[order] = np.arange(order.shape[0])
         self.levels: pd.Index = ordered
-        self.codes: IntpArray = rank[codes]
+        self.codes: IndexArray = rank[codes]
 
     @property
     def raw_feature_(self) -> list[Any]:
         """The feature's value per row (as fairlearn's ``GroupFeature`` exposes it)."""
         return list(self.levels.take(self.codes))
 
-    def take(self, rows: IntpArray) -> GroupingFeature:
+    def take(self, rows: IndexArray) -> GroupingFeature:
         """This feature on the rows ``rows`` (a bootstrap sample), levels re-derived."""
         present = np.zeros(len(self.levels), dtype=bool)
         present[self.codes[rows]] = True
@@ -167,23 +167,23 @@ class _Cells:
     """Rows grouped into cells (combinations of feature values that occur)."""
 
     features: tuple[GroupingFeature, ...]
-    of_row: IntpArray
-    level_codes: IntpArray  # (n_cells, n_features)
+    of_row: IndexArray
+    level_codes: IndexArray  # (n_cells, n_features)
 
     @property
     def n_cells(self) -> int:
         return int(self.level_codes.shape[0])
 
     @cached_property
-    def order(self) -> tuple[IntpArray, IntpArray]:
+    def order(self) -> tuple[IndexArray, IndexArray]:
         """Rows sorted by cell (stable: original order within a cell) and cell offsets."""
         order = np.argsort(self.of_row, kind="stable")
         sizes = np.bincount(self.of_row, minlength=self.n_cells)
         return order, np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
 
-    def rows_of(self, cell: int) -> IntpArray:
+    def rows_of(self, cell: int) -> IndexArray:
         order, offsets = self.order
-        rows: IntpArray = order[offsets[cell] : offsets[cell + 1]]
+        rows: IndexArray = order[offsets[cell] : offsets[cell + 1]]
         return rows
 
 
@@ -214,7 +214,7 @@ def _cells(features: Sequence[GroupingFeature], n_rows: int) -> _Cells:
     return _Cells(tuple(features), of_row, level_codes)
 
 
-def _binary(values: npt.NDArray[Any]) -> npt.NDArray[np.int8] | None:
+def _binary(values: npt.NDArray[Any]) -> LabelArray | None:
     """``values`` as int8 when it is 1-D, numeric and only 0/1; else None."""
     if values.ndim != 1 or values.dtype.kind not in "biuf":
         return None
@@ -232,11 +232,11 @@ class _Data:
         self.y_true = y_true
         self.y_pred = y_pred
         true01, pred01 = _binary(y_true), _binary(y_pred)
-        self.outcome: npt.NDArray[np.intp] | None = (
+        self.outcome: IndexArray | None = (
             None if true01 is None or pred01 is None else (2 * true01 + pred01).astype(np.intp)
         )
 
-    def take(self, rows: IntpArray) -> _Data:
+    def take(self, rows: IndexArray) -> _Data:
         copy = object.__new__(_Data)
         copy.y_true, copy.y_pred = self.y_true[rows], self.y_pred[rows]
         copy.outcome = None if self.outcome is None else self.outcome[rows]
@@ -256,7 +256,7 @@ def _counts(data: _Data, cells: _Cells, weights: npt.NDArray[Any] | None) -> Con
     )
 
 
-def _call(metric: _Metric, data: _Data, rows: IntpArray | None) -> Any:
+def _call(metric: _Metric, data: _Data, rows: IndexArray | None) -> Any:
     if rows is None:
         return metric.function(data.y_true, data.y_pred, **metric.params)
     params = {k: v[rows] for k, v in metric.params.items()}

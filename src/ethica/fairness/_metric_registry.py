@@ -42,11 +42,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ethica._typing import FloatArray
+from ethica._typing import BoolArray, FloatArray, IntArray
 
 __all__ = ["ConfusionCounts", "CountMetric", "resolve_count_metric"]
-
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class ConfusionCounts:
     fp: npt.NDArray[Any]
     fn: npt.NDArray[Any]
     tp: npt.NDArray[Any]
-    rows: npt.NDArray[np.int64]
+    rows: IntArray
     total: npt.NDArray[Any]
 
 

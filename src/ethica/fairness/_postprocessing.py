@@ -25,7 +25,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_sample_weight
 
 from ethica._exceptions import ConvergenceWarning, InfeasibleError, InvalidParameterError
-from ethica._typing import FloatArray
+from ethica._typing import FloatArray, IndexArray, LabelArray
 from ethica.fairness._constraints import (
     BoundConstraint,
     FairnessConstraint,
@@ -41,8 +41,6 @@ from ethica.fairness._learning_base import (
 )
 
 __all__ = ["RejectOptionClassifier", "ThresholdOptimizer"]
-
-IntArray = npt.NDArray[np.intp]
 
 
 _PREDICT_METHODS = ("auto", "predict_proba", "decision_function", "predict")
@@ -90,7 +88,7 @@ def drop_zero_weights(X: Any, y: Any, sensitive_features: Any, sample_weight: An
 
 
 def _objective_costs(
-    objective: Any, labels: npt.NDArray[np.int8], weights: FloatArray
+    objective: Any, labels: LabelArray, weights: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Per-row cost of predicting 1 and of predicting 0 (to minimise), summing to the objective.
 
@@ -171,7 +169,7 @@ class _GroupPostProcessor(BinaryFairClassifier):
 
     def _fit_base(
         self, X: Any, y: Any, sample_weight: Any = None
-    ) -> tuple[Any, npt.NDArray[np.int8], FloatArray, FloatArray]:
+    ) -> tuple[Any, LabelArray, FloatArray, FloatArray]:
         X, coded = self._validate_fit(X, y)
         weights = _check_sample_weight(sample_weight, X) if sample_weight is not None else None
         base = LogisticRegression() if self.estimator is None else self.estimator
@@ -184,7 +182,7 @@ class _GroupPostProcessor(BinaryFairClassifier):
         scores = _scores(self.estimator_, X, self.predict_method)
         return X, coded, scores, np.ones(coded.shape[0]) if weights is None else weights
 
-    def _bind(self, coded: npt.NDArray[np.int8], sensitive_features: Any) -> BoundConstraint:
+    def _bind(self, coded: LabelArray, sensitive_features: Any) -> BoundConstraint:
         name = type(self).__name__
         chosen = pick_constraint(self.constraint, self.constraints, name)
         spec = resolve_constraint(chosen, name, string_bound=self.string_bound)
@@ -197,7 +195,7 @@ class _GroupPostProcessor(BinaryFairClassifier):
         self.group_names_ = bound.group_names
         return bound
 
-    def _group_codes(self, sensitive_features: Any, n_rows: int) -> IntArray:
+    def _group_codes(self, sensitive_features: Any, n_rows: int) -> IndexArray:
         if sensitive_features is None:
             raise InvalidParameterError(
                 f"{type(self).__name__} was fitted with sensitive_features, so predict "
@@ -224,7 +222,7 @@ class _GroupPostProcessor(BinaryFairClassifier):
         positive = self._positive_given_groups(scores, groups)
         return np.column_stack([1.0 - positive, positive])
 
-    def _positive_given_groups(self, scores: FloatArray, groups: IntArray) -> FloatArray:
+    def _positive_given_groups(self, scores: FloatArray, groups: IndexArray) -> FloatArray:
         raise NotImplementedError
 
     def predict(self, X: Any, *, sensitive_features: Any = None) -> npt.NDArray[Any]:
@@ -433,7 +431,7 @@ class ThresholdOptimizer(_GroupPostProcessor):
         self._check_fitted()
         return self._pmf_predict(X, sensitive_features=sensitive_features)
 
-    def _positive_given_groups(self, scores: FloatArray, groups: IntArray) -> FloatArray:
+    def _positive_given_groups(self, scores: FloatArray, groups: IndexArray) -> FloatArray:
         positive = np.zeros(scores.shape[0])
         for g, (thresholds, weights) in enumerate(
             zip(self.thresholds_, self.threshold_probabilities_, strict=True)
@@ -513,9 +511,9 @@ class RejectOptionClassifier(_GroupPostProcessor):
         self.training_error_ = float(errors[chosen])
         return self
 
-    def _rule(self, scores: FloatArray, groups: IntArray, theta: float) -> FloatArray:
+    def _rule(self, scores: FloatArray, groups: IndexArray, theta: float) -> FloatArray:
         critical = np.abs(scores - 0.5) <= theta
         return np.where(critical, self.deprived_[groups], scores >= 0.5).astype(np.float64)
 
-    def _positive_given_groups(self, scores: FloatArray, groups: IntArray) -> FloatArray:
+    def _positive_given_groups(self, scores: FloatArray, groups: IndexArray) -> FloatArray:
         return self._rule(scores, groups, self.theta_)

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from ethica._exceptions import InvalidParameterError
 from ethica._results import ResultPart
-from ethica._typing import FloatArray
+from ethica._typing import FloatArray, IndexArray
 from ethica.data import TrainingMatrix
 from ethica.fairness._constraints import FairnessConstraint, encode_groups, encode_known_groups
 from ethica.fairness._frontier import disparity_interval, error_interval
@@ -94,9 +93,9 @@ class ProxyResult(LearningResult):
 def _protected_auc(
     model: Any,
     X_train: FloatArray,
-    groups_train: npt.NDArray[np.intp],
+    groups_train: IndexArray,
     X_test: FloatArray,
-    groups_test: npt.NDArray[np.intp],
+    groups_test: IndexArray,
 ) -> float:
     """Held-out AUC of predicting the group code (one-vs-rest macro for several groups)."""
     fitted = clone(model).fit(X_train, groups_train)

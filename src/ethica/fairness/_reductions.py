@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
 from ethica._exceptions import ConvergenceWarning
-from ethica._typing import FloatArray
+from ethica._typing import FloatArray, LabelArray
 from ethica.fairness._constraints import BoundConstraint, FairnessConstraint
 from ethica.fairness._hypothesis_pool import FEASIBILITY_TOLERANCE, HypothesisPool, Mixture
 from ethica.fairness._learning_base import (
@@ -74,7 +74,6 @@ def run_exponentiated_gradient(
         costs = base_costs + constraint.cost_gradient(multipliers)
         return pool.add(fit_weighted(estimator, X, costs), X)
 
-    mixture = pool.best_mixture(multiplier_bound) if len(pool) else None
     for _ in range(max_iter):
         exp_theta = np.exp(theta - theta.max())
         multipliers = multiplier_bound * exp_theta / (np.exp(-theta.max()) + exp_theta.sum())
@@ -102,7 +101,7 @@ class _ReductionClassifier(BinaryFairClassifier):
 
     def _prepare(
         self, X: Any, y: Any, sensitive_features: Any, warm: HypothesisPool | None = None
-    ) -> tuple[Any, npt.NDArray[np.int8], Any, HypothesisPool]:
+    ) -> tuple[Any, LabelArray, Any, HypothesisPool]:
         name = type(self).__name__
         require_sensitive_features(sensitive_features, name)
         X, coded = self._validate_fit(X, y)
@@ -288,8 +287,11 @@ class GridSearch(_ReductionClassifier):
         Number of multiplier vectors tried (base-learner fits).
     grid_limit
         Largest multiplier on the grid.
-    random_state
-        Unused by the deterministic result; kept for the shared ``predict``.
+
+    Notes
+    -----
+    The result is one classifier, so ``predict`` is deterministic and there is no
+    ``random_state`` (fairlearn's ``GridSearch`` has none either).
     """
 
     def __init__(
@@ -300,14 +302,12 @@ class GridSearch(_ReductionClassifier):
         constraint: FairnessConstraint | None = None,
         grid_size: int = 10,
         grid_limit: float = 2.0,
-        random_state: int | None = None,
     ) -> None:
         self.estimator = estimator
         self.constraints = constraints
         self.constraint = constraint
         self.grid_size = grid_size
         self.grid_limit = grid_limit
-        self.random_state = random_state
 
     def fit(self, X: Any, y: Any, *, sensitive_features: Any = None) -> GridSearch:
         """Fit one best response per grid point and keep the best feasible one."""
@@ -348,3 +348,9 @@ class GridSearch(_ReductionClassifier):
             ),
         )
         return self
+
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """The chosen classifier's labels (``classes_``); no draw, since it is one classifier."""
+        self._check_fitted()
+        chosen: npt.NDArray[Any] = self.classes_[(self._pmf_predict(X)[:, 1] > 0.5).astype(np.intp)]
+        return chosen

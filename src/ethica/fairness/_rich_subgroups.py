@@ -41,10 +41,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from ethica._exceptions import HighCardinalityWarning, InvalidParameterError
-from ethica._typing import FloatArray
+from ethica._typing import BoolArray, FloatArray
 from ethica.fairness._learning_results import LearningResult
 from ethica.fairness._subgroup_encoding import (
     attribute_frame,
@@ -114,7 +113,7 @@ class RichSubgroup(LearningResult):
     gamma_unfairness: float
     members: int
 
-    def contains(self, protected: Any) -> npt.NDArray[np.bool_]:
+    def contains(self, protected: Any) -> BoolArray:
         """Whether each row of ``protected`` (same columns as audited) is in the subgroup."""
         if self.shape == "linear":
             matrix, _ = encode_attributes(protected, levels_from=self.attributes)
@@ -126,9 +125,9 @@ class RichSubgroup(LearningResult):
             member &= np.isin(codes, np.flatnonzero(levels == value))
         return member
 
-    def contains_encoded(self, matrix: FloatArray) -> npt.NDArray[np.bool_]:
+    def contains_encoded(self, matrix: FloatArray) -> BoolArray:
         """Linear subgroups: membership of rows already encoded in :attr:`attributes` order."""
-        inside: npt.NDArray[np.bool_] = matrix @ np.array(self.coefficients) + self.intercept < 0
+        inside: BoolArray = matrix @ np.array(self.coefficients) + self.intercept < 0
         return inside
 
 
@@ -137,7 +136,7 @@ class _Event:
     """The rows a metric conditions on, bound to labels and weights."""
 
     metric: str
-    rows: npt.NDArray[np.bool_]
+    rows: BoolArray
     weights: FloatArray  # of the event's rows
     total: float  # weight of every row: alpha's denominator
 
@@ -359,7 +358,7 @@ class RichSubgroupAuditor:
             base,
         )
 
-    def members(self, subgroup: RichSubgroup) -> npt.NDArray[np.bool_]:
+    def members(self, subgroup: RichSubgroup) -> BoolArray:
         """Whether each bound row is in a linear-threshold ``subgroup`` of these attributes."""
         return subgroup.contains_encoded(self.attributes)
 

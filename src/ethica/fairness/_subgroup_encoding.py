@@ -18,11 +18,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError
-from ethica._typing import FloatArray
+from ethica._typing import BoolArray, FloatArray, IndexArray
 
 __all__ = ["AttributeEncoding", "attribute_frame", "encode_attributes", "text_codes"]
-
-Codes = npt.NDArray[np.intp]
 
 
 def attribute_frame(protected: Any) -> pd.DataFrame:
@@ -42,7 +40,7 @@ def attribute_frame(protected: Any) -> pd.DataFrame:
     return pd.DataFrame(values, columns=[f"attribute_{j}" for j in range(values.shape[1])])
 
 
-def text_codes(values: Any) -> tuple[Codes, npt.NDArray[np.str_]]:
+def text_codes(values: Any) -> tuple[IndexArray, npt.NDArray[np.str_]]:
     """``(codes, levels)``: each value's index into its sorted distinct texts ``str(value)``.
 
     Missing values read ``"nan"``. Values with one text (``1`` and ``"1"``) share a level.
@@ -50,7 +48,7 @@ def text_codes(values: Any) -> tuple[Codes, npt.NDArray[np.str_]]:
     raw, uniques = pd.factorize(values, use_na_sentinel=False)
     texts = np.array([str(value) for value in uniques], dtype=str)
     levels, merged = np.unique(texts, return_inverse=True)
-    codes: Codes = merged.astype(np.intp)[raw]
+    codes: IndexArray = merged.astype(np.intp)[raw]
     return codes, levels
 
 
@@ -60,9 +58,9 @@ class AttributeEncoding:
 
     matrix: FloatArray
     names: tuple[str, ...]
-    column_codes: tuple[Codes, ...]
+    column_codes: tuple[IndexArray, ...]
 
-    def patterns(self, rows: npt.NDArray[np.bool_]) -> tuple[Codes, Codes]:
+    def patterns(self, rows: BoolArray) -> tuple[IndexArray, IndexArray]:
         """``(pattern, first)`` over the selected rows: dense ids of their distinct attribute
         rows (in sorted attribute order, so the same set of rows always numbers them alike),
         and the position among the selected rows of one row of each pattern."""
@@ -90,7 +88,7 @@ def encode(frame: pd.DataFrame, *, levels_from: tuple[str, ...] | None = None) -
     """The :class:`AttributeEncoding` of ``frame`` (see :func:`encode_attributes`)."""
     blocks: list[FloatArray] = []
     names: list[str] = []
-    column_codes: list[Codes] = []
+    column_codes: list[IndexArray] = []
     for column in frame.columns:
         series = frame[column]
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)

@@ -6,7 +6,7 @@ import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from ethica.fairness import audit_counts
-from tests.unit.fairness.test_audit_support import adult_scored, count_table
+from tests.unit.fairness._audit_support import adult_scored, count_table
 
 
 def _newcombe(metric_rows: tuple[int, int, int, int], alpha: float) -> tuple[float, float]:

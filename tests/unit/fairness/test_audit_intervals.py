@@ -29,7 +29,7 @@ from ethica.fairness._intervals import (
     two_proportion_p_value,
     wilson_interval,
 )
-from tests.unit.fairness.test_audit_support import adult_scored, count_table
+from tests.unit.fairness._audit_support import adult_scored, count_table
 
 counts = st.integers(min_value=1, max_value=5000).flatmap(
     lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))

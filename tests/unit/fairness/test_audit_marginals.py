@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ethica.fairness import audit_counts
-from tests.unit.fairness.test_audit_support import count_table
+from tests.unit.fairness._audit_support import count_table
 
 
 def _frame(seed: int, rows: int) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ethica.fairness import audit, audit_counts
-from tests.unit.fairness.test_audit_support import adult_scored, count_table
+from tests.unit.fairness._audit_support import adult_scored, count_table
 
 
 def test_audit_of_a_frame_equals_the_audit_of_its_pandas_count_table() -> None:

@@ -18,7 +18,7 @@ from sklearn.metrics import accuracy_score, precision_score
 from statsmodels.stats.proportion import proportion_confint
 
 from ethica.fairness import AuditResult, GroupMetrics, audit_counts
-from tests.unit.fairness.test_audit_support import adult_scored, count_table
+from tests.unit.fairness._audit_support import adult_scored, count_table
 
 FAIRLEARN_METRICS = {
     "selection_rate": selection_rate,

@@ -9,7 +9,7 @@ import pytest
 
 from ethica._results import SCHEMA_VERSION
 from ethica.fairness import AuditResult, audit_counts
-from tests.unit.fairness.test_audit_support import adult_scored, count_table
+from tests.unit.fairness._audit_support import adult_scored, count_table
 
 METRIC_KEYS = [
     "selection_rate", "tpr", "fpr", "tnr", "fnr", "ppv", "npv", "fdr", "for", "accuracy",

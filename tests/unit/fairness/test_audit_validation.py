@@ -10,7 +10,7 @@ import pytest
 from ethica import InvalidParameterError, SchemaError
 from ethica.data import CountTable
 from ethica.fairness import audit, audit_counts
-from tests.unit.fairness.test_audit_support import adult_scored, count_table
+from tests.unit.fairness._audit_support import adult_scored, count_table
 
 
 @pytest.fixture(scope="module")

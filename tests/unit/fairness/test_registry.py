@@ -13,6 +13,7 @@ from ethica.fairness import (
     EqualizedOdds,
     EqualOpportunity,
     ErrorRateParity,
+    FairnessConstraint,
     FalsePositiveRateParity,
     TruePositiveRateParity,
     constraint_from_name,
@@ -41,7 +42,7 @@ def test_the_audit_judges_the_registry_definitions() -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.__name__)
-def test_constraint_names_are_the_audit_names(spec: type) -> None:
+def test_constraint_names_are_the_audit_names(spec: type[FairnessConstraint]) -> None:
     assert spec.name in CONSTRAINT_NAMES and spec.name in DEFINITIONS
     assert constraint_from_name(spec.name) == spec()
 

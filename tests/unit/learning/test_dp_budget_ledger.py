@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,10 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    ledger.create_dataset("train", PureDP(1))
-    return ledger
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.create_dataset("train", PureDP(1))
+        yield ledger
 
 
 def test_each_fit_is_charged_and_recorded(ledger: Ledger, data: tuple) -> None:
@@ -87,12 +88,14 @@ def test_kind_mismatch_and_bad_parameters_cost_nothing(ledger: Ledger, data: tup
 
 def test_budget_kinds_spent_as_given(tmp_path: Path, data: tuple) -> None:
     X, y = data
-    ledger = Ledger(tmp_path / "kinds.sqlite3")
-    ledger.create_dataset("approx", ApproxDP(4, 1e-5))
-    ledger.create_dataset("zcdp", ZCDP(1))
-    DPLogisticRegression(
-        method="dp-sgd", epsilon=1, delta=1e-6, max_iter=10, ledger=ledger, dataset="approx"
-    ).fit(X, y)
-    DPLinearRegression(budget=ZCDP(0.5), ledger=str(ledger.path), dataset="zcdp").fit(X, X[:, 0])
-    assert ledger.status("approx").spent == ApproxDP(1, 1e-6)
-    assert ledger.status("zcdp").spent == ZCDP(0.5)
+    with Ledger(tmp_path / "kinds.sqlite3") as ledger:
+        ledger.create_dataset("approx", ApproxDP(4, 1e-5))
+        ledger.create_dataset("zcdp", ZCDP(1))
+        DPLogisticRegression(
+            method="dp-sgd", epsilon=1, delta=1e-6, max_iter=10, ledger=ledger, dataset="approx"
+        ).fit(X, y)
+        DPLinearRegression(budget=ZCDP(0.5), ledger=str(ledger.path), dataset="zcdp").fit(
+            X, X[:, 0]
+        )
+        assert ledger.status("approx").spent == ApproxDP(1, 1e-6)
+        assert ledger.status("zcdp").spent == ZCDP(0.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,10 +16,10 @@ from ethica.privacy import ZCDP, Ledger, PureDP, default_ledger_path, discrete_l
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    book = Ledger(tmp_path / "ledger.sqlite3", principal="alice")
-    book.create_dataset("adult", PureDP(1))
-    return book
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "ledger.sqlite3", principal="alice") as book:
+        book.create_dataset("adult", PureDP(1))
+        yield book
 
 
 def _fingerprint(path: Path) -> tuple[str, int]:

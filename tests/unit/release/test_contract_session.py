@@ -12,6 +12,7 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ethica._exceptions import (
@@ -37,10 +38,10 @@ SECRET = "record-4711-salary-93512"
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    book = Ledger(tmp_path / "ledger.sqlite3")
-    book.create_dataset("visits", PureDP(2), privacy_unit=Rows())
-    yield book
-    book.close()
+    with Ledger(tmp_path / "ledger.sqlite3") as book:
+        book.create_dataset("visits", PureDP(2), privacy_unit=Rows())
+        yield book
+        book.close()
 
 
 @pytest.fixture
@@ -59,21 +60,21 @@ def _failing_table() -> ibis.Table:
 
 # ------------------------------------------------------------ 1. reserve, then read
 def test_engine_error_after_the_charge_is_generic_and_charged(tmp_path: Path) -> None:
-    book = Ledger(tmp_path / "l.sqlite3")
-    book.create_dataset("v", PureDP(1), privacy_unit=Rows())
-    session = Session(
-        _failing_table(), privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="v"
-    )
-    with pytest.raises(ReleaseFailedError) as failed:
-        session.evaluate(Sum("x", 0, 10), PureDP(Fraction(1, 2)))
-    message = str(failed.value)
-    assert SECRET not in message and "4711" not in message and "Conversion" not in message
-    assert failed.value.__cause__ is None and failed.value.__context__ is None
-    (record,) = book.history("v")
-    assert record.status == "failed" and SECRET not in (record.error or "")
-    assert book.status("v").remaining == PureDP(Fraction(1, 2))  # the charge stands
-    assert session.remaining == PureDP(Fraction(1, 2))
-    book.close()
+    with Ledger(tmp_path / "l.sqlite3") as book:
+        book.create_dataset("v", PureDP(1), privacy_unit=Rows())
+        session = Session(
+            _failing_table(), privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="v"
+        )
+        with pytest.raises(ReleaseFailedError) as failed:
+            session.evaluate(Sum("x", 0, 10), PureDP(Fraction(1, 2)))
+        message = str(failed.value)
+        assert SECRET not in message and "4711" not in message and "Conversion" not in message
+        assert failed.value.__cause__ is None and failed.value.__context__ is None
+        (record,) = book.history("v")
+        assert record.status == "failed" and SECRET not in (record.error or "")
+        assert book.status("v").remaining == PureDP(Fraction(1, 2))  # the charge stands
+        assert session.remaining == PureDP(Fraction(1, 2))
+        book.close()
 
 
 def test_schema_errors_are_free(ledger: Ledger, frame: pd.DataFrame) -> None:
@@ -184,17 +185,17 @@ def test_version_1_ledgers_migrate_with_their_history(tmp_path: Path) -> None:
         """
     )
     conn.close()
-    book = Ledger(path)
-    assert book.status("a").spent == PureDP(Fraction(1, 4))
-    assert book.status("a").privacy_unit is None
-    frame = pd.DataFrame({"x": [1]})
-    with pytest.raises(LedgerError, match="set_privacy_unit"):
+    with Ledger(path) as book:
+        assert book.status("a").spent == PureDP(Fraction(1, 4))
+        assert book.status("a").privacy_unit is None
+        frame = pd.DataFrame({"x": [1]})
+        with pytest.raises(LedgerError, match="set_privacy_unit"):
+            Session(frame, privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="a")
+        book.set_privacy_unit("a", Rows())
+        with pytest.raises(LedgerError, match="never changed"):
+            book.set_privacy_unit("a", UserLevel("user"))
         Session(frame, privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="a")
-    book.set_privacy_unit("a", Rows())
-    with pytest.raises(LedgerError, match="never changed"):
-        book.set_privacy_unit("a", UserLevel("user"))
-    Session(frame, privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="a")
-    book.close()
+        book.close()
 
 
 # -------------------------------------------------- 4. both caps, componentwise
@@ -203,17 +204,21 @@ def test_session_cap_holds_under_approx_dp_when_caps_are_not_ordered(
 ) -> None:
     """Ledger (eps 5, delta 1e-9) vs session (eps 1, delta 1e-6): neither is below the other,
     and each component's smaller cap must hold."""
-    book = Ledger(tmp_path / "l.sqlite3")
-    book.create_dataset("v", ApproxDP(5, Fraction(1, 10**9)), privacy_unit=Rows())
-    session = Session(
-        frame, privacy_unit=Rows(), budget=ApproxDP(1, Fraction(1, 10**6)), ledger=book, dataset="v"
-    )
-    with pytest.raises(BudgetExceededError, match="this session"):  # eps over the session's
-        session.evaluate(Count(), ApproxDP(2, Fraction(1, 10**10)))
-    with pytest.raises(BudgetExceededError, match="exceeds the budget left"):  # delta: ledger
-        session.evaluate(Count(), ApproxDP(Fraction(1, 2), Fraction(1, 10**8)))
-    assert book.history("v") == []
-    book.close()
+    with Ledger(tmp_path / "l.sqlite3") as book:
+        book.create_dataset("v", ApproxDP(5, Fraction(1, 10**9)), privacy_unit=Rows())
+        session = Session(
+            frame,
+            privacy_unit=Rows(),
+            budget=ApproxDP(1, Fraction(1, 10**6)),
+            ledger=book,
+            dataset="v",
+        )
+        with pytest.raises(BudgetExceededError, match="this session"):  # eps over the session's
+            session.evaluate(Count(), ApproxDP(2, Fraction(1, 10**10)))
+        with pytest.raises(BudgetExceededError, match="exceeds the budget left"):  # delta: ledger
+            session.evaluate(Count(), ApproxDP(Fraction(1, 2), Fraction(1, 10**8)))
+        assert book.history("v") == []
+        book.close()
 
 
 # --------------------------------------------------------- 5. lock between check and spend
@@ -241,15 +246,17 @@ def test_threads_cannot_overspend_a_session_without_ledger(frame: pd.DataFrame) 
 
 # ----------------------------------------------- 6. budgets tied to a dataset and unit
 def test_nothing_auto_creates_a_budget(tmp_path: Path, frame: pd.DataFrame) -> None:
-    book = Ledger(tmp_path / "l.sqlite3")
-    path = tmp_path / "visits.csv"
-    frame.to_csv(path, index=False)
-    with pytest.raises(InvalidParameterError, match="registered dataset"):
-        Session(path, privacy_unit=Rows(), budget=PureDP(1), ledger=book)
-    with pytest.raises(LedgerError, match=r"no dataset 'copy'.*create_dataset\('copy', total\)"):
-        Session(path, privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="copy")
-    assert book.datasets() == []
-    book.close()
+    with Ledger(tmp_path / "l.sqlite3") as book:
+        path = tmp_path / "visits.csv"
+        frame.to_csv(path, index=False)
+        with pytest.raises(InvalidParameterError, match="registered dataset"):
+            Session(path, privacy_unit=Rows(), budget=PureDP(1), ledger=book)
+        with pytest.raises(
+            LedgerError, match=r"no dataset 'copy'.*create_dataset\('copy', total\)"
+        ):
+            Session(path, privacy_unit=Rows(), budget=PureDP(1), ledger=book, dataset="copy")
+        assert book.datasets() == []
+        book.close()
 
 
 def test_a_release_under_another_unit_is_refused(ledger: Ledger, frame: pd.DataFrame) -> None:
@@ -320,3 +327,24 @@ def test_threads_sharing_a_ledger_never_overspend_it(ledger: Ledger, frame: pd.D
         thread.join()
     assert sorted(outcomes) == ["refused"] * 2 + ["released"] * 4
     assert ledger.status("visits").spent == PureDP(2)
+
+
+def test_a_request_id_never_replays_another_sources_release(
+    ledger: Ledger, frame: pd.DataFrame
+) -> None:
+    """Two ibis tables that differ only in a filter are different requests."""
+    table = ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
+    everyone = Session(
+        table, privacy_unit=Rows(), budget=PureDP(2), ledger=ledger, dataset="visits"
+    )
+    some = Session(
+        table.filter(table.x > 2),
+        privacy_unit=Rows(),
+        budget=PureDP(2),
+        ledger=ledger,
+        dataset="visits",
+    )
+    everyone.evaluate(Count(), PureDP(Fraction(1, 4)), request_id="r")
+    with pytest.raises(LedgerError, match="another request"):
+        some.evaluate(Count(), PureDP(Fraction(1, 4)), request_id="r")
+    assert everyone.evaluate(Count(), PureDP(Fraction(1, 4)), request_id="r").tables

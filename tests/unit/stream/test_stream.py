@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -35,10 +36,10 @@ def _day(path: Path, seed: int, users: int = 200) -> Path:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    book = Ledger(tmp_path / "ledger.sqlite3")
-    book.create_dataset("visits", ZCDP(5), privacy_unit=UNIT)
-    return book
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "ledger.sqlite3") as book:
+        book.create_dataset("visits", ZCDP(5), privacy_unit=UNIT)
+        yield book
 
 
 def test_create_charges_the_horizon_once_and_appends_release_each_bucket(
@@ -105,17 +106,17 @@ def test_state_survives_reopening(ledger: Ledger, tmp_path: Path) -> None:
 
 def test_running_totals_track_the_bounded_truth(ledger: Ledger, tmp_path: Path) -> None:
     """With tiny noise (huge budget), the naive running total is the bounded count's sum."""
-    big = Ledger(tmp_path / "big.sqlite3")
-    big.create_dataset("visits", PureDP(10**6), privacy_unit=UNIT)
-    spec = _spec(budget=PureDP(10**6), mechanism="naive")
-    truth = np.zeros(2)
-    with Stream.create(spec, big) as stream:
-        for day in range(3):
-            path = _day(tmp_path / f"t{day}.parquet", day, users=0)  # one visit each
-            counts = pd.read_parquet(path)["place"].value_counts()
-            truth += [counts.get("A", 0), counts.get("B", 0)]
-            release = stream.append(spec.bucket_start(day), path)
-            assert np.allclose(release.running, truth, atol=1)
+    with Ledger(tmp_path / "big.sqlite3") as big:
+        big.create_dataset("visits", PureDP(10**6), privacy_unit=UNIT)
+        spec = _spec(budget=PureDP(10**6), mechanism="naive")
+        truth = np.zeros(2)
+        with Stream.create(spec, big) as stream:
+            for day in range(3):
+                path = _day(tmp_path / f"t{day}.parquet", day, users=0)  # one visit each
+                counts = pd.read_parquet(path)["place"].value_counts()
+                truth += [counts.get("A", 0), counts.get("B", 0)]
+                release = stream.append(spec.bucket_start(day), path)
+                assert np.allclose(release.running, truth, atol=1)
 
 
 def test_bounding_keeps_at_most_max_keys_per_user_per_bucket(tmp_path: Path) -> None:

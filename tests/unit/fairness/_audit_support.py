@@ -1,4 +1,4 @@
-"""Shared helpers for the audit tests: real Adult data and count tables built with pandas.
+"""Fixtures for the audit tests: real Adult data and count tables built with pandas.
 
 The count tables here are built independently of ``ethica.data.count_outcomes`` (a
 plain pandas ``groupby``), so the audit's science is tested on its own. Adult is the
@@ -25,9 +25,17 @@ def _adult(split: Literal["train", "test"]) -> pd.DataFrame:
     return frame
 
 
-@cache
 def adult_scored() -> pd.DataFrame:
-    """Adult test with a logistic-regression score and decision (trained on Adult train)."""
+    """Adult test with a logistic-regression score and decision (trained on Adult train).
+
+    A fresh copy on every call: a test that adds or changes columns cannot change what
+    the next test reads (the model is trained once per session).
+    """
+    return _adult_scored_once().copy()
+
+
+@cache
+def _adult_scored_once() -> pd.DataFrame:
     train, test = _adult("train"), _adult("test")
     model = LogisticRegression(max_iter=1000)
     model.fit(np.log1p(train[FEATURES]), train["outcome"])
