@@ -25,6 +25,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
+
 from ethica._exceptions import (
     BudgetExceededError,
     InvalidParameterError,
@@ -129,6 +132,8 @@ class Session:
         self._spent: Budget = zero_like(budget)
         self._lock = threading.Lock()
         self._pending: dict[int, tuple[Release, int]] = {}
+        self._identity: str | None = None
+        self._source = source
 
     def _check_registered(self, ledger: Ledger, dataset: str | None) -> None:
         if not isinstance(dataset, str) or not dataset:
@@ -267,6 +272,16 @@ class Session:
         assert self.ledger is not None and self.dataset is not None
         return self.ledger.find_request(self.dataset, request_id) is not None
 
+    def _source_identity(self) -> str:
+        """What the session reads, for replay checks: a path or URL as given; an Ibis table
+        as its SQL (so a filter makes another source); a data frame by its columns' schema."""
+        if self._identity is None:
+            if isinstance(self._source, ir.Table):
+                self._identity = f"ibis table|{_expression_text(self._table)}"
+            else:
+                self._identity = f"{self.source_description}|{self._table.schema()}"
+        return self._identity
+
     def _charge(self, query: Query, budget: Budget, request_id: str | None) -> ChargeRecord:
         assert self.ledger is not None and self.dataset is not None
         return self.ledger.record_charge(
@@ -274,7 +289,7 @@ class Session:
             budget,
             query.describe(),
             request_id=request_id,
-            fingerprint=_fingerprint(query, self.unit, self.source_description),
+            fingerprint=_fingerprint(query, self.unit, self._source_identity()),
         )
 
     def _check_cap(self, budget: Budget, what: str) -> None:
@@ -328,6 +343,15 @@ def _check_delta(parts: list[Part]) -> None:
                 "without keys=), which needs DP partition selection and so a delta: use an "
                 "ApproxDP(epsilon, delta) budget, or give the public key set with keys=."
             )
+
+
+def _expression_text(table: object) -> str:
+    """The engine expression a session reads (its SQL), so that two sources that differ only
+    in a filter or a projection never share a request's fingerprint."""
+    try:
+        return str(ibis.to_sql(table))
+    except Exception:  # a backend without SQL: its expression's repr
+        return repr(table)
 
 
 def _fingerprint(query: Query, unit: PrivacyUnit, source: str) -> str:
