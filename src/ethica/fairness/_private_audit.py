@@ -77,10 +77,11 @@ from ethica.fairness._audit_result import (
     Spread,
     group_label,
 )
-from ethica.fairness._definitions import DEFINITIONS, _Gap, _result, _verdict, verdict_level
+from ethica.fairness._definitions import _Gap, _result, _verdict, verdict_level
 from ethica.fairness._disparities import COMPARED_METRICS
 from ethica.fairness._intervals import wilson_interval
 from ethica.fairness._rates import _RATES, CELLS, METRICS
+from ethica.fairness._registry import CALIBRATION, RATE_DEFINITIONS
 
 __all__ = [
     "HARM_METRICS",
@@ -105,17 +106,6 @@ _MAX_SUPPORT = 1 << 20
 #: Tail mass left out of each single-draw density (per side).
 _TAIL = 1e-18
 
-#: The rate definitions and their metrics (those of :mod:`ethica.fairness._definitions`).
-RATE_DEFINITIONS: dict[str, tuple[str, ...]] = {
-    "demographic_parity": ("selection_rate",),
-    "equal_opportunity": ("tpr",),
-    "equalized_odds": ("tpr", "fpr"),
-    "false_positive_rate_parity": ("fpr",),
-    "predictive_parity": ("ppv",),
-    "error_rate_parity": ("accuracy",),
-}
-CALIBRATION = "calibration_within_groups"
-assert set(DEFINITIONS) == {*RATE_DEFINITIONS, CALIBRATION}
 
 _CELL_INDEX = {c: i for i, c in enumerate(CELLS)}
 #: Per metric: the cells of its numerator and the other cells of its denominator.
