@@ -24,9 +24,10 @@ from ethica._exceptions import InvalidParameterError
 from ethica._results import Result, ResultPart
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.release._accuracy import check_confidence
-from ethica.privacy.release._noise import GaussianNoise, LaplaceNoise, Noise, noise_for
+from ethica.privacy.release._noise import GaussianNoise, LaplaceNoise, Noise
 from ethica.privacy.release._plan import largest_parameter
 from ethica.privacy.release._sensitivity import Sensitivity
+from ethica.privacy.stream._budget import check_law, spend
 from ethica.privacy.stream._intervals import point_half_widths, sum_half_width
 from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
 from ethica.privacy.stream._strategies import strategy_sensitivity as _sensitivity
@@ -44,20 +45,22 @@ def stream_noise(
     *,
     per_row: Fraction | int = 1,
     keys: int = 1,
+    noise: str | None = None,
 ) -> tuple[Noise, Sensitivity]:
-    """The noise that spends ``budget`` on ``strategy`` under ``unit`` (and its sensitivity)."""
-    if not isinstance(budget, PureDP | ZCDP):
-        raise InvalidParameterError(
-            f"a stream spends PureDP (discrete Laplace) or ZCDP (discrete Gaussian), got "
-            f"{budget!r}."
-        )
+    """The noise that spends ``budget`` on ``strategy`` under ``unit`` (and its sensitivity).
+
+    ``budget`` is ``PureDP`` (discrete Laplace), ``ZCDP`` (discrete Gaussian) or ``ApproxDP``
+    (``noise="gaussian"``: the Gaussian at the tightest ``rho`` meeting ``(epsilon, delta)``;
+    ``noise="laplace"``: Laplace at ``epsilon``, ``delta`` unused): :mod:`._budget`.
+    """
+    check_law(budget, noise)
     sens = _sensitivity(
         strategy,
         window=unit.window,
         per_cell=unit.max_rows * Fraction(per_row),
         max_keys=min(unit.max_keys, keys),
     )
-    return noise_for(sens, budget), sens
+    return spend(sens, budget, noise), sens
 
 
 @dataclass(frozen=True)

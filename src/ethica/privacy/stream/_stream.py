@@ -47,10 +47,18 @@ from ethica.data import resolve_table
 from ethica.data._bounding import COUNT, ClampedSum, check_aggregate
 from ethica.data._checks import check_columns
 from ethica.data._time_bounding import BUCKET, bounded_series
-from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP, budget_from_dict, zero_like
+from ethica.privacy.budget._budgets import (
+    ZCDP,
+    ApproxDP,
+    Budget,
+    PureDP,
+    budget_from_dict,
+    zero_like,
+)
 from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._noise import Noise
+from ethica.privacy.stream._budget import check_law
 from ethica.privacy.stream._intervals import point_half_widths
 from ethica.privacy.stream._plan import stream_noise
 from ethica.privacy.stream._state import StreamStore, sidecar_path
@@ -83,7 +91,7 @@ class StreamSpec:
     horizon
         Number of buckets.
     budget
-        The whole stream's cost under the unit (``PureDP`` or ``ZCDP``).
+        The whole stream's cost under the unit (``PureDP``, ``ZCDP`` or ``ApproxDP``).
     mechanism
         One of ``naive``, ``tree``, ``ls-tree``, ``factorization``.
     key, keys
@@ -95,6 +103,10 @@ class StreamSpec:
         Optional timestamp column; rows outside the appended bucket are dropped.
     confidence
         Level of every interval.
+    noise
+        With an ``ApproxDP`` budget: ``"gaussian"`` (default; the tightest ``rho`` meeting
+        ``(epsilon, delta)``) or ``"laplace"`` (``epsilon``-DP, ``delta`` unused). Other
+        budgets fix the law (:mod:`._budget`).
     """
 
     name: str
@@ -109,6 +121,7 @@ class StreamSpec:
     measure: ClampedSum | None = None
     time: str | None = None
     confidence: float = 0.95
+    noise: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name:
@@ -119,10 +132,8 @@ class StreamSpec:
             raise InvalidParameterError(
                 f"mechanism must be one of {', '.join(MECHANISMS)}; got {self.mechanism!r}."
             )
-        if not isinstance(self.budget, PureDP | ZCDP):
-            raise InvalidParameterError(
-                f"a stream's budget is PureDP(epsilon) or ZCDP(rho), got {self.budget!r}."
-            )
+        law = check_law(self.budget, self.noise)
+        object.__setattr__(self, "noise", law if isinstance(self.budget, ApproxDP) else None)
         if (self.key is None) != (len(self.keys) == 0):
             raise InvalidParameterError(
                 "give both key (the column) and keys (its public values), or neither; got "
@@ -186,7 +197,7 @@ class StreamSpec:
             "measure": measure,
             "time": self.time,
             "confidence": self.confidence,
-        }
+        } | ({"noise": self.noise} if self.noise is not None else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StreamSpec:
@@ -209,6 +220,7 @@ class StreamSpec:
             ),
             time=data.get("time"),
             confidence=data.get("confidence", 0.95),
+            noise=data.get("noise"),
         )
 
     def fingerprint(self) -> str:
@@ -287,7 +299,12 @@ class Stream:
         self.strategy: Strategy = build_strategy(spec.mechanism, spec.horizon)
         self.noise: Noise
         self.noise, self.sensitivity = stream_noise(
-            self.strategy, spec.unit, spec.budget, per_row=spec.per_row, keys=spec.cells
+            self.strategy,
+            spec.unit,
+            spec.budget,
+            per_row=spec.per_row,
+            keys=spec.cells,
+            noise=spec.noise,
         )
         self._running_hw, self._daily_hw = point_half_widths(
             self.strategy, self.noise, spec.confidence
@@ -532,7 +549,7 @@ def spec_from_mapping(data: dict[str, Any]) -> StreamSpec:
     """A spec from the YAML mapping's plain values (friendly names, checked)."""
     allowed = {
         "name", "dataset", "start", "horizon", "bucket", "mechanism", "budget", "confidence",
-        "privacy_unit", "key", "keys", "measure", "time",
+        "privacy_unit", "key", "keys", "measure", "time", "noise",
     }  # fmt: skip
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -544,10 +561,7 @@ def spec_from_mapping(data: dict[str, Any]) -> StreamSpec:
             raise InvalidParameterError(f"the stream spec needs {required}:.")
     unit = dict(data["privacy_unit"])
     user = unit.pop("user", unit.pop("column", None))
-    budget = data["budget"]
-    if not isinstance(budget, dict) or set(budget) not in ({"epsilon"}, {"rho"}):
-        raise InvalidParameterError(f"budget must be {{epsilon: E}} or {{rho: R}}, got {budget!r}.")
-    value = Fraction(str(next(iter(budget.values()))))
+    budget = budget_from_mapping(data["budget"])
     measure = data.get("measure", "count")
     sum_spec = None
     if measure != "count":
@@ -571,11 +585,28 @@ def spec_from_mapping(data: dict[str, Any]) -> StreamSpec:
         ),
         start=_as_datetime(data["start"]),
         horizon=data["horizon"],
-        budget=PureDP(value) if "epsilon" in budget else ZCDP(value),
+        budget=budget,
         mechanism=data.get("mechanism", "factorization"),
         key=data.get("key"),
         keys=tuple(data.get("keys") or ()),
         measure=sum_spec,
         time=data.get("time"),
         confidence=data.get("confidence", 0.95),
+        noise=data.get("noise"),
     )
+
+
+def budget_from_mapping(budget: object) -> Budget:
+    """``{epsilon: E}``, ``{rho: R}`` or ``{epsilon: E, delta: D}`` (exact decimals)."""
+    kinds = ({"epsilon"}, {"rho"}, {"epsilon", "delta"})
+    if not isinstance(budget, dict) or set(budget) not in kinds:
+        raise InvalidParameterError(
+            f"budget must be {{epsilon: E}}, {{rho: R}} or {{epsilon: E, delta: D}}, got "
+            f"{budget!r}."
+        )
+    values = {k: Fraction(str(v)) for k, v in budget.items()}
+    if "rho" in values:
+        return ZCDP(values["rho"])
+    if "delta" in values:
+        return ApproxDP(values["epsilon"], values["delta"])
+    return PureDP(values["epsilon"])
