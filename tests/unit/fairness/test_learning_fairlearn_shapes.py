@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from ethica._exceptions import InvalidParameterError
 from ethica.fairness import (
     DemographicParity,
+    EqualizedOdds,
     EqualOpportunity,
     ExponentiatedGradient,
     ThresholdOptimizer,
@@ -35,16 +36,25 @@ def _selection_rates(decisions: np.ndarray, group: np.ndarray) -> dict[str, floa
     return {g: float(decisions[group == g].mean()) for g in ("a", "b")}
 
 
-def test_constraint_spellings_resolve_to_the_same_spec() -> None:
-    owner = "test"
-    assert resolve_constraint("demographic_parity", owner) == DemographicParity()
-    assert resolve_constraint("true_positive_rate_parity", owner) == EqualOpportunity()
+def test_fairlearn_constraint_strings_resolve_to_the_same_spec() -> None:
+    assert resolve_constraint("demographic_parity", "test") == DemographicParity()
+    assert resolve_constraint("true_positive_rate_parity", "test") == EqualOpportunity()
+
+
+def test_a_fairlearn_moment_keeps_its_difference_bound() -> None:
     moment = flr.DemographicParity(difference_bound=0.05)
-    assert resolve_constraint(moment, owner) == DemographicParity(difference_bound=0.05)
+    assert resolve_constraint(moment, "test") == DemographicParity(difference_bound=0.05)
+
+
+def test_a_fairlearn_moment_keeps_its_ratio_bound() -> None:
     ratio = flr.EqualizedOdds(ratio_bound=0.8)
-    assert resolve_constraint(ratio, owner).ratio_bound == 0.8
+    spec = resolve_constraint(ratio, "test")
+    assert isinstance(spec, EqualizedOdds) and spec.ratio_bound == 0.8
+
+
+def test_an_unknown_constraint_string_is_refused() -> None:
     with pytest.raises(InvalidParameterError, match="unknown constraint 'parity'"):
-        resolve_constraint("parity", owner)
+        resolve_constraint("parity", "test")
 
 
 def test_exponentiated_gradient_takes_fairlearn_call_shape_and_gives_probabilities() -> None:
