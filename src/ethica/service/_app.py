@@ -4,7 +4,9 @@ Authentication: ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). Every
 the same 401 with the same message, whether the key is missing, unknown or revoked. Errors:
 400 for a refused query (``node`` names what is not allowed), 403 for what the caller may not
 do or spend (an exhausted budget shows what remains), 409 for a request id reused for
-another request, 500 with a generic message for a release that failed after its charge.
+another request, 429 with ``Retry-After`` for a principal over its rate limit
+(:mod:`ethica.service._ratelimit`), 500 with a generic message for a release that failed
+after its charge.
 Every request is written to the audit log (principal, method, path, status).
 """
 
@@ -29,6 +31,7 @@ from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.sql import SqlRefusedError
 from ethica.service._core import AccessDeniedError, Caller, ServiceCore
 from ethica.service._pages import dashboard_page, query_page
+from ethica.service._ratelimit import RateLimiter
 
 __all__ = ["create_app"]
 
@@ -37,6 +40,12 @@ _UNAUTHORIZED = "missing or invalid API key; send 'Authorization: Bearer <key>'.
 
 class _Unauthorized(Exception):
     pass
+
+
+class _RateLimited(Exception):
+    def __init__(self, name: str, limit: float, wait: float) -> None:
+        super().__init__(name)
+        self.name, self.limit, self.wait = name, limit, wait
 
 
 class QueryBody(BaseModel):
@@ -81,6 +90,12 @@ def _caller(request: Request) -> Caller:
     if caller is None:
         raise _Unauthorized
     request.state.caller = caller
+    limiter: RateLimiter = request.app.state.limiter
+    wait = limiter.acquire(caller.name)
+    if wait is not None:
+        limit = core.config.rate_limit(caller.name)
+        assert limit is not None
+        raise _RateLimited(caller.name, limit, wait)
     return caller
 
 
@@ -98,7 +113,23 @@ def create_app(core: ServiceCore) -> FastAPI:
     """The service's ASGI app over ``core``."""
     app = FastAPI(title="ethica DP query service", version="1", docs_url=None, redoc_url=None)
     app.state.core = core
+    app.state.limiter = RateLimiter(core.config.rate_limit)
     app.add_middleware(_Audit)
+
+    @app.exception_handler(_RateLimited)
+    def rate_limited(request: Request, exc: _RateLimited) -> JSONResponse:
+        seconds = RateLimiter.retry_after(exc.wait)
+        request.state.detail = "rate_limited"
+        return JSONResponse(
+            {
+                "error": "rate_limited",
+                "message": f"{exc.name!r} may send {exc.limit:g} requests per minute; "
+                f"retry after {seconds} s.",
+                "retry_after": seconds,
+            },
+            status_code=429,
+            headers={"Retry-After": str(seconds)},
+        )
 
     @app.exception_handler(_Unauthorized)
     def unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:

@@ -18,6 +18,10 @@ Example::
           income: {type: number, lower: 0, upper: 200000}
     analysts:
       alice: {visits: {epsilon: 1}}  # alice may spend at most epsilon 1 of visits' 3
+    rate_limits:                    # optional: requests per minute per principal (all keys)
+      default: 600                  # everyone not named below; omit for no limit
+      alice: 60
+    engine_threads: 2               # optional: DuckDB threads per query (default: one a core)
 
 Everything in it is public metadata: bounds and key sets are declared, never read from data.
 """
@@ -62,6 +66,12 @@ class ServiceConfig:
     store: Path
     confidence: float = 0.95
     path: Path | None = field(default=None, compare=False)
+    rate_limits: Mapping[str, float] = field(default_factory=dict)
+    engine_threads: int | None = None
+
+    def rate_limit(self, name: str) -> float | None:
+        """Requests per minute allowed to ``name`` (``None``: no limit)."""
+        return self.rate_limits.get(name, self.rate_limits.get("default"))
 
     def role(self, name: str) -> str | None:
         """``"custodian"``, ``"analyst"`` or ``None`` for an unknown name."""
@@ -161,7 +171,16 @@ def config_from_dict(
     """Build the configuration from its parsed YAML mapping."""
     if not isinstance(data, Mapping):
         raise InvalidParameterError("the service config must be a mapping (see docs/service.md).")
-    unknown = set(data) - {"ledger", "store", "confidence", "custodians", "datasets", "analysts"}
+    unknown = set(data) - {
+        "ledger",
+        "store",
+        "confidence",
+        "custodians",
+        "datasets",
+        "analysts",
+        "rate_limits",
+        "engine_threads",
+    }
     if unknown:
         raise InvalidParameterError(f"unknown service config keys {sorted(unknown)}.")
     datasets: dict[str, DatasetConfig] = {}
@@ -206,6 +225,15 @@ def config_from_dict(
     if clash:
         raise InvalidParameterError(f"{sorted(clash)} are both custodians and analysts.")
     confidence = float(data.get("confidence", 0.95))
+    rate_limits = _rate_limits(data.get("rate_limits"), set(analysts) | set(custodians))
+    threads = data.get("engine_threads")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise InvalidParameterError(
+            f"engine_threads must be a positive integer (DuckDB threads per query), got "
+            f"{threads!r}; omit it for one thread per core."
+        )
     return ServiceConfig(
         datasets=datasets,
         analysts=analysts,
@@ -214,4 +242,31 @@ def config_from_dict(
         store=base / str(data.get("store", "service.sqlite3")),
         confidence=confidence,
         path=path,
+        rate_limits=rate_limits,
+        engine_threads=threads,
     )
+
+
+def _rate_limits(value: object, principals: set[str]) -> dict[str, float]:
+    """``{default: n, name: n}``: requests per minute, positive numbers, known names."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidParameterError(
+            "rate_limits maps 'default' or a principal's name to requests per minute, e.g. "
+            f"{{default: 600, alice: 60}}; got {value!r}."
+        )
+    out: dict[str, float] = {}
+    for name, limit in value.items():
+        if name != "default" and name not in principals:
+            raise InvalidParameterError(
+                f"rate_limits names {name!r}, who is neither an analyst nor a custodian; "
+                f"known: {sorted(principals)} (or 'default')."
+            )
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
+            raise InvalidParameterError(
+                f"rate_limits[{name!r}] must be a positive number of requests per minute, "
+                f"got {limit!r}."
+            )
+        out[str(name)] = float(limit)
+    return out

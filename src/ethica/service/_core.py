@@ -1,6 +1,7 @@
 """The service's logic without HTTP: who may do what, planning, releasing, history.
 
-:class:`ServiceCore` holds the registered sources (Ibis tables over DuckDB, opened once), the
+:class:`ServiceCore` holds the registered sources (read once into the service's DuckDB, with a
+connection per worker thread: :class:`~ethica.service._engines.EnginePool`), the
 ledger (one :class:`~ethica.service._budgets.AnalystLedger` per analyst, all on the same
 SQLite file) and the key store. Each query is checked for free (SQL allow-list, grant,
 budget kind, schema), then released through :class:`~ethica.privacy.release.Session`, which
@@ -10,14 +11,12 @@ reserves the budget before the engine reads any row (the privacy contract in DES
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ethica._exceptions import EthicaError, InvalidParameterError, SchemaError
-from ethica.data._private_sources import parse_numbers, private_table
+from ethica._exceptions import EthicaError, InvalidParameterError
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._cells import share
@@ -27,6 +26,7 @@ from ethica.privacy.release._session import Session
 from ethica.privacy.sql import SqlQuery, TableSchema, plan_sql
 from ethica.service._budgets import AnalystLedger, principal_name
 from ethica.service._config import ServiceConfig, parse_budget
+from ethica.service._engines import EnginePool
 from ethica.service._store import Store
 
 __all__ = ["AccessDeniedError", "ServiceCore"]
@@ -69,21 +69,8 @@ class ServiceCore:
         self.schemas: dict[str, TableSchema] = {
             name: d.schema for name, d in config.datasets.items()
         }
-        self.tables: dict[str, Any] = {}
-        for name, dataset in config.datasets.items():
-            table, _ = private_table(dataset.source, table=dataset.table)
-            missing = [
-                c.name for c in dataset.schema.columns.values() if c.name not in table.columns
-            ]
-            if missing:
-                raise SchemaError(
-                    f"dataset {name!r}: declared columns {missing} are not in the source "
-                    f"{dataset.source!r} (its columns: {list(table.columns)})."
-                )
-            numbers = [c.name for c in dataset.schema.columns.values() if c.type == "number"]
-            self.tables[name] = parse_numbers(table, numbers)
-        # DuckDB's connection is shared by the engine; releases read it one at a time.
-        self._engine_lock = threading.Lock()
+        # each source read once, into the service's own DuckDB; a connection per thread
+        self.engines = EnginePool(config.datasets, threads=config.engine_threads)
 
     def _register(self, name: str, total: Budget, unit: Any) -> None:
         if not self._admin.has_dataset(name):
@@ -106,6 +93,7 @@ class ServiceCore:
             ledger.close()
         self._admin.close()
         self.store.close()
+        self.engines.close()
 
     # ------------------------------------------------------------------- identity
     def caller(self, key: str | None) -> Caller | None:
@@ -241,15 +229,14 @@ class ServiceCore:
             ]
             rid = f"{caller.name}:{request_id}:{digest}"
         session = Session(
-            query.filter(self.tables[query.table]),
+            query.filter(self.engines.table(query.table)),
             privacy_unit=dataset.privacy_unit,
             budget=dataset.total,
             ledger=ledger,
             dataset=query.table,
             confidence=self.config.confidence,
         )
-        with self._engine_lock:
-            release = session.evaluate(query.batch, cost, request_id=rid)
+        release = session.evaluate(query.batch, cost, request_id=rid)
         out = release.to_dict()
         out["source"] = query.table
         out["sql"] = query.canonical()
