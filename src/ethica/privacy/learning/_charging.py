@@ -2,8 +2,11 @@
 
 Every private learner follows the privacy contract (``DESIGN.md``) in this order:
 
-1. **Free checks.** Hyper-parameters, the budget, declared bounds and the shapes of ``X`` and
-   ``y`` are checked before anything is charged; a refusal costs nothing.
+1. **Free checks and calibration.** Hyper-parameters, the budget, declared bounds and the
+   shapes of ``X`` and ``y`` are checked, and every noise parameter (scales, the Gamma norm's
+   rate, DP-SGD's noise multiplier from the accountant, the grid's headroom) is computed and
+   checked to be finite and within the samplers' range, before anything is charged: these
+   depend only on public values, so a refusal costs nothing.
 2. **Reserve.** With a ledger, :meth:`~ethica.privacy.Ledger.record_charge` records the
    cost against the registered dataset (atomically, refusing when it exceeds what remains).
 3. **Read.** Only then are the private values used. A failure from here on is recorded with
@@ -35,7 +38,9 @@ from ethica.privacy.budget._ledger import Ledger
 
 __all__ = [
     "FAILED",
+    "LIMIT",
     "charged",
+    "check_calibration",
     "check_positive",
     "clip_rows",
     "private_rng",
@@ -64,6 +69,25 @@ def check_positive(owner: str, name: str, value: Any, *, integer: bool = False) 
         raise InvalidParameterError(f"{owner}({name}={value!r}) must be {kind} > 0; e.g. {name}=1.")
 
 
+#: Largest magnitude a calibrated float (a noise scale, a ridge, a squared norm) may take:
+#: far below float64's 1.8e308, so that every product formed after the charge stays finite.
+LIMIT = 1e100
+
+
+def check_calibration(owner: str, what: str, value: float, fix: str) -> float:
+    """Refuse (before the charge) a calibrated parameter that is not finite and in
+    ``(0, LIMIT]``: past the charge it would overflow, and the failure would cost the budget.
+
+    ``what`` names the parameter and how it was derived; ``fix`` says what to change.
+    """
+    if not (math.isfinite(value) and 0 < value <= LIMIT):
+        raise InvalidParameterError(
+            f"{owner}: {what} = {value!r} is outside (0, {LIMIT:g}], so the noise cannot be "
+            f"calibrated in float64; {fix}. Nothing was charged."
+        )
+    return value
+
+
 def resolve_budget(owner: str, epsilon: Any, delta: Any, budget: Any) -> Budget:
     """The typed budget a fit spends: ``budget``, else ``PureDP(epsilon)`` (``epsilon``
     defaults to 1), else ``ApproxDP(epsilon, delta)`` when ``delta`` is given."""
@@ -89,12 +113,19 @@ def clip_rows(X: npt.NDArray[np.float64], norm: float) -> npt.NDArray[np.float64
     """Scale every row whose Euclidean norm exceeds ``norm`` down to norm ``norm``.
 
     Rows inside the ball are unchanged; the result satisfies ``||x_i|| <= norm`` up to one
-    rounding of the division (the learners leave a margin for it).
+    rounding of the division (the learners leave a margin for it). Total on finite input:
+    each row is first divided by its largest absolute entry ``a_i``, so no square overflows
+    (``||x_i|| = a_i ||x_i / a_i||`` with ``1 <= ||x_i / a_i|| <= sqrt(p)``), and nothing
+    raises or warns whatever the values.
     """
-    norms = np.linalg.norm(X, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(norms > norm, norm / norms, 1.0)
-    clipped: npt.NDArray[np.float64] = X * factor[:, None]
+    with np.errstate(all="ignore"):
+        largest = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0])
+        safe = np.where(largest > 0, largest, 1.0)
+        unit = np.linalg.norm(X / safe[:, None], axis=1)  # ||x_i|| / a_i, in [1, sqrt(p)]
+        ratio = norm / safe  # the bound in units of a_i (may underflow to 0: row -> 0)
+        outside = (largest > 0) & (unit > ratio)
+        factor = np.where(outside, ratio / np.where(unit > 0, unit, 1.0), 1.0)
+        clipped: npt.NDArray[np.float64] = X * factor[:, None]
     return clipped
 
 

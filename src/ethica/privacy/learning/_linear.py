@@ -43,12 +43,15 @@ from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
     charged,
+    check_calibration,
     check_ledger,
     check_positive,
     resolve_budget,
     zcdp_of,
 )
 from ethica.privacy.noise import discrete_gaussian, discrete_laplace
+from ethica.privacy.noise._gaussian import MAX_SIGMA
+from ethica.privacy.noise._laplace import MAX_SCALE as MAX_LAPLACE_SCALE
 
 __all__ = ["DPLinearRegression"]
 
@@ -157,7 +160,7 @@ class DPLinearRegression(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return tags
 
     def fit(self, X: Any, y: Any) -> DPLinearRegression:
-        """Free checks, the charge, then the noisy statistics and the solve.
+        """Free checks and calibration, the charge, then the noisy statistics and the solve.
 
         Raises
         ------
@@ -182,45 +185,93 @@ class DPLinearRegression(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             raise InvalidParameterError(
                 f"{name} sums at most 2**32 rows exactly; got {X.shape[0]}. Subsample first."
             )
+        plan = self._calibrate(budget, bounds)
         ledger = check_ledger(name, self.ledger, self.dataset, budget)
         m = bounds.shape[0]
-        pairs = m * (m + 1) // 2
-        l1, l2_squared = sensitivity(m)
         scale = 1 << _GRID_BITS
         magnitude = np.maximum(np.abs(bounds[:, 0]), np.abs(bounds[:, 1]))
         upper = np.triu_indices(m)
-        with charged(ledger, self.dataset, budget, f"{name} on {X.shape[1]} features") as release:
+        with (
+            charged(ledger, self.dataset, budget, f"{name} on {X.shape[1]} features") as release,
+            np.errstate(all="ignore"),  # an overflow becomes a non-finite value, refused below
+        ):
             columns = [X, np.ones((X.shape[0], 1))] if self.fit_intercept else [X]
             z = np.clip(np.hstack([*columns, y[:, None]]), bounds[:, 0], bounds[:, 1])
             exact = row_products(z, magnitude)
-            if isinstance(budget, PureDP):
-                noise_scale = Fraction(l1) / budget.epsilon
-                noisy = exact + discrete_laplace(noise_scale, pairs)
-                std = math.sqrt(2.0) * float(noise_scale)
-                noise = {"mechanism": "discrete Laplace", "scale_grid_units": float(noise_scale)}
+            if plan["mechanism"] == "discrete Laplace":
+                draws = discrete_laplace(plan["_scale"], len(exact))
             else:
-                rho, _ = zcdp_of(budget)
-                sigma = gaussian_sigma(Fraction(math.isqrt(l2_squared - 1) + 1), ZCDP(rho))
-                noisy = exact + discrete_gaussian(sigma, pairs)
-                std = float(sigma)
-                noise = {"mechanism": "discrete Gaussian", "sigma_grid_units": float(sigma)}
+                draws = discrete_gaussian(plan["_scale"], len(exact))
+            # exact integer sum (Python ints: no int64 wrap-around), then one rounding to float
+            noisy = [float(int(a) + int(b)) for a, b in zip(exact, draws, strict=True)]
             stats = np.zeros((m, m))
-            stats[upper] = noisy.astype(np.float64)
+            stats[upper] = noisy
             stats = stats + np.triu(stats, 1).T
             stats *= np.outer(magnitude, magnitude) / (scale * scale)
-            w = self._solve(stats, std * float(np.max(magnitude)) ** 2 / scale**2, m)
+            w = self._solve(stats, plan["_ridge"])
+            if not np.all(np.isfinite(w)):
+                raise ArithmeticError("non-finite coefficients")
             release(w.tolist())
         p = X.shape[1]
         self.coef_ = w[:p].copy()
         self.intercept_ = float(w[p]) if self.fit_intercept else 0.0
         self.budget_ = budget
-        self.noise_ = noise
+        self.noise_ = {k: v for k, v in plan.items() if not k.startswith("_")}
         return self
 
-    def _solve(self, stats: npt.NDArray[np.float64], std: float, m: int) -> npt.NDArray[np.float64]:
+    def _calibrate(self, budget: Budget, bounds: npt.NDArray[np.float64]) -> dict[str, Any]:
+        """The noise law, its scale in grid units and the ridge, from public values only
+        (the budget and the declared bounds); runs before the charge, so an impossible
+        calibration costs nothing."""
+        name = type(self).__name__
+        m = bounds.shape[0]
+        pairs = m * (m + 1) // 2
+        l1, l2_squared = sensitivity(m)
+        scale = 1 << _GRID_BITS
+        magnitude = np.maximum(np.abs(bounds[:, 0]), np.abs(bounds[:, 1]))
+        top = float(np.max(magnitude))
+        largest = top * top if top <= 1e150 else math.inf  # no OverflowError
+        check_calibration(
+            name, "the largest squared bound max(|lower|, |upper|)**2", largest,
+            "declare bounds_X and bounds_y of magnitude at most 1e50 (rescale the columns)",
+        )  # fmt: skip
+        fix = f"{budget} leaves noise beyond the exact sampler's range; pass a larger epsilon"
+        noise_scale: Fraction
+        if isinstance(budget, PureDP):
+            noise_scale = Fraction(l1) / budget.epsilon
+            if noise_scale > MAX_LAPLACE_SCALE:
+                raise InvalidParameterError(
+                    f"{name}: the discrete Laplace scale {float(noise_scale):.4g} (grid units) "
+                    f"exceeds 2**52; {fix}. Nothing was charged."
+                )
+            std = math.sqrt(2.0) * float(noise_scale)
+            plan: dict[str, Any] = {
+                "mechanism": "discrete Laplace",
+                "scale_grid_units": float(noise_scale),
+            }
+        else:
+            rho, _ = zcdp_of(budget)  # InvalidParameterError when too small: before the charge
+            noise_scale = gaussian_sigma(Fraction(math.isqrt(l2_squared - 1) + 1), ZCDP(rho))
+            if noise_scale > MAX_SIGMA:
+                raise InvalidParameterError(
+                    f"{name}: the discrete Gaussian sigma {float(noise_scale):.4g} (grid units) "
+                    f"exceeds 2**48; {fix} or delta. Nothing was charged."
+                )
+            std = float(noise_scale)
+            plan = {"mechanism": "discrete Gaussian", "sigma_grid_units": float(noise_scale)}
+        if self.alpha is not None:
+            ridge = check_calibration(name, "alpha", float(self.alpha), "pass a smaller alpha")
+        else:
+            ridge = std * largest / scale**2 * math.sqrt(m)
+            check_calibration(name, "the default ridge (noise sd * sqrt(m))", ridge, fix)
+        plan.update({"pairs": pairs, "_scale": noise_scale, "_ridge": ridge})
+        return plan
+
+    @staticmethod
+    def _solve(stats: npt.NDArray[np.float64], ridge: float) -> npt.NDArray[np.float64]:
+        """Noisy ``X^T X`` projected onto the PSD cone, plus ``ridge``, solved (free)."""
         gram, cross = stats[:-1, :-1], stats[:-1, -1]
         values, vectors = np.linalg.eigh(gram)
-        ridge = float(self.alpha) if self.alpha is not None else std * math.sqrt(m)
         psd = (vectors * np.maximum(values, 0.0)) @ vectors.T + ridge * np.eye(gram.shape[0])
         solution: npt.NDArray[np.float64] = np.linalg.solve(psd, cross)
         return solution

@@ -82,7 +82,9 @@ from ethica.fairness._learning_base import EstimatorNotFittedError, binary_label
 from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
+    LIMIT,
     charged,
+    check_calibration,
     check_ledger,
     check_positive,
     clip_rows,
@@ -92,6 +94,7 @@ from ethica.privacy.learning._charging import (
     zcdp_of,
 )
 from ethica.privacy.noise import discrete_gaussian
+from ethica.privacy.noise._gaussian import MAX_SIGMA
 
 __all__ = ["DPLogisticRegression"]
 
@@ -290,14 +293,121 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         norm = float(self.data_norm)
         return math.sqrt(norm * norm + 1.0) if self.fit_intercept else norm
 
+    # ------------------------------------------------------------- calibration (free)
+    def _calibrate(self, budget: Budget, p: int) -> dict[str, Any]:
+        """Every noise parameter of the fit, from public values only (``p`` = the number of
+        coefficients). Runs before the charge, so an impossible calibration costs nothing."""
+        name = type(self).__name__
+        check_calibration(
+            name, "the squared radius data_norm**2 (+1 with the intercept)",
+            self._radius() ** 2, "declare a smaller data_norm (rescale the features)",
+        )  # fmt: skip
+        lam = check_calibration(
+            name, "the regularisation 1/C", 1.0 / float(self.C), "pass a larger C"
+        )
+        if self.method == "objective":
+            return self._calibrate_objective(budget, p, lam)
+        return self._calibrate_sgd(budget, p)
+
+    def _calibrate_objective(self, budget: Budget, p: int, lam: float) -> dict[str, Any]:
+        name = type(self).__name__
+        try:
+            if isinstance(budget, ZCDP):
+                epsilon = float(dyadic_below(math.sqrt(2 * float(budget.rho))))
+            else:
+                epsilon = float(budget.epsilon)
+        except (OverflowError, ValueError):
+            epsilon = math.inf
+        if not (math.isfinite(epsilon) and 0 < epsilon <= LIMIT):
+            raise InvalidParameterError(
+                f"{name}: the budget gives epsilon = {epsilon!r} for objective perturbation, "
+                f"outside (0, {LIMIT:g}] in float64; pass an epsilon in that range. Nothing "
+                "was charged."
+            )
+        fix = (
+            f"epsilon={epsilon:g} is out of range for objective perturbation; pass a larger epsilon"
+        )
+        radius = self._radius()
+        curvature = _C_LOGISTIC * radius * radius
+        with np.errstate(all="ignore"):
+            extra = max(0.0, curvature / math.expm1(min(_jacobian_share(epsilon), 700.0)) - lam)
+        check_calibration(name, "the regularisation 1/C + extra Delta", lam + extra, fix)
+        jacobian = math.log1p(curvature / (lam + extra))
+        beta = (epsilon - jacobian) / radius
+        if not beta > 0:  # cannot happen for epsilon > 0 (the Jacobian takes a share < 1)
+            raise InvalidParameterError(
+                f"{name}: beta = {beta!r} <= 0; {fix}. Nothing was charged."
+            )
+        check_calibration(name, "the Gamma norm's mean p/beta", p / beta, fix)
+        return {
+            "mechanism": "objective perturbation (Chaudhuri, Monteleoni & Sarwate 2011)",
+            "epsilon": epsilon,
+            "beta": beta,
+            "extra_regularisation": extra,
+            "radius": radius,
+        }
+
+    def _calibrate_sgd(self, budget: Budget, p: int) -> dict[str, Any]:
+        from ethica.privacy.learning._sgd_accounting import noise_multiplier
+
+        name = type(self).__name__
+        rho, delta = zcdp_of(budget)  # InvalidParameterError when too small: before the charge
+        count_rho = rho / _COUNT_SHARE
+        steps, q = int(self.max_iter), float(self.sampling_rate)
+        if q >= 1:
+            z = gaussian_sigma(1, ZCDP((rho - count_rho) / steps))  # exact zCDP, CKS Thm 4
+        else:
+            assert isinstance(budget, ApproxDP) and delta is not None
+            try:
+                z = noise_multiplier(
+                    float(budget.epsilon), float(delta), q, steps, float(count_rho)
+                )
+            except (ArithmeticError, ValueError) as error:  # the accountant's own refusal
+                if isinstance(error, InvalidParameterError):
+                    raise
+                raise InvalidParameterError(
+                    f"{name}: the RDP accountant cannot calibrate {budget} for {steps} steps at "
+                    f"sampling rate {q} ({type(error).__name__}); change epsilon, delta, "
+                    "max_iter or sampling_rate. Nothing was charged."
+                ) from None
+        check_calibration(name, "1/sampling_rate", 1.0 / q, "pass a larger sampling_rate")
+        bound = gradient_bound(p)  # S: L2 bound of a rounded gradient
+        sigma = z * bound
+        count_sigma = gaussian_sigma(1, ZCDP(count_rho))
+        for what, value in (("sigma (grid units)", sigma), ("the count's sigma", count_sigma)):
+            if value > MAX_SIGMA:
+                raise InvalidParameterError(
+                    f"{name}: DP-SGD's {what} = {float(value):.4g} exceeds the discrete "
+                    f"Gaussian sampler's maximum 2**48 under {budget}; pass a larger epsilon "
+                    "(or delta), or fewer steps (max_iter). Nothing was charged."
+                )
+        radius = self._radius() * (1 + 1e-9)  # margin for the float clipping
+        if self.learning_rate is not None:
+            check_calibration(
+                name, "learning_rate", float(self.learning_rate), "pass a smaller learning_rate"
+            )
+        return {
+            "mechanism": "DP-SGD (Abadi et al. 2016), discrete Gaussian on a 2^-16 grid",
+            "noise_multiplier": float(z),
+            "sigma_grid_units": float(sigma),
+            "sensitivity_grid_units": bound,
+            "count_sigma": float(count_sigma),
+            "steps": steps,
+            "sampling_rate": q,
+            "_sigma": sigma,
+            "_count_sigma": count_sigma,
+            "_radius": radius,
+        }
+
     # ------------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any) -> DPLogisticRegression:
-        """Train under the budget: free checks, then the charge, then the data.
+        """Train under the budget: free checks and calibration, then the charge, then the data.
 
         Raises
         ------
         InvalidParameterError
-            A hyper-parameter or budget is invalid (nothing charged).
+            A hyper-parameter or budget is invalid, or no noise can be calibrated for it
+            (nothing charged).
         BudgetExceededError
             The ledger has less left than the budget (nothing charged).
         ReleaseFailedError
@@ -306,17 +416,19 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         budget = self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         classes, coded = binary_labels(y)
+        plan = self._calibrate(budget, X.shape[1] + (1 if self.fit_intercept else 0))
         ledger = check_ledger(type(self).__name__, self.ledger, self.dataset, budget)
         description = f"{type(self).__name__}(method={self.method!r}) on {X.shape[1]} features"
         with (
             charged(ledger, self.dataset, budget, description) as release,
             threadpool_limits(1, "blas"),  # tall thin products: one thread is fastest
+            np.errstate(all="ignore"),  # an overflow becomes a non-finite value, refused below
         ):
             features = self._features(X)
             if self.method == "objective":
-                w, noise = self._objective(features, coded, budget)
+                w = self._objective(features, coded, plan)
             else:
-                w, noise = self._dp_sgd(features, coded, budget)
+                w = self._dp_sgd(features, coded, plan)
             if not np.all(np.isfinite(w)):
                 raise ArithmeticError("non-finite coefficients")
             release(w.tolist())
@@ -325,57 +437,31 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         self.intercept_ = np.array([w[-1] if self.fit_intercept else 0.0])
         self.n_iter_ = np.array([int(self.max_iter)], dtype=np.int32)
         self.budget_ = budget
-        self.noise_ = noise
+        self.noise_ = {k: v for k, v in plan.items() if not k.startswith("_")}
         return self
 
     def _objective(
-        self, X: npt.NDArray[np.float64], coded: npt.NDArray[np.int8], budget: Budget
-    ) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
-        if isinstance(budget, ZCDP):
-            epsilon = float(dyadic_below(math.sqrt(2 * float(budget.rho))))
-        else:
-            epsilon = float(budget.epsilon)
-        radius = self._radius()
-        lam = 1.0 / float(self.C)
-        curvature = _C_LOGISTIC * radius * radius
-        extra = max(0.0, curvature / math.expm1(min(_jacobian_share(epsilon), 700.0)) - lam)
-        jacobian = math.log1p(curvature / (lam + extra))
-        beta = (epsilon - jacobian) / radius
+        self, X: npt.NDArray[np.float64], coded: npt.NDArray[np.int8], plan: dict[str, Any]
+    ) -> npt.NDArray[np.float64]:
+        """The perturbed minimiser, with the calibration ``plan`` fixed before the charge."""
         rng = private_rng()
         p = X.shape[1]
         direction = rng.standard_normal(p)
-        b = np.asarray(direction * (rng.gamma(p, 1 / beta) / np.linalg.norm(direction)))
+        norm = rng.gamma(p, 1 / plan["beta"])
+        b = np.asarray(direction * (norm / np.linalg.norm(direction)))
         signs = np.where(coded == 1, 1.0, -1.0)
-        w = _newton(X, signs, lam + extra, b, int(self.max_iter))
-        noise = {
-            "mechanism": "objective perturbation (Chaudhuri, Monteleoni & Sarwate 2011)",
-            "epsilon": epsilon,
-            "beta": beta,
-            "extra_regularisation": extra,
-            "radius": radius,
-        }
-        return w, noise
+        ridge = 1.0 / float(self.C) + plan["extra_regularisation"]
+        return _newton(X, signs, ridge, b, int(self.max_iter))
 
     def _dp_sgd(
-        self, X: npt.NDArray[np.float64], coded: npt.NDArray[np.int8], budget: Budget
-    ) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
-        from ethica.privacy.learning._sgd_accounting import noise_multiplier
-
-        rho, delta = zcdp_of(budget)
-        count_rho = rho / _COUNT_SHARE
-        steps, q = int(self.max_iter), float(self.sampling_rate)
-        if q >= 1:
-            z = gaussian_sigma(1, ZCDP((rho - count_rho) / steps))  # exact zCDP, CKS Thm 4
-        else:
-            assert isinstance(budget, ApproxDP) and delta is not None
-            z = noise_multiplier(float(budget.epsilon), float(delta), q, steps, float(count_rho))
+        self, X: npt.NDArray[np.float64], coded: npt.NDArray[np.int8], plan: dict[str, Any]
+    ) -> npt.NDArray[np.float64]:
+        """Noisy gradient steps, with the calibration ``plan`` fixed before the charge."""
+        steps, q = plan["steps"], plan["sampling_rate"]
         p = X.shape[1]
         scale = 1 << _GRID_BITS
-        bound = gradient_bound(p)  # S: L2 bound of a rounded gradient
-        sigma = z * bound
-        count_sigma = gaussian_sigma(1, ZCDP(count_rho))
-        radius = self._radius() * (1 + 1e-9)  # margin for the float clipping
-        n_noisy = max(1.0, float(X.shape[0] + int(discrete_gaussian(count_sigma, 1)[0])))
+        sigma, radius = plan["_sigma"], plan["_radius"]
+        n_noisy = max(1.0, float(X.shape[0] + int(discrete_gaussian(plan["_count_sigma"], 1)[0])))
         lam = 1.0 / (float(self.C) * n_noisy)
         lr = (
             float(self.learning_rate)
@@ -399,16 +485,8 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc
             if step >= steps // 2:
                 average += w
                 kept += 1
-        noise = {
-            "mechanism": "DP-SGD (Abadi et al. 2016), discrete Gaussian on a 2^-16 grid",
-            "noise_multiplier": float(z),
-            "sigma_grid_units": float(sigma),
-            "sensitivity_grid_units": bound,
-            "count_sigma": float(count_sigma),
-            "steps": steps,
-            "sampling_rate": q,
-        }
-        return average / kept, noise
+        result: npt.NDArray[np.float64] = average / kept
+        return result
 
     # --------------------------------------------------------------------- predict
     def _check_fitted(self) -> None:
