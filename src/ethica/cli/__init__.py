@@ -14,6 +14,7 @@ from ethica.cli import _budget  # noqa: F401
 from ethica.cli import _demo  # noqa: F401
 from ethica.cli import _frontier  # noqa: F401
 from ethica.cli import _proxies  # noqa: F401
+from ethica.cli import _query  # noqa: F401
 from ethica.cli import _release  # noqa: F401
 from ethica.cli import _serve  # noqa: F401
 from ethica.cli import _stream  # noqa: F401

@@ -3,7 +3,8 @@
 A custodian registers datasets and analysts in ``service.yaml``
 (:func:`~ethica.service._config.load_config`); analysts send DP SQL with an API key and get
 noisy answers with intervals, charged to their grant and to the dataset's total in the
-ledger. See ``docs/service.md``.
+ledger. :class:`Client` (and ``ethica query``) speaks to a running service. See
+``docs/service.md``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ethica._exceptions import MissingExtraError
+from ethica.service._client import Client, RateLimitedError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from ethica.service._config import ServiceConfig
     from ethica.service._core import ServiceCore
 
-__all__ = ["build_app", "require_service_extra"]
+__all__ = ["Client", "RateLimitedError", "build_app", "require_service_extra"]
 
 
 def require_service_extra() -> None:
