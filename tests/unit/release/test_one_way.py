@@ -95,7 +95,9 @@ def test_the_rounding_step_is_resolved_in_the_constructor() -> None:
 
 
 def test_candidate_grids_are_properties() -> None:
-    quantiles = Quantiles("x", (0.5,), 0, 10, candidates=11)
+    quantiles = Quantiles("x", [0.5], 0, 10, candidates=11)
+    assert (quantiles.qs, quantiles.lower, quantiles.upper) == ((0.5,), 0.0, 10.0)
+    assert quantiles == Quantiles("x", (0.5,), 0.0, 10.0, 11)
     assert quantiles.grid == tuple(float(i) for i in range(11))
     bounds = BoundsEstimate("x", max_power=2)
     assert bounds.grid[0] == -4.0 and bounds.grid[-1] == 4.0 and 0.0 in bounds.grid

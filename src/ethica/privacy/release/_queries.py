@@ -267,43 +267,47 @@ class Histogram:
         return f"histogram of {self.column}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Quantiles:
-    """The ``qs`` quantiles of a clamped column, by the exponential mechanism on a grid."""
+    """The ``qs`` quantiles of ``column`` clamped to ``[lower, upper]``, by the exponential
+    mechanism on a grid of ``candidates`` points (``qs`` given as any sequence, stored as a
+    tuple; the bounds are required)."""
 
     column: str
-    qs: tuple[float, ...] = (0.5,)
-    lower: float | None = None
-    upper: float | None = None
-    candidates: int = 1001
+    qs: tuple[float, ...]
+    lower: float
+    upper: float
+    candidates: int
 
-    def __post_init__(self) -> None:
-        lo, hi = _bounds("Quantiles", self.column, self.lower, self.upper)
-        object.__setattr__(self, "lower", lo)
-        object.__setattr__(self, "upper", hi)
-        qs = tuple(_finite(q, "q", "Quantiles") for q in self.qs)
-        if not qs or any(not 0 <= q <= 1 for q in qs):
-            raise InvalidParameterError(f"Quantiles qs must lie in [0, 1], got {list(self.qs)}.")
-        object.__setattr__(self, "qs", qs)
-        if (
-            isinstance(self.candidates, bool)
-            or not isinstance(self.candidates, int)
-            or (self.candidates < 2)
-        ):
+    def __init__(
+        self,
+        column: str,
+        qs: Sequence[float] = (0.5,),
+        lower: float | None = None,
+        upper: float | None = None,
+        candidates: int = 1001,
+    ) -> None:
+        lo, hi = _bounds("Quantiles", column, lower, upper)
+        levels = tuple(_finite(q, "q", "Quantiles") for q in qs)
+        if not levels or any(not 0 <= q <= 1 for q in levels):
+            raise InvalidParameterError(f"Quantiles qs must lie in [0, 1], got {list(qs)}.")
+        if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 2:
+            raise InvalidParameterError(f"candidates must be an integer >= 2, got {candidates!r}.")
+        if candidates > MAX_EDGES:
             raise InvalidParameterError(
-                f"candidates must be an integer >= 2, got {self.candidates!r}."
-            )
-        if self.candidates > MAX_EDGES:
-            raise InvalidParameterError(
-                f"Quantiles({self.column!r}): candidates={self.candidates} is more than the "
+                f"Quantiles({column!r}): candidates={candidates} is more than the "
                 f"{MAX_EDGES} grid points binned in the engine; use e.g. candidates=1001."
             )
+        object.__setattr__(self, "column", column)
+        object.__setattr__(self, "qs", levels)
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+        object.__setattr__(self, "candidates", candidates)
 
     @property
     def grid(self) -> tuple[float, ...]:
         """The public candidate answers: ``candidates`` points evenly spaced in
         ``[lower, upper]``."""
-        assert self.lower is not None and self.upper is not None
         n = self.candidates
         return tuple(self.lower + (self.upper - self.lower) * i / (n - 1) for i in range(n))
 
