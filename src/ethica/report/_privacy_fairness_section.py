@@ -307,8 +307,12 @@ def private_audit_section(
         f"confusion counts released under {budget}: "
         f"{agree} of {total} verdicts agree with the exact audit"
         + (
-            f"; {len(flips) - len(opposite)} of the others move to or from 'inconclusive'"
-            + (f" and {len(opposite)} flip between pass and fail" if opposite else "")
+            f"; the other {len(flips)} differ"
+            + (
+                f" ({len(opposite)} of them between pass and fail)"
+                if opposite
+                else " only by being 'inconclusive' on one side"
+            )
             if flips
             else ""
         )

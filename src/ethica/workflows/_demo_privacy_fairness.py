@@ -66,7 +66,7 @@ DATA_NORM = math.sqrt(len(NUMERIC) + len(CATEGORICAL))
 #: Epsilons of the DP models (add/remove neighbours), smallest to largest.
 DEMO_EPSILONS = (0.05, 0.2, 1.0, 8.0)
 #: DP models trained per epsilon (the figure shows their mean and range).
-DRAWS = 5
+DRAWS = 3
 #: The private audit's budget.
 AUDIT_EPSILON = 1
 #: Public groups of the audit (Adult's documented categories).
