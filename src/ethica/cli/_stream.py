@@ -2,7 +2,8 @@
 
 ``register`` a ledger dataset for a window unit, ``create SPEC.yaml`` (charges the horizon),
 ``append --at DATE FILE`` each bucket (reads only that file), ``show`` what was released,
-``plan`` the budget for "±25 at 95% every day for 365 days".
+``plan`` the budget for "±25 at 95% every day for 365 days"; ``release SPEC.yaml SOURCE``
+a batch time series of one table (every bucket at once, one charge).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ethica.cli._budget import LedgerOption, budget_from_options, show_budget
 from ethica.cli._output import json_text
 from ethica.privacy import Ledger
 from ethica.privacy.stream import MECHANISMS, Stream, UserWindow, plan_stream, read_spec
+from ethica.privacy.stream._series import read_series_spec, release_series
 
 stream_app = command_group(
     "stream", "Release a time series every day (or hour, week) under user-level privacy."
@@ -36,6 +38,9 @@ def register(
     user: User,
     epsilon: Annotated[str | None, typer.Option("--epsilon", help="Pure DP per window.")] = None,
     rho: Annotated[str | None, typer.Option("--rho", help="zCDP per window.")] = None,
+    delta: Annotated[
+        str | None, typer.Option("--delta", help="With --epsilon: (ε, δ)-DP per window.")
+    ] = None,
     window: Window = 28,
     bucket: Bucket = "day",
     max_keys: MaxKeys = 1,
@@ -44,7 +49,7 @@ def register(
 ) -> None:
     """Register DATASET with a budget per window of a user's rows (the stream's unit)."""
     unit = UserWindow(user, window=window, bucket=bucket, max_keys=max_keys, max_rows=max_rows)
-    total = budget_from_options(epsilon, rho, None)
+    total = budget_from_options(epsilon, rho, delta)
     with Ledger(ledger) as book:
         book.create_dataset(dataset, total, privacy_unit=unit)
         console.print(
@@ -162,5 +167,45 @@ def plan(
     console.print(
         f"* recommended: {result.recommended.mechanism} (smallest budget); mechanisms: "
         f"{', '.join(MECHANISMS)}",
+        highlight=False,
+    )
+
+
+@stream_app.command("release")
+def release(
+    spec: Annotated[Path, typer.Argument(help="The series' YAML spec.", exists=True)],
+    source: Annotated[str, typer.Argument(help="The table: every bucket's rows.")],
+    request_id: Annotated[
+        str | None, typer.Option("--request-id", help="Makes a retry return the stored release.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the points as CSV here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the release as JSON.")] = False,
+    ledger: LedgerOption = None,
+) -> None:
+    """Release SPEC's time series of SOURCE at once: one charge, an exact interval per point."""
+    arguments = read_series_spec(spec)
+    dataset = arguments.pop("dataset")
+    with Ledger(ledger) as book:
+        result = release_series(
+            source, ledger=book, dataset=dataset, request_id=request_id, **arguments
+        )
+    frame = result.to_frame()
+    if output is not None:
+        frame.to_csv(output, index=False)
+    if as_json:
+        typer.echo(json_text(result.to_dict()))
+        return
+    table = Table(title=f"{result.statistic} by {result.bucket} ({len(frame)} points)")
+    for column in ("at", "key", "value"):
+        table.add_column(column)
+    for row in frame.head(50).itertuples(index=False):
+        table.add_row(str(row.at), str(row.key), f"{row.value:.6g} ± {result.half_width:.4g}")
+    console.print(table)
+    console.print(
+        f"{result.confidence:.0%} exact intervals; charged {show_budget(result.budget)} to "
+        f"{dataset!r}; sensitivity: {result.cells_per_window} cells per window"
+        + (f"; all points in {output}" if output is not None else ""),
         highlight=False,
     )

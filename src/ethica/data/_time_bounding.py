@@ -72,6 +72,7 @@ def bounded_series(
     drop_null_users: bool = True,
     table: str | None = None,
     backend: Backend | None = None,
+    salt: int | None = None,
 ) -> pd.DataFrame:
     """Per-(bucket, key) row counts and clamped integer sums, bounded per user and block.
 
@@ -91,6 +92,9 @@ def bounded_series(
         holds one bucket), and ``periods`` must be 1.
     block
         Buckets per bounding block (``periods`` need not be a multiple).
+    salt
+        The hash salt; ``None`` (always, outside tests) draws a fresh 62-bit one. Tests fix
+        it to compare neighbouring tables under the same hash order.
 
     Returns
     -------
@@ -132,7 +136,9 @@ def bounded_series(
     for column, allowed in (key_filter or {}).items():
         rows = _keep_keys(rows, column, list(allowed), src.backend)
     rows = rows.mutate(**{_BLOCK: rows[BUCKET] // block})
-    kept = _keep_by_hash(rows, [BUCKET, *by], user, max_cells, max_rows)
+    if salt is None:
+        salt = secrets.randbits(62)
+    kept = _keep_by_hash(rows, [BUCKET, *by], user, max_cells, max_rows, salt)
     metrics = [s.name for s in sums]
     grouped = _group(kept, [BUCKET, *by], {COUNT: kept.count()} | _sums(kept, metrics))
     return run(src, grouped, action="aggregate").to_pandas()
@@ -157,11 +163,10 @@ def _naive_epoch(moment: datetime) -> int:
 
 
 def _keep_by_hash(
-    rows: ir.Table, cells: list[str], user: str, max_cells: int, max_rows: int
+    rows: ir.Table, cells: list[str], user: str, max_cells: int, max_rows: int, salt: int
 ) -> ir.Table:
     """Per (user, block): cells in hash order, rows in random order; keep the first ones."""
-    salt = ibis.literal(secrets.randbits(62), "int64")
-    fields = {"u": rows[user], "b": rows[_BLOCK], "s": salt} | {
+    fields = {"u": rows[user], "b": rows[_BLOCK], "s": ibis.literal(salt, "int64")} | {
         f"k{i}": rows[c] for i, c in enumerate(cells)
     }
     rows = rows.mutate(**{_HASH: ibis.struct(fields).hash().hash(), _RAND: ibis.random()})

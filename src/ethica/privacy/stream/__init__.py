@@ -8,12 +8,23 @@
   ethica's exact discrete noise (:func:`build_strategy`, :func:`strategy_sensitivity`).
 * :class:`Stream` / :class:`StreamSpec`: a persistent stream, one bucket at a time, paid for
   once over its horizon in the ledger; :func:`plan_stream`: the budget for a target error.
+* :func:`release_series`: a batch time series of one table (counts or clamped sums per key
+  and bucket), bounded across time in the engine, with an exact interval on every point.
+* Budgets: ``PureDP``, ``ZCDP`` or ``ApproxDP`` (:func:`approx_to_zcdp`: the tightest
+  ``rho`` meeting ``(epsilon, delta)`` for Gaussian noise; Laplace spends ``epsilon`` alone).
 """
 
 from __future__ import annotations
 
+from ethica.privacy.stream._budget import approx_to_zcdp
 from ethica.privacy.stream._intervals import point_half_widths, sum_half_width
 from ethica.privacy.stream._plan import MechanismPlan, StreamPlan, plan_stream, stream_noise
+from ethica.privacy.stream._series import (
+    SeriesRelease,
+    release_series,
+    series_sensitivity,
+    window_cells,
+)
 from ethica.privacy.stream._strategies import (
     MECHANISMS,
     Strategy,
@@ -33,17 +44,22 @@ __all__ = [
     "MECHANISMS",
     "DayRelease",
     "MechanismPlan",
+    "SeriesRelease",
     "Strategy",
     "Stream",
     "StreamPlan",
     "StreamSpec",
     "UserWindow",
+    "approx_to_zcdp",
     "build_strategy",
     "plan_stream",
     "point_half_widths",
     "read_spec",
+    "release_series",
+    "series_sensitivity",
     "spec_from_mapping",
     "strategy_sensitivity",
     "stream_noise",
     "sum_half_width",
+    "window_cells",
 ]

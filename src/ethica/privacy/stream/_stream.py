@@ -142,6 +142,11 @@ class StreamSpec:
         if len(set(map(repr, self.keys))) != len(self.keys):
             raise InvalidParameterError(f"keys must be distinct, got {list(self.keys)!r}.")
         check_confidence(self.confidence)
+        if self.unit.max_buckets is not None:
+            raise InvalidParameterError(
+                f"a stream reads one bucket at a time and bounds each bucket on its own; "
+                f"max_buckets={self.unit.max_buckets} applies to release_series only. Drop it."
+            )
         if self.start.tzinfo is not None:
             object.__setattr__(self, "start", self.start.astimezone(UTC).replace(tzinfo=None))
         build_strategy(self.mechanism, self.horizon)  # horizon checks

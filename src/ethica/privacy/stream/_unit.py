@@ -58,6 +58,11 @@ class UserWindow:
         At most this many rows per user per (key, bucket).
     nulls
         ``"drop"`` rows without a user id (default) or ``"error"`` (refused from the type).
+    max_buckets
+        Batch series only (:func:`~ethica.privacy.stream.release_series`): at most this many
+        buckets' worth of cells (``max_buckets * max_keys`` (bucket, key) cells) per user per
+        *block* of ``window`` buckets, instead of bounding each bucket on its own (``None``).
+        A stream appended one bucket at a time always bounds each bucket.
     """
 
     column: str
@@ -66,6 +71,7 @@ class UserWindow:
     max_keys: int = 1
     max_rows: int = 1
     nulls: Literal["error", "drop"] = "drop"
+    max_buckets: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.column, str) or not self.column:
@@ -79,6 +85,11 @@ class UserWindow:
                 raise InvalidParameterError(
                     f"{name} must be an integer >= 1, got {value!r}; e.g. {name}=1."
                 )
+        mb = self.max_buckets
+        if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int) or mb < 1):
+            raise InvalidParameterError(
+                f"max_buckets must be an integer >= 1 or None, got {mb!r}; e.g. max_buckets=3."
+            )
         if self.nulls not in ("error", "drop"):
             raise InvalidParameterError(f"nulls must be 'error' or 'drop', got {self.nulls!r}.")
 
@@ -92,7 +103,7 @@ class UserWindow:
             "max_keys": self.max_keys,
             "max_rows": self.max_rows,
             "nulls": self.nulls,
-        }
+        } | ({"max_buckets": self.max_buckets} if self.max_buckets is not None else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserWindow:
@@ -108,6 +119,7 @@ class UserWindow:
             max_keys=data.get("max_keys", 1),
             max_rows=data.get("max_rows", 1),
             nulls=data.get("nulls", "drop"),
+            max_buckets=data.get("max_buckets"),
         )
 
     def identity(self) -> tuple[object, ...]:
