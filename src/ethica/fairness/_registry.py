@@ -47,6 +47,7 @@ __all__ = [
     "RATE_DEFINITIONS",
     "canonical_name",
     "constraint_name",
+    "title",
 ]
 
 #: Rate definitions: canonical name -> the audit metrics it rests on.
@@ -134,3 +135,12 @@ def constraint_name(name: str) -> str:
             "(or fairlearn's 'true_positive_rate_parity')."
         )
     return str(found)
+
+
+def title(name: str) -> str:
+    """A definition's name as prose: ``"equalized_odds"`` -> ``"equalized odds"``.
+
+    Any accepted spelling gives the canonical name's words; another name keeps its own.
+    """
+    found = ALIASES.get(name, name.replace("-", "_"))
+    return found.replace("_", " ")

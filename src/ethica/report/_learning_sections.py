@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ethica.fairness._registry import title
 from ethica.report._figures import bar_chart, chart_to_svg, frontier_chart
 from ethica.report._page import Section, render_template
 
@@ -27,7 +28,7 @@ __all__ = [
 
 
 def _constraint_title(name: str) -> str:
-    return name.replace("-", " ")
+    return title(name)
 
 
 def _status(result: FrontierResult, index: int) -> str:

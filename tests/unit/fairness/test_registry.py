@@ -25,6 +25,7 @@ from ethica.fairness._registry import (
     HARM_DEFINITIONS,
     canonical_name,
     constraint_name,
+    title,
 )
 
 SPECS = [
@@ -95,3 +96,8 @@ def test_cli_names_constraints_without_loading_the_constraint_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_titles_are_the_canonical_words_whatever_the_spelling() -> None:
+    assert title("equalized_odds") == title("equalized-odds") == "equalized odds"
+    assert title("TruePositiveRateParity") == "equal opportunity"
