@@ -32,6 +32,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from ethica._exceptions import InvalidParameterError
+from ethica.data._engine import quiet_engine
 from ethica.data._private_sources import private_table
 from ethica.privacy.synth._domain import Domain
 from ethica.privacy.synth._marginals import MarginalReader, check_schema, encode
@@ -54,9 +55,12 @@ def code_counts(
     codes: NDArray[np.int64], axes: Sequence[int], shape: Sequence[int]
 ) -> NDArray[np.float64]:
     """Dense counts of the columns ``axes`` of a code matrix."""
-    out = np.zeros(tuple(shape), dtype=np.float64)
-    np.add.at(out, tuple(codes[:, a] for a in axes), 1.0)
-    return out
+    dims = tuple(int(d) for d in shape)
+    if len(codes) == 0:
+        return np.zeros(dims, dtype=np.float64)
+    flat = np.ravel_multi_index(tuple(codes[:, a] for a in axes), dims)
+    size = int(np.prod(dims))
+    return np.bincount(flat, minlength=size).astype(np.float64).reshape(dims)
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ def report_card(
     protected: Sequence[str] = (),
     synthetic: NDArray[np.int64] | None = None,
     max_rows: int = 20_000,
+    synthetic_rows: int = 1_000_000,
     attack_rows: int = 1_000,
     seed: int = 0,
     table: str | None = None,
@@ -128,7 +133,14 @@ def report_card(
     synthetic
         Synthetic codes to score (default: a fresh sample of the model's noisy row count).
     max_rows
-        Real rows materialised for the utility, fairness and attack sections (a random subset).
+        Real rows materialised for the utility, fairness and attack sections: a bounded
+        random sample drawn in the engine (a Bernoulli ``TABLESAMPLE``, then a random
+        ``LIMIT``), so the card never loads a large table. The workload error uses exact
+        GROUP BY marginals of all real rows.
+    synthetic_rows
+        At most this many synthetic rows are drawn and scored when ``synthetic`` is not
+        given (default: the model's noisy row count, capped here so a 10M-row source does not
+        materialise 10M synthetic rows; TV from 1M i.i.d. draws is within about 1e-3).
     attack_rows
         Members and non-members each in the membership attack (0 skips the shadow synthesis).
     seed
@@ -140,11 +152,18 @@ def report_card(
     check_schema(t, dom)
     encoded = encode(t, dom, text=text)
     reader = MarginalReader(encoded, dom)
-    codes = (
-        synthetic
-        if synthetic is not None
-        else result.sample_codes(max(round(result.total), 1), seed)
-    )
+    if synthetic is not None:
+        codes = synthetic
+    else:
+        if (
+            isinstance(synthetic_rows, bool)
+            or not isinstance(synthetic_rows, int)
+            or synthetic_rows < 1
+        ):
+            raise InvalidParameterError(
+                f"synthetic_rows must be a positive integer, got {synthetic_rows!r}."
+            )
+        codes = result.sample_codes(max(min(round(result.total), synthetic_rows), 1), seed)
     names = list(dom.names)
     cliques: list[tuple[str, ...]] = sorted(
         set(result.workload) | set(_pairs(names)), key=lambda c: (len(c), c)
@@ -168,7 +187,7 @@ def report_card(
     ]
     ml = fair = priv = None
     if target is not None or attack_rows > 0:
-        real_rows = _real_rows(encoded, names, max_rows)
+        real_rows = _real_rows(encoded, names, max_rows, n_real, seed)
         perm = rng.permutation(len(real_rows))
         half = len(real_rows) // 2
         train, test = real_rows[perm[:half]], real_rows[perm[half:]]
@@ -193,8 +212,23 @@ def _pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
     return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
 
 
-def _real_rows(encoded: Any, names: list[str], max_rows: int) -> NDArray[np.int64]:
-    arrow = encoded.order_by(ibis.random()).limit(max_rows).to_pyarrow()
+def _real_rows(
+    encoded: Any, names: list[str], max_rows: int, n_real: int, seed: int
+) -> NDArray[np.int64]:
+    """A random sample of at most ``max_rows`` encoded real rows, drawn in the engine.
+
+    Above ``2 * max_rows`` rows a Bernoulli ``TABLESAMPLE`` keeps each row with probability
+    ``min(1, 1.25 * max_rows / n + 1000 / n)`` (fewer than ``max_rows`` survive with
+    negligible probability), then a random ``ORDER BY ... LIMIT`` (a bounded top-N) cuts it
+    to ``max_rows``; only that sample crosses into Python.
+    """
+    table = encoded
+    if n_real > 2 * max_rows:
+        fraction = min(1.0, (1.25 * max_rows + 1000) / n_real)
+        table = table.sample(fraction, method="row", seed=seed)
+    arrow = quiet_engine(table.order_by(ibis.random()).limit(max_rows).to_pyarrow)()
+    if arrow.num_rows == 0:
+        return np.zeros((0, len(names)), dtype=np.int64)
     return np.column_stack([arrow[n].to_numpy() for n in names]).astype(np.int64)
 
 
