@@ -20,6 +20,7 @@ The total cost is the sum of the parts' budgets (sequential composition, Dwork e
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from fractions import Fraction
 from pathlib import Path
@@ -349,9 +350,15 @@ def _expression_text(table: object) -> str:
     """The engine expression a session reads (its SQL), so that two sources that differ only
     in a filter or a projection never share a request's fingerprint."""
     try:
-        return str(ibis.to_sql(table))
+        text = str(ibis.to_sql(table))
     except Exception:  # a backend without SQL: its expression's repr
-        return repr(table)
+        text = repr(table)
+    # Ibis names registered files and in-memory tables at random ("ibis_read_csv_<26 chars>"):
+    # the same source opened twice must give the same fingerprint
+    return _GENERATED_NAME.sub(r"\1", text)
+
+
+_GENERATED_NAME = re.compile(r"(ibis_[a-z_]+?)_[a-z0-9]{26}")
 
 
 def _fingerprint(query: Query, unit: PrivacyUnit, source: str) -> str:
