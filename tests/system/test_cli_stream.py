@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from datetime import date, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ethica.cli import app
-from ethica.privacy import ZCDP, Ledger
+from ethica.privacy import ZCDP, ApproxDP, Ledger
 from ethica.privacy.stream import Stream, UserWindow, spec_from_mapping
 
 runner = CliRunner()
@@ -90,6 +91,64 @@ def test_register_create_append_show_and_plan(tmp_path: Path) -> None:
     assert json.loads(plan.output)["recommended"] == "naive"
 
 
+SERIES = """dataset: trips
+time: t
+start: 2026-03-01
+periods: 14
+bucket: day
+budget: {epsilon: 1, delta: 1e-6}
+privacy_unit: {user: user, window: 7, max_buckets: 1}
+by: place
+keys: [A, B]
+measure: {sum: fare, lower: 0, upper: 20, step: 0.01}
+confidence: 0.9
+"""
+
+
+def test_release_a_series_from_a_csv_with_an_approx_dp_budget(tmp_path: Path) -> None:
+    ledger = str(tmp_path / "l.sqlite3")
+    rng = np.random.default_rng(7)
+    n = 2000
+    pd.DataFrame(
+        {
+            "user": rng.integers(0, 400, n),
+            "t": pd.Timestamp("2026-03-01") + pd.to_timedelta(rng.integers(0, 14 * 86_400, n), "s"),
+            "place": rng.choice(["A", "B", "C"], n),
+            "fare": rng.uniform(0, 30, n).round(2),
+        }
+    ).to_csv(tmp_path / "trips.csv", index=False)
+    spec = tmp_path / "series.yaml"
+    spec.write_text(SERIES)
+    registered = runner.invoke(
+        app, ["stream", "register", "trips", "--user", "user", "--window", "7", "--epsilon", "2",
+              "--delta", "1e-5", "--ledger", ledger],
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    command = ["stream", "release", str(spec), str(tmp_path / "trips.csv"), "--ledger", ledger,
+               "--request-id", "march", "--json", "-o", str(tmp_path / "out.csv")]  # fmt: skip
+    out = runner.invoke(app, command)
+    assert out.exit_code == 0, out.output
+    document = json.loads(out.output)
+    assert len(document["value"]) == 28 and document["noise"]["kind"] == "gaussian"
+    assert document["cells_per_window"] == 4  # D = 1 per block: 2 blocks x (1 new + 1 displaced)
+    points = pd.read_csv(tmp_path / "out.csv")
+    assert list(points.columns) == ["at", "key", "value", "lower", "upper"] and len(points) == 28
+    again = runner.invoke(app, command)
+    assert json.loads(again.output) == document  # the stored release, no new noise
+    with Ledger(ledger) as book:
+        assert book.status("trips").spent == ApproxDP(1, Fraction(1, 10**6))
+        assert book.status("trips").charges == 1
+    table = runner.invoke(app, [*command[:-5], "--request-id", "again"])
+    assert table.exit_code == 0 and "exact intervals" in table.output
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(SERIES.replace("window: 7", "window: 28"))
+    refused = runner.invoke(app, ["stream", "release", str(wrong), str(tmp_path / "trips.csv"),
+                                  "--ledger", ledger])  # fmt: skip
+    assert refused.exit_code != 0 and "register a dataset for that unit" in refused.output
+    with Ledger(ledger) as book:
+        assert book.status("trips").charges == 2
+
+
 def run_days(ledger: str, folder: str) -> None:
     """The child: create (idempotent) and append DAYS days, printing each release."""
     book = Ledger(ledger)
@@ -116,6 +175,7 @@ def _child(ledger: Path, folder: Path, kill_after: float | None) -> list[str]:
         return out.splitlines()
     assert child.stdout is not None
     first = child.stdout.readline()
+    first += child.stdout.readline()  # wait for a first day (loaded machines start slowly)
     time.sleep(kill_after)
     child.send_signal(signal.SIGKILL)
     out, _ = child.communicate(timeout=60)

@@ -43,19 +43,11 @@ def approx_to_zcdp(budget: ApproxDP) -> ZCDP:
     """The largest ``rho`` (on the ``2**-40`` grid) with ``zcdp_to_approx(rho, delta).epsilon
     <= epsilon`` (module docstring).
 
-    Raises
-    ------
-    InvalidParameterError
-        ``delta`` is 0 (no zCDP budget meets pure DP: use ``PureDP`` and Laplace noise).
+    ``ApproxDP`` refuses ``delta = 0`` itself (no zCDP budget meets pure DP).
     """
     if not isinstance(budget, ApproxDP):
         raise InvalidParameterError(f"approx_to_zcdp needs an ApproxDP budget, got {budget!r}.")
     epsilon, delta = float(budget.epsilon), budget.delta
-    if delta <= 0:
-        raise InvalidParameterError(
-            f"{budget!r} has delta = 0, which no Gaussian noise meets; spend it as PureDP "
-            "with Laplace noise (noise='laplace')."
-        )
     log_d = math.log(delta.numerator) - math.log(delta.denominator)
     target = log_d - _MARGIN * max(1.0, abs(log_d))
     lower, upper = 0.0, max(epsilon, 1e-12)
