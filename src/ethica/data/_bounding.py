@@ -63,6 +63,7 @@ from ethica.data._sources import Backend, open_source
 __all__ = [
     "COUNT",
     "MAX_UNITS_PER_ROW",
+    "ClampCount",
     "ClampedSum",
     "Contribution",
     "bounded_aggregate",
@@ -78,6 +79,7 @@ MAX_UNITS_PER_ROW = 2**31
 rows, every sum stays below ``2**63`` (checked from the public bounds and step, free)."""
 
 _RAND, _ROWNUM, _HASH, _CELL = "__rand", "__rownum", "__hash", "__cell"
+_ROW_DROPPED = "__row_dropped"
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,23 @@ class ClampedSum:
 
 
 @dataclass(frozen=True)
+class ClampCount:
+    """A per-cell count of the kept rows whose ``column`` the bounds clamp on one ``side``.
+
+    ``side="below"`` counts present values ``v < bound`` (the lower clamping bound),
+    ``side="above"`` present values ``v > bound`` (the upper one); NULL and NaN are absent and
+    never counted. Each kept row adds 0 or 1, so under user-level bounding one user changes the
+    total over all cells by at most the number of rows it keeps (``k m``), and a row-level
+    neighbour by at most 1; a row counts on at most one side of a pair ``lower < upper``.
+    """
+
+    name: str
+    column: str
+    bound: float
+    side: Literal["below", "above"]
+
+
+@dataclass(frozen=True)
 class Contribution:
     """User-level contribution bounds: ``max_groups`` cells (L0), ``max_rows`` rows each (L∞)."""
 
@@ -146,6 +165,8 @@ def bounded_aggregate(
     contribution: Contribution | None = None,
     table: str | None = None,
     backend: Backend | None = None,
+    clamp_counts: Sequence[ClampCount] = (),
+    capped_users: str | None = None,
 ) -> pd.DataFrame:
     """Per-cell row counts and clamped integer sums, bounded per user, in one engine query.
 
@@ -166,12 +187,21 @@ def bounded_aggregate(
         User-level bounds; ``None`` for row-level privacy (no bounding).
     table, backend
         As in :func:`~ethica.data.resolve_table`.
+    clamp_counts
+        Counts of kept values the bounds clamp (:class:`ClampCount`), one column each,
+        computed in the same query (a bounding report, Wilson et al. 2020 bound contributions
+        but do not say how much they cut; this says it, to be noised by the caller).
+    capped_users
+        Name of a column counting the users that had at least one row dropped by the caps
+        (needs ``contribution``). Each such user adds 1 to exactly one cell: the cell of its
+        first kept row, which every user has (``max_groups, max_rows >= 1``), so the column's
+        total is the number of capped users and one user changes it by at most 1.
 
     Returns
     -------
     pandas.DataFrame
-        One row per non-empty cell: the ``by`` columns, :data:`COUNT` and one integer column
-        per sum (in units of its ``step``).
+        One row per non-empty cell: the ``by`` columns, :data:`COUNT`, one integer column
+        per sum (in units of its ``step``), then one per clamp count and ``capped_users``.
 
     Raises
     ------
@@ -183,6 +213,13 @@ def bounded_aggregate(
     t = src.table
     bins = dict(bins or {})
     check_aggregate(t, by=by, bins=bins, sums=sums, contribution=contribution)
+    for clamp in clamp_counts:
+        check_numeric(t, "measure", clamp.column, "count clamped values only of numeric columns.")
+    if capped_users is not None and contribution is None:
+        raise InvalidParameterError(
+            f"capped_users={capped_users!r} needs a user-level contribution bound: without one "
+            "no row is dropped by caps. Pass contribution=Contribution(...) or drop it."
+        )
     projected: dict[str, ir.Value] = {}
     for column in by:
         key = t[column]
@@ -194,6 +231,8 @@ def bounded_aggregate(
             projected[column] = key
     for item in sums:
         projected[item.name] = _units(t[item.column], item)
+    for clamp in clamp_counts:
+        projected[clamp.name] = _clamped(t[clamp.column], clamp)
     if contribution is not None:
         projected[contribution.user] = t[contribution.user]
     rows = t.select(**projected) if projected else t
@@ -201,12 +240,12 @@ def bounded_aggregate(
         rows = rows.filter(~is_missing(rows[contribution.user]))
     for column, allowed in (key_filter or {}).items():
         rows = _keep_keys(rows, column, list(allowed), src.backend)
-    metrics = [s.name for s in sums]
+    metrics = [s.name for s in sums] + [c.name for c in clamp_counts]
     if contribution is None:
         grouped = _group(rows, list(by), {COUNT: rows.count()} | _sums(rows, metrics))
         return run(src, grouped, action="aggregate").to_pandas()
-    bounded = _bounded(rows, list(by), metrics, contribution)
-    fallback = _bounded_by_two_windows(rows, list(by), metrics, contribution)
+    bounded = _bounded(rows, list(by), metrics, contribution, capped_users)
+    fallback = _bounded_by_two_windows(rows, list(by), metrics, contribution, capped_users)
     return run(src, bounded, action="aggregate", fallback=fallback).to_pandas()
 
 
@@ -323,6 +362,13 @@ def _units(column: ir.NumericValue, item: ClampedSum) -> ir.IntegerValue:
     return ibis.ifelse(missing, ibis.null("int64"), units)
 
 
+def _clamped(column: ir.NumericValue, clamp: ClampCount) -> ir.IntegerValue:
+    """1 when a present value lies strictly outside ``clamp.bound`` on its side, else 0."""
+    number = column.cast("float64")
+    outside = number < clamp.bound if clamp.side == "below" else number > clamp.bound
+    return ibis.ifelse(is_missing(number), 0, outside.cast("int64")).cast("int64")
+
+
 def _sums(rows: ir.Table, names: Sequence[str]) -> dict[str, ir.Value]:
     return {name: rows[name].sum().fill_null(0) for name in names}
 
@@ -334,20 +380,29 @@ def _group(rows: ir.Table, keys: list[str], metrics: dict[str, ir.Value]) -> ir.
 
 
 def _bounded(
-    rows: ir.Table, keys: list[str], metrics: Sequence[str], bound: Contribution
+    rows: ir.Table,
+    keys: list[str],
+    metrics: Sequence[str],
+    bound: Contribution,
+    capped: str | None = None,
 ) -> ir.Table:
     """Sum the rows each user keeps, hash-ordered cells ranked in one window."""
-    kept = _keep_by_hash(rows, keys, bound)
-    return _group(kept, keys, {COUNT: kept.count()} | _sums(kept, metrics))
+    kept = _keep_by_hash(rows, keys, bound, capped)
+    names = [*metrics, capped] if capped is not None else list(metrics)
+    return _group(kept, keys, {COUNT: kept.count()} | _sums(kept, names))
 
 
-def _keep_by_hash(rows: ir.Table, keys: list[str], bound: Contribution) -> ir.Table:
+def _keep_by_hash(
+    rows: ir.Table, keys: list[str], bound: Contribution, capped: str | None = None
+) -> ir.Table:
     """One window: order each user's rows by (cell hash, cell, random); rank cells and rows.
 
     ``hash(hash(user, cell, salt))`` with a fresh random salt puts each user's cells in a random
     order; a row's cell index is the dense rank of its (hash, cell) and its index within the
     cell is its row number minus the rank of the cell's first row. All three ranks share one
-    sort of ``(user, hash, cell, random)``.
+    sort of ``(user, hash, cell, random)``. With ``capped``, the user's first kept row (cell
+    index 0, row index 0) carries 1 when any of the user's rows is dropped (a window maximum
+    over the user's rows), every other row 0.
     """
     salt = ibis.literal(secrets.randbits(62), "int64")
     fields = {"u": rows[bound.user], "s": salt} | {f"k{i}": rows[c] for i, c in enumerate(keys)}
@@ -363,13 +418,24 @@ def _keep_by_hash(rows: ir.Table, keys: list[str], bound: Contribution) -> ir.Ta
             _ROWNUM: ibis.row_number().over(**by_row) - ibis.rank().over(**by_cell),
         }
     )
+    if capped is not None:
+        dropped = (ranked[_CELL] >= bound.max_groups) | (ranked[_ROWNUM] >= bound.max_rows)
+        any_dropped = dropped.cast("int64").max().over(group_by=ranked[bound.user])
+        first = (ranked[_CELL] == 0) & (ranked[_ROWNUM] == 0)
+        ranked = ranked.mutate(**{capped: ibis.ifelse(first, any_dropped, 0).cast("int64")})
     return ranked.filter((ranked[_CELL] < bound.max_groups) & (ranked[_ROWNUM] < bound.max_rows))
 
 
 def _bounded_by_two_windows(
-    rows: ir.Table, keys: list[str], metrics: Sequence[str], bound: Contribution
+    rows: ir.Table,
+    keys: list[str],
+    metrics: Sequence[str],
+    bound: Contribution,
+    capped: str | None = None,
 ) -> ir.Table:
     """Fallback without ``hash()``: random rows per (user, cell), then random cells per user."""
+    if capped is not None:
+        return _capped_by_two_windows(rows, keys, metrics, bound, capped)
     cell = [bound.user, *keys]
     rows = rows.mutate(**{_RAND: ibis.random()})
     within = ibis.row_number().over(group_by=[rows[c] for c in cell], order_by=rows[_RAND])
@@ -379,3 +445,31 @@ def _bounded_by_two_windows(
     order = ibis.row_number().over(group_by=per_user[bound.user], order_by=per_user[_RAND])
     kept = per_user.mutate(**{_ROWNUM: order}).filter(ibis._[_ROWNUM] < bound.max_groups)
     return _group(kept, keys, _sums(kept, [COUNT, *metrics]))
+
+
+def _capped_by_two_windows(
+    rows: ir.Table, keys: list[str], metrics: Sequence[str], bound: Contribution, capped: str
+) -> ir.Table:
+    """The two-window fallback that also counts capped users (as :func:`_keep_by_hash`): the
+    per-(user, cell) step keeps the dropped-row flag, the per-user step adds dropped cells."""
+    cell = [bound.user, *keys]
+    rows = rows.mutate(**{_RAND: ibis.random()})
+    within = ibis.row_number().over(group_by=[rows[c] for c in cell], order_by=rows[_RAND])
+    rows = rows.mutate(**{_ROWNUM: within})
+    keep = rows[_ROWNUM] < bound.max_rows
+    per_cell: dict[str, ir.Value] = {
+        COUNT: keep.cast("int64").sum(),
+        _ROW_DROPPED: (~keep).cast("int64").max(),
+    }
+    for name in metrics:
+        per_cell[name] = ibis.ifelse(keep, rows[name], 0).sum().fill_null(0)
+    per_user = rows.group_by(cell).aggregate(**per_cell)
+    per_user = per_user.mutate(**{_RAND: ibis.random()})
+    order = ibis.row_number().over(group_by=per_user[bound.user], order_by=per_user[_RAND])
+    per_user = per_user.mutate(**{_ROWNUM: order})
+    dropped = ibis.ifelse(per_user[_ROWNUM] >= bound.max_groups, 1, per_user[_ROW_DROPPED])
+    any_dropped = dropped.cast("int64").max().over(group_by=per_user[bound.user])
+    first = per_user[_ROWNUM] == 0
+    per_user = per_user.mutate(**{capped: ibis.ifelse(first, any_dropped, 0).cast("int64")})
+    kept = per_user.filter(per_user[_ROWNUM] < bound.max_groups)
+    return _group(kept, keys, _sums(kept, [COUNT, *metrics, capped]))

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.release._noise import Noise, noise_for
-from ethica.privacy.release._sensitivity import PrivacyUnit, cell_sensitivity
+from ethica.privacy.release._sensitivity import PrivacyUnit, Sensitivity, cell_sensitivity
 
 __all__ = [
     "CellStatistic",
@@ -30,6 +30,7 @@ __all__ = [
     "NoisyComponent",
     "add_exactly",
     "combine",
+    "noise_vector",
     "share",
     "spend",
 ]
@@ -95,17 +96,32 @@ def spend(
     """Noise every component with an equal share of ``budget``; CIs at the Bonferroni level."""
     part = share(budget, Fraction(1, len(components)))
     level = 1 - (1 - confidence) / len(components)
-    out = []
-    for c in components:
-        sensitivity = cell_sensitivity(unit, c.per_row, grouped=grouped, finest=finest)
-        noise = noise_for(sensitivity, part)
-        noisy = add_exactly(c.values, noise.draw(c.values.size))
-        out.append(
-            NoisyComponent(
-                c.name, noisy, noise, noise.half_width(level), c.step, sensitivity.to_dict()
-            )
+    return [
+        noise_vector(
+            c,
+            cell_sensitivity(unit, c.per_row, grouped=grouped, finest=finest),
+            part,
+            level,
         )
-    return out
+        for c in components
+    ]
+
+
+def noise_vector(
+    component: Component, sensitivity: Sensitivity, budget: Budget, level: float
+) -> NoisyComponent:
+    """Noise one integer vector of the given ``sensitivity`` with all of ``budget`` (the noise
+    law of its kind, exact sampler) and state its interval half-width at ``level``."""
+    noise = noise_for(sensitivity, budget)
+    noisy = add_exactly(component.values, noise.draw(component.values.size))
+    return NoisyComponent(
+        component.name,
+        noisy,
+        noise,
+        noise.half_width(level),
+        component.step,
+        sensitivity.to_dict(),
+    )
 
 
 _INT64_SAFE = 1 << 62

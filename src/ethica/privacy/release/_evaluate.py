@@ -30,9 +30,17 @@ the bounded, clamped, grid-rounded statistic. It does *not* cover: rows dropped 
 caps (``max_groups_per_user``, ``max_rows_per_group``), the effect of clamping, or the
 rounding's own mean-zero error (standard deviation at most ``step * sqrt(n) / 2`` over ``n``
 rows). How many rows the caps dropped and how many values were clamped depend on the data
-and are *not released* (each table's ``notes`` says so). Cells of private keys are released
-only if they pass DP partition selection, so their intervals hold conditionally on that
-selection, not unconditionally.
+and are *not released* by default (each table's ``notes`` says so). On request
+(``bounding_budget``, :meth:`ethica.privacy.Session.evaluate` ``bounding_share=``) a share of
+the release's budget buys a *bounding report*, computed in the same engine queries: the noisy
+number of users who lost rows to the caps (user-level; L1 sensitivity 1: a user is capped or
+not, and other users' kept rows do not depend on it; the number of dropped *rows* has no
+bound and is never released) and, per measure column and bounds, the noisy numbers of kept
+values below ``lower`` and above ``upper`` (one vector of two counts; L1 sensitivity ``k m``
+under user-level bounding, ``m`` for a batch without group keys, 1 under ``Rows``), each
+with its exact interval (:func:`bounding_mechanisms`, :class:`BoundingCounts`). Cells of
+private keys are released only if they pass DP partition selection, so their intervals hold
+conditionally on that selection, not unconditionally.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ import datetime
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -53,6 +61,7 @@ from ethica.data import resolve_table
 from ethica.data._bins import MAX_EDGES, bin_labels
 from ethica.data._bounding import (
     COUNT,
+    ClampCount,
     ClampedSum,
     Contribution,
     bounded_aggregate,
@@ -65,6 +74,7 @@ from ethica.privacy.release._cells import (
     Component,
     NoisyComponent,
     combine,
+    noise_vector,
     share,
     spend,
 )
@@ -80,13 +90,22 @@ from ethica.privacy.release._queries import (
     Variance,
 )
 from ethica.privacy.release._release import ReleasedTable, plain_value
-from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel, cell_sensitivity
+from ethica.privacy.release._sensitivity import (
+    PrivacyUnit,
+    Rows,
+    Sensitivity,
+    UserLevel,
+    cell_sensitivity,
+)
 
 __all__ = [
     "Aggregates",
+    "BoundingCounts",
+    "Clamp",
     "Part",
     "PartAggregate",
     "aggregate_parts",
+    "bounding_mechanisms",
     "check_parts",
     "evaluate_parts",
     "numeric_columns",
@@ -133,12 +152,47 @@ class PartAggregate:
 
 
 @dataclass(frozen=True)
+class Clamp:
+    """A measure column with its public clamping bounds (one pair of clamp counts)."""
+
+    column: str
+    lower: float
+    upper: float
+
+    def label(self) -> str:
+        """``"x in [0, 10]"``."""
+        return f"{self.column} in [{self.lower:g}, {self.upper:g}]"
+
+
+@dataclass(frozen=True)
+class BoundingCounts:
+    """The exact, noise-free bounding counts of one engine query (a bounding report's input).
+
+    Attributes
+    ----------
+    parts
+        Indexes of the parts this engine query serves (all cell statistics share one).
+    users_capped
+        Users with at least one row dropped by ``max_groups_per_user`` or
+        ``max_rows_per_group`` (``None`` under ``Rows``: nothing is capped).
+    clamped
+        Per :class:`Clamp`: kept present values below ``lower`` and above ``upper``.
+    """
+
+    parts: tuple[int, ...]
+    users_capped: int | None
+    clamped: tuple[tuple[Clamp, int, int], ...]
+
+
+@dataclass(frozen=True)
 class Aggregates:
     """What the engine returned for a list of parts: one :class:`PartAggregate` per part, in
-    the parts' order. Deterministic given the bounding's row sampling and rounding draws;
+    the parts' order, and (when a bounding report was asked for) one :class:`BoundingCounts`
+    per engine query. Deterministic given the bounding's row sampling and rounding draws;
     only :func:`release_from_aggregates` adds noise."""
 
     parts: tuple[PartAggregate, ...]
+    bounding: tuple[BoundingCounts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +214,12 @@ def _contribution(unit: PrivacyUnit) -> Contribution | None:
 
 # --------------------------------------------------------------------- free checks
 def check_parts(
-    source: object, parts: Sequence[Part], unit: PrivacyUnit, *, confidence: float = 0.95
+    source: object,
+    parts: Sequence[Part],
+    unit: PrivacyUnit,
+    *,
+    confidence: float = 0.95,
+    bounding_budget: Budget | None = None,
 ) -> None:
     """Check ``parts`` against the schema, the unit and the budgets without reading a row.
 
@@ -174,9 +233,12 @@ def check_parts(
         A column is missing or not numeric, or a query groups by the user-id column.
     InvalidParameterError
         A step so fine that a sum could overflow 64-bit integers, a grid too large, private
-        keys without a delta, or a noise parameter beyond what the exact samplers draw.
+        keys without a delta, or a noise parameter beyond what the exact samplers draw
+        (also for a bounding report's counts, when ``bounding_budget`` is given).
     """
     plans = _validate(resolve_table(source), parts, unit)
+    if bounding_budget is not None:
+        _report_noises(_report_plan(parts, unit), bounding_budget)
     for part, plan in zip(parts, plans, strict=True):
         level = 1 - (1 - confidence) / len(plan.components)
         for noise in _noises(part, plan, unit):
@@ -272,6 +334,18 @@ def numeric_columns(queries: Iterable[object]) -> list[str]:
     return list(dict.fromkeys(c for c in columns if isinstance(c, str)))
 
 
+def _checked(noise: Noise, what: str, budget: Budget) -> Noise:
+    limit = noise.max_parameter
+    if noise.parameter > limit:
+        raise InvalidParameterError(
+            f"{what} with {budget} needs {noise.mechanism} noise of "
+            f"{noise.parameter_name} {float(noise.parameter):.3g}, beyond the largest the "
+            f"exact samplers draw ({float(limit):.3g}): spend a larger budget, or use a "
+            "coarser step or tighter bounds."
+        )
+    return noise
+
+
 def _noises(part: Part, plan: _Plan, unit: PrivacyUnit) -> list[Noise | None]:
     """The noise of each component (``None`` for the exponential mechanism), checked."""
     if isinstance(part.query, Quantiles):
@@ -286,16 +360,7 @@ def _noises(part: Part, plan: _Plan, unit: PrivacyUnit) -> list[Noise | None]:
     out: list[Noise | None] = []
     for _, _, per_row, _ in plan.components:
         sensitivity = cell_sensitivity(unit, per_row, grouped=plan.grouped, finest=plan.finest)
-        noise = noise_for(sensitivity, each)
-        limit = noise.max_parameter
-        if noise.parameter > limit:
-            raise InvalidParameterError(
-                f"{part.query.describe()} with {part.budget} needs {noise.mechanism} noise of "
-                f"{noise.parameter_name} {float(noise.parameter):.3g}, beyond the largest the "
-                f"exact samplers draw ({float(limit):.3g}): spend a larger budget, or use a "
-                "coarser step or tighter bounds."
-            )
-        out.append(noise)
+        out.append(_checked(noise_for(sensitivity, each), part.query.describe(), part.budget))
     return out
 
 
@@ -348,26 +413,39 @@ def _finest_keys(parts: Sequence[Part]) -> list[str]:
 
 
 # ------------------------------------------------------------------- the engine
-def aggregate_parts(source: object, parts: Sequence[Part], unit: PrivacyUnit) -> Aggregates:
+def aggregate_parts(
+    source: object, parts: Sequence[Part], unit: PrivacyUnit, *, bounding_report: bool = False
+) -> Aggregates:
     """The exact integer aggregates of ``parts`` (reads the data; draws no noise).
 
     Checks the parts first (as :func:`check_parts`, without warnings), then runs one bounded
     engine query for all cell statistics and one binned query per histogram, quantile or
-    bounds part.
+    bounds part. With ``bounding_report``, the same queries also return the exact
+    :class:`BoundingCounts` (users capped, values clamped) of each engine query.
     """
     plans = _validate(resolve_table(source), parts, unit)
+    report = {g.parts: g for g in _report_plan(parts, unit)} if bounding_report else {}
+    bounding: list[BoundingCounts] = []
     out: dict[int, PartAggregate] = {}
     cell_index = [i for i, p in enumerate(parts) if isinstance(p.query, CellQuery)]
     if cell_index:
         by = _finest_keys(parts)
         sums = [s for i in cell_index for s in _sums_for(i, parts[i].query)]
+        group = report.get(tuple(cell_index))
+        clamps = _clamp_counts(group.clamps) if group is not None else []
+        capped = _CAPPED if group is not None and group.capped is not None else None
         agg = bounded_aggregate(
             source,
             by=by,
             key_filter=_key_filter([parts[i] for i in cell_index], by, unit),
             sums=sums,
             contribution=_contribution(unit),
+            clamp_counts=clamps,
+            capped_users=capped,
         )
+        if group is not None:
+            bounding.append(_bounding_counts(group, agg, capped))
+            agg = agg.drop(columns=[c.name for c in clamps] + [capped] * (capped is not None))
         metrics = [COUNT, *(s.name for s in sums)]
         for i in cell_index:
             keys, cells = _marginal(agg, parts[i].query, metrics)
@@ -375,10 +453,15 @@ def aggregate_parts(source: object, parts: Sequence[Part], unit: PrivacyUnit) ->
     for i, part in enumerate(parts):
         if not isinstance(part.query, CellQuery):
             edges = _edges(part.query)
-            counts = _binned_counts(source, part.query.column, edges, unit)
+            group = report.get((i,))
+            counts, users_capped = _binned_counts(
+                source, part.query.column, edges, unit, capped=group is not None
+            )
+            if group is not None:
+                bounding.append(BoundingCounts(group.parts, users_capped, ()))
             keys = [(j,) for j in range(len(edges) + 1)]
             out[i] = _part_aggregate(plans[i], keys, pd.DataFrame({COUNT: counts}))
-    return Aggregates(tuple(out[i] for i in range(len(parts))))
+    return Aggregates(tuple(out[i] for i in range(len(parts))), tuple(bounding))
 
 
 def _part_aggregate(
@@ -443,28 +526,51 @@ def _marginal(
 
 
 def _binned_counts(
-    source: object, column: str, edges: Sequence[float], unit: PrivacyUnit
-) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Bounded counts of ``column`` in the ``len(edges) + 1`` bins cut at ``edges`` (no NULLs)."""
+    source: object, column: str, edges: Sequence[float], unit: PrivacyUnit, *, capped: bool
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], int | None]:
+    """Bounded counts of ``column`` in the ``len(edges) + 1`` bins cut at ``edges`` (no NULLs),
+    and, with ``capped``, the number of users the caps dropped rows of (same query)."""
     agg = bounded_aggregate(
-        source, by=[column], bins={column: edges}, contribution=_contribution(unit)
+        source,
+        by=[column],
+        bins={column: edges},
+        contribution=_contribution(unit),
+        capped_users=_CAPPED if capped else None,
     )
     counts = np.zeros(len(edges) + 1, dtype=np.int64)
     for index, n in zip(agg[column], agg[COUNT], strict=True):
         if index is not None and not pd.isna(index):
             counts[int(index)] += int(n)
-    return counts
+    return counts, (int(agg[_CAPPED].sum()) if capped else None)
 
 
 # --------------------------------------------------------------------- the noise
 def release_from_aggregates(
-    aggregates: Aggregates, parts: Sequence[Part], unit: PrivacyUnit, confidence: float
+    aggregates: Aggregates,
+    parts: Sequence[Part],
+    unit: PrivacyUnit,
+    confidence: float,
+    *,
+    bounding_budget: Budget | None = None,
 ) -> list[ReleasedTable]:
     """Released tables for ``parts`` from their exact aggregates (draws noise; reads no data).
 
     Each call draws fresh noise from the OS CSPRNG; calling it many times on one
-    :class:`Aggregates` samples the mechanism's output distribution on that data.
+    :class:`Aggregates` samples the mechanism's output distribution on that data. With
+    ``bounding_budget`` (and aggregates computed with ``bounding_report=True``), that budget
+    is spent on the bounding report, split equally over its noisy vectors
+    (:func:`bounding_mechanisms`), and each table's ``notes`` carries the report of its engine
+    query; the parts' own budgets are untouched (the caller gives them the rest).
     """
+    tables = _release_tables(aggregates, parts, unit, confidence)
+    if bounding_budget is None:
+        return tables
+    return _with_report(tables, aggregates, parts, unit, confidence, bounding_budget)
+
+
+def _release_tables(
+    aggregates: Aggregates, parts: Sequence[Part], unit: PrivacyUnit, confidence: float
+) -> list[ReleasedTable]:
     out = []
     for part, agg in zip(parts, aggregates.parts, strict=True):
         query = part.query
@@ -480,11 +586,21 @@ def release_from_aggregates(
 
 
 def evaluate_parts(
-    source: object, parts: Sequence[Part], unit: PrivacyUnit, confidence: float
+    source: object,
+    parts: Sequence[Part],
+    unit: PrivacyUnit,
+    confidence: float,
+    *,
+    bounding_budget: Budget | None = None,
 ) -> list[ReleasedTable]:
     """Released tables for ``parts``, in order: :func:`aggregate_parts` then
-    :func:`release_from_aggregates` (noise drawn; nothing charged)."""
-    return release_from_aggregates(aggregate_parts(source, parts, unit), parts, unit, confidence)
+    :func:`release_from_aggregates` (noise drawn; nothing charged). ``bounding_budget`` buys a
+    bounding report on top of the parts' budgets (the caller charges both)."""
+    report = bounding_budget is not None
+    aggregates = aggregate_parts(source, parts, unit, bounding_report=report)
+    return release_from_aggregates(
+        aggregates, parts, unit, confidence, bounding_budget=bounding_budget
+    )
 
 
 def _spend(part: Part, agg: PartAggregate, unit: PrivacyUnit, confidence: float) -> Any:
@@ -712,3 +828,215 @@ def _quantiles(part: Part, agg: PartAggregate, unit: PrivacyUnit) -> ReleasedTab
             **_bounding_notes(unit),
         },
     )
+
+
+# ------------------------------------------------------------------ bounding report
+_CAPPED = "__capped_users"
+_ONE = Sensitivity(Fraction(1), Fraction(1))
+
+
+@dataclass(frozen=True)
+class _ReportGroup:
+    """What one engine query's bounding report releases, from public parameters alone."""
+
+    parts: tuple[int, ...]
+    capped: Sensitivity | None
+    clamps: tuple[Clamp, ...]
+    clamp_sensitivity: Sensitivity
+
+
+def _report_plan(parts: Sequence[Part], unit: PrivacyUnit) -> list[_ReportGroup]:
+    """The bounding report's noisy vectors per engine query (no data read).
+
+    Sensitivities (add or remove one user, or one row under ``Rows``): ``users_capped`` is a
+    sum of one 0/1 indicator per user, and which rows a user keeps depends on that user's rows
+    only (:mod:`ethica.data._bounding`), so ``Δ1 = Δ2 = 1``. A clamp pair ``(below, above)``
+    counts kept rows, each on at most one side: a user keeps at most ``r`` rows (``r = k m``,
+    or ``m`` when the batch has no group keys, a single cell; ``r = 1`` for a row), so
+    ``|Δbelow| + |Δabove| <= r`` and ``Δbelow² + Δabove² <= r²``.
+    """
+    user = isinstance(unit, UserLevel)
+    groups = []
+    cell_index = tuple(i for i, p in enumerate(parts) if isinstance(p.query, CellQuery))
+    if cell_index:
+        clamps = tuple(
+            dict.fromkeys(
+                Clamp(q.column, *q.bounds)
+                for q in (parts[i].query for i in cell_index)
+                if not isinstance(q, Count)
+            )
+        )
+        rows = 1
+        if isinstance(unit, UserLevel):
+            k = unit.max_groups_per_user if _finest_keys(parts) else 1
+            rows = k * unit.max_rows_per_group
+        if user or clamps:
+            groups.append(
+                _ReportGroup(
+                    cell_index,
+                    _ONE if user else None,
+                    clamps,
+                    Sensitivity(Fraction(rows), Fraction(rows * rows)),
+                )
+            )
+    if user:
+        groups.extend(
+            _ReportGroup((i,), _ONE, (), _ONE)
+            for i, p in enumerate(parts)
+            if not isinstance(p.query, CellQuery)
+        )
+    return groups
+
+
+def bounding_mechanisms(parts: Sequence[Part], unit: PrivacyUnit) -> int:
+    """How many noisy vectors a bounding report of ``parts`` draws (0: nothing to report, as
+    for counts under ``Rows``, which neither cap nor clamp). Public: reads no data."""
+    return sum((g.capped is not None) + len(g.clamps) for g in _report_plan(parts, unit))
+
+
+def _report_noises(
+    groups: Sequence[_ReportGroup], budget: Budget
+) -> list[tuple[Noise | None, list[Noise]]]:
+    """Each group's noise for ``users_capped`` and for each clamp pair, checked (free)."""
+    total = sum((g.capped is not None) + len(g.clamps) for g in groups)
+    if total == 0:
+        return []
+    each = share(budget, Fraction(1, total))
+    what = "the bounding report"
+    return [
+        (
+            _checked(noise_for(g.capped, each), what, each) if g.capped is not None else None,
+            [_checked(noise_for(g.clamp_sensitivity, each), what, each) for _ in g.clamps],
+        )
+        for g in groups
+    ]
+
+
+def _clamp_counts(clamps: Sequence[Clamp]) -> list[ClampCount]:
+    out = []
+    for j, c in enumerate(clamps):
+        out.append(ClampCount(f"__clamp{j}_below", c.column, c.lower, "below"))
+        out.append(ClampCount(f"__clamp{j}_above", c.column, c.upper, "above"))
+    return out
+
+
+def _bounding_counts(group: _ReportGroup, agg: pd.DataFrame, capped: str | None) -> BoundingCounts:
+    """Totals over all cells of the engine query (exact Python integers)."""
+    clamped = tuple(
+        (c, int(agg[f"__clamp{j}_below"].sum()), int(agg[f"__clamp{j}_above"].sum()))
+        for j, c in enumerate(group.clamps)
+    )
+    users = int(agg[capped].sum()) if capped is not None else None
+    return BoundingCounts(group.parts, users, clamped)
+
+
+def _entry(noisy: NoisyComponent, budget: Budget, confidence: float, what: str) -> dict[str, Any]:
+    values = [int(v) for v in noisy.noisy.tolist()]
+    entry: dict[str, Any] = {
+        "counts": what,
+        "mechanism": noisy.noise.mechanism,
+        "noise": {noisy.noise.parameter_name: str(noisy.noise.parameter)},
+        "sensitivity": noisy.sensitivity,
+        "budget": budget.to_dict(),
+        "confidence": confidence,
+    }
+    if len(values) == 1:
+        entry |= {
+            "value": values[0],
+            "ci_low": values[0] - noisy.half_width,
+            "ci_high": values[0] + noisy.half_width,
+        }
+    else:
+        for side, v in zip(("below", "above"), values, strict=True):
+            entry[side] = {
+                "value": v,
+                "ci_low": v - noisy.half_width,
+                "ci_high": v + noisy.half_width,
+            }
+    return entry
+
+
+def _with_report(
+    tables: list[ReleasedTable],
+    aggregates: Aggregates,
+    parts: Sequence[Part],
+    unit: PrivacyUnit,
+    confidence: float,
+    budget: Budget,
+) -> list[ReleasedTable]:
+    """Noise the bounding counts and put each engine query's report into its tables' notes."""
+    groups = _report_plan(parts, unit)
+    _report_noises(groups, budget)  # checked for free before the charge; again here
+    total = bounding_mechanisms(parts, unit)
+    if total == 0:
+        return tables
+    each = share(budget, Fraction(1, total))
+    counted = {c.parts: c for c in aggregates.bounding}
+    out = list(tables)
+    for group in groups:
+        counts = counted.get(group.parts)
+        if counts is None:
+            raise InvalidParameterError(
+                "a bounding report needs aggregates computed with bounding_report=True."
+            )
+        users: dict[str, Any] | None = None
+        if group.capped is not None and counts.users_capped is not None:
+            component = Component(
+                "users_capped", np.array([counts.users_capped], np.int64), _ONE.l1
+            )
+            noisy = noise_vector(component, group.capped, each, confidence)
+            users = _entry(
+                noisy,
+                each,
+                confidence,
+                "users with at least one row dropped by max_groups_per_user / "
+                "max_rows_per_group (the number of dropped rows is not released: one user "
+                "could change it without bound)",
+            )
+        clamped: dict[Clamp, dict[str, Any]] = {}
+        for clamp, below, above in counts.clamped:
+            component = Component(clamp.label(), np.array([below, above], np.int64), Fraction(1))
+            noisy = noise_vector(component, group.clamp_sensitivity, each, confidence)
+            clamped[clamp] = _entry(
+                noisy,
+                each,
+                confidence,
+                f"kept values of {clamp.column} below {clamp.lower:g} (clamped up) and above "
+                f"{clamp.upper:g} (clamped down); NULL and NaN are not counted",
+            )
+        shared = [tables[i].name for i in group.parts]
+        for i in group.parts:
+            out[i] = _report_notes(out[i], parts[i], users, clamped, shared)
+    return out
+
+
+def _report_notes(
+    table: ReleasedTable,
+    part: Part,
+    users: dict[str, Any] | None,
+    clamped: dict[Clamp, dict[str, Any]],
+    shared: list[str],
+) -> ReleasedTable:
+    notes = dict(table.notes)
+    notes["bounding_report"] = (
+        "released under DP from the same engine query as the tables "
+        f"{shared}, with its own share of the release's budget (each count's budget below); "
+        "totals over every row the query read after bounding (for public keys under Rows, "
+        "rows outside the keys too)"
+    )
+    if users is not None:
+        notes["users_capped"] = users
+        notes["rows_dropped_by_caps"] = (
+            "not released (unbounded sensitivity); users_capped counts the users who lost rows"
+        )
+    query = part.query
+    if isinstance(query, CellQuery) and not isinstance(query, Count):
+        notes["values_clamped"] = clamped[Clamp(query.column, *query.bounds)]
+    else:
+        notes["values_clamped"] = (
+            "none: a count reads no values"
+            if isinstance(query, Count)
+            else "none: binned values are not clamped (values beyond the grid fall in the "
+            "outer bins)"
+        )
+    return replace(table, notes=notes)

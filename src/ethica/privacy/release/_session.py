@@ -20,6 +20,7 @@ The total cost is the sum of the parts' budgets (sequential composition, Dwork e
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 from fractions import Fraction
@@ -40,7 +41,13 @@ from ethica.privacy.budget._budgets import ApproxDP, Budget, zero_like
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._cells import share
-from ethica.privacy.release._evaluate import Part, check_parts, evaluate_parts, numeric_columns
+from ethica.privacy.release._evaluate import (
+    Part,
+    bounding_mechanisms,
+    check_parts,
+    evaluate_parts,
+    numeric_columns,
+)
 from ethica.privacy.release._queries import Batch, Query
 from ethica.privacy.release._release import Release
 from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
@@ -180,6 +187,7 @@ class Session:
         *,
         request_id: str | None = None,
         complete: bool = True,
+        bounding_share: Fraction | None = None,
     ) -> Release:
         """Release ``query`` spending ``budget``; the charge is reserved before any data is read.
 
@@ -194,6 +202,13 @@ class Session:
         complete
             ``False`` leaves the ledger's charge ``charged`` until :meth:`complete` (or
             :meth:`fail`) is called: for callers that must write the outputs first.
+        bounding_share
+            Off by default. A fraction in (0, 1) of ``budget`` spent on a DP *bounding report*
+            (what contribution caps and clamping did: the users who lost rows to the caps, and
+            per measure the kept values below and above its bounds), computed in the release's
+            own engine queries; each table's ``notes`` carries it with exact intervals. The
+            queries share the rest, so the charge is still exactly ``budget``. Refused (free)
+            when there is nothing to report (counts under ``Rows()``).
 
         Raises
         ------
@@ -215,16 +230,32 @@ class Session:
                 "request_id needs a ledger to remember requests; pass ledger=Ledger(...)."
             )
         parts = _parts(query, budget)
+        report_budget: Budget | None = None
+        if bounding_share is not None:
+            fraction = _bounding_fraction(bounding_share)
+            if bounding_mechanisms(parts, self.unit) == 0:
+                raise InvalidParameterError(
+                    f"bounding_share={bounding_share} asks for a bounding report, but "
+                    f"{query.describe()!r} under {_show_unit(self.unit.to_dict())} neither caps "
+                    "users nor clamps values: there is nothing to report. Drop bounding_share."
+                )
+            parts = _parts(query, share(budget, 1 - fraction))
+            report_budget = share(budget, fraction)
         _check_delta(parts)
         table = self._table
         if self._text_csv:  # a CSV read as text: its numbers are parsed in the engine
             table = parse_numbers(table, numeric_columns(p.query for p in parts))
-        check_parts(table, parts, self.unit, confidence=self.confidence)
-        record = self._reserve(query, budget, request_id)
+        check_parts(
+            table, parts, self.unit, confidence=self.confidence, bounding_budget=report_budget
+        )
+        extra = "" if report_budget is None else f"|bounding_share={fraction}"
+        record = self._reserve(query, budget, request_id, extra)
         if record is not None and record.replayed:
             return _stored_release(record)
         try:
-            tables = evaluate_parts(table, parts, self.unit, self.confidence)
+            tables = evaluate_parts(
+                table, parts, self.unit, self.confidence, bounding_budget=report_budget
+            )
             release = Release(
                 tables=tuple(tables),
                 budget=budget,
@@ -254,16 +285,18 @@ class Session:
             raise ReleaseFailedError(_FAILED)
         return release
 
-    def _reserve(self, query: Query, budget: Budget, request_id: str | None) -> ChargeRecord | None:
+    def _reserve(
+        self, query: Query, budget: Budget, request_id: str | None, extra: str = ""
+    ) -> ChargeRecord | None:
         """Check the session's cap and charge the ledger, under one lock (threads) and the
         ledger's write lock (processes)."""
         with self._lock:
             if self.ledger is not None and request_id is not None and self._seen(request_id):
-                return self._charge(query, budget, request_id)  # replayed: spends nothing
+                return self._charge(query, budget, request_id, extra)  # replayed: spends nothing
             self._check_cap(budget, query.describe())
             record = None
             if self.ledger is not None:
-                record = self._charge(query, budget, request_id)
+                record = self._charge(query, budget, request_id, extra)
                 if record.replayed:  # another process recorded this id meanwhile
                     return record
             self._spent = self._spent + budget
@@ -283,14 +316,16 @@ class Session:
                 self._identity = f"{self.source_description}|{self._table.schema()}"
         return self._identity
 
-    def _charge(self, query: Query, budget: Budget, request_id: str | None) -> ChargeRecord:
+    def _charge(
+        self, query: Query, budget: Budget, request_id: str | None, extra: str = ""
+    ) -> ChargeRecord:
         assert self.ledger is not None and self.dataset is not None
         return self.ledger.record_charge(
             self.dataset,
             budget,
             query.describe(),
             request_id=request_id,
-            fingerprint=_fingerprint(query, self.unit, self._source_identity()),
+            fingerprint=_fingerprint(query, self.unit, self._source_identity() + extra),
         )
 
     def _check_cap(self, budget: Budget, what: str) -> None:
@@ -333,6 +368,19 @@ class Session:
             "budget": self.budget.to_dict(),
             "spent": self._spent.to_dict(),
         }
+
+
+def _bounding_fraction(value: object) -> Fraction:
+    """``bounding_share`` as an exact fraction in (0, 1) (a float is its exact binary value)."""
+    finite = not isinstance(value, float) or math.isfinite(value)
+    if isinstance(value, int | float | Fraction) and not isinstance(value, bool) and finite:
+        fraction = Fraction(value)
+        if 0 < fraction < 1:
+            return fraction
+    raise InvalidParameterError(
+        f"bounding_share must be a fraction strictly between 0 and 1, got {value!r}; e.g. "
+        "bounding_share=Fraction(1, 10) spends a tenth of the budget on the bounding report."
+    )
 
 
 def _check_delta(parts: list[Part]) -> None:
