@@ -110,7 +110,7 @@ def test_window_cells_equals_a_joint_brute_force(
     ("periods", "keys", "window", "block", "cap"),
     [
         (8, 1, 3, 3, 1), (8, 1, 3, 3, 2), (9, 1, 4, 3, 2), (7, 2, 2, 2, 1), (7, 2, 3, 2, 3),
-        (6, 1, 6, 2, 1), (7, 1, 2, 4, 2), (5, 2, 5, 1, 2), (6, 1, 2, 6, 3), (10, 1, 5, 5, 2),
+        (6, 1, 6, 2, 1), (7, 1, 2, 4, 2), (5, 2, 5, 1, 2), (6, 1, 2, 5, 3), (10, 1, 5, 5, 2),
     ],
 )  # fmt: skip
 def test_window_cells_equals_a_block_by_block_brute_force(
@@ -173,7 +173,7 @@ def test_engine_neighbours_differ_by_at_most_the_sensitivity() -> None:
     # this window: block 0 holds day 4 (1 new + 1 displaced), block 1 days 5..8 (2 + 1)
     worst, seen = 5 * 3, 0
     assert window_cells(14, 1, 5, 5, 2) * 3 >= worst
-    for salt in range(40):
+    for salt in range(16):
         a, b = (
             bounded_series(f, user="user", max_cells=2, max_rows=3, time="t", start=START,
                            periods=14, block=5, salt=salt).set_index(BUCKET)["__count"]
