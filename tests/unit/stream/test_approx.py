@@ -47,7 +47,7 @@ def test_approx_to_zcdp_is_the_tightest_rho_that_meets_the_budget(
 
 def test_approx_to_zcdp_takes_approx_dp_only() -> None:
     with pytest.raises(InvalidParameterError, match="ApproxDP"):
-        approx_to_zcdp(PureDP(1))  # type: ignore[arg-type]
+        approx_to_zcdp(PureDP(1))
 
 
 def test_stream_noise_spends_approx_dp_with_either_law() -> None:

@@ -264,7 +264,7 @@ def test_the_ledger_is_charged_once_and_a_replay_returns_the_stored_release(
     assert again.to_dict() == first.to_dict()
     assert ledger.status("visits").spent == PureDP(1)
     stored = ledger.history("visits")[0]
-    assert stored.status == "released" and SeriesRelease.from_dict(stored.output) == first  # type: ignore[arg-type]
+    assert stored.status == "released" and SeriesRelease.from_dict(stored.output) == first
     release_series(frame, **kwargs)  # type: ignore[arg-type]
     release_series(frame, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(BudgetExceededError):

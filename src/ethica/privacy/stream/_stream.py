@@ -8,11 +8,13 @@ Privacy accounting (``DESIGN.md``'s contract, for streams):
    ``B`` of the spec, which calibrates the noise of every measurement the mechanism will ever
    take to its exact sensitivity under the window unit. So the guarantee is: for every user
    and every ``window`` consecutive buckets, everything the stream releases over its horizon
-   (bucket values and running totals of every bucket) is ``B``-DP (pure, discrete Laplace) or
-   ``B``-zCDP (discrete Gaussian) with respect to adding or removing that user's rows in those
-   buckets. No composition over buckets or windows is involved: the stream is *one* linear
-   release ``m = R x + z`` whose sensitivity already covers the sliding windows (they overlap;
-   nothing is assumed disjoint). Stopping early releases a prefix: never more than ``B``.
+   (bucket values and running totals of every bucket) is ``B``-DP (pure, discrete Laplace),
+   ``B``-zCDP (discrete Gaussian) or ``(epsilon, delta)``-DP (``ApproxDP``: the Gaussian at
+   the tightest ``rho`` meeting it, or Laplace at ``epsilon``; :mod:`._budget`) with respect
+   to adding or removing that user's rows in those buckets. No composition over buckets or
+   windows is involved: the stream is *one* linear release ``m = R x + z`` whose sensitivity
+   already covers the sliding windows (they overlap; nothing is assumed disjoint). Stopping
+   early releases a prefix: never more than ``B``.
 2. **The ledger accounts per window.** A dataset of ``kind = "user-window"`` holds a budget
    per window: its charges (each a stream's ``B``, or a single time-series release) add up by
    sequential composition, and the ledger refuses a stream whose ``B`` exceeds what is left.
