@@ -249,6 +249,20 @@ def _stream_plan() -> Any:
     return plan_stream(25, horizon=30, unit=UserWindow("u", window=1))
 
 
+def _series() -> Any:
+    import pandas as pd
+
+    from ethica.privacy import PureDP
+    from ethica.privacy.stream import UserWindow, release_series
+
+    days = pd.to_datetime(["2026-03-01", "2026-03-02", "2026-03-02"])
+    frame = pd.DataFrame({"u": [1, 2, 3], "t": days})
+    unit = UserWindow("u", window=2)
+    return release_series(
+        frame, time="t", start="2026-03-01", periods=3, unit=unit, budget=PureDP(1)
+    )
+
+
 Builder = Callable[[Path], Any]
 
 BUILDERS: dict[str, Builder] = {
@@ -272,6 +286,7 @@ BUILDERS: dict[str, Builder] = {
     ),
     "ethica.privacy.stream._stream.DayRelease": _stream_day,
     "ethica.privacy.stream._plan.StreamPlan": lambda _: _stream_plan(),
+    "ethica.privacy.stream._series.SeriesRelease": lambda _: _series(),
 }
 
 
