@@ -33,7 +33,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import DATA_DIR, run_child
-
 from ethica.datasets import load_adult
 from ethica.privacy import ApproxDP
 from ethica.privacy.synth import report_card, synthesize

@@ -21,6 +21,14 @@ def test_demo_writes_the_report_and_prints_the_summary(tmp_path: Path) -> None:
     accuracy = re.search(r"accuracy on Adult test: (\d+\.\d)%", result.output)
     assert accuracy is not None and 80.0 < float(accuracy.group(1)) < 90.0
     assert "Protecting against selection harm" in result.output
-    sections = ("mitigation", "unawareness", "release-census", "release-plan", "stream", "attacks")
+    sections = (
+        "mitigation",
+        "unawareness",
+        "release-census",
+        "release-plan",
+        "stream",
+        "synthetic",
+        "attacks",
+    )
     for section in sections:
         assert f'id="{section}' in page, section

@@ -14,7 +14,7 @@ from ethica.report._page import Section, render_template
 if TYPE_CHECKING:
     from ethica.privacy.synth._report import SynthReport
 
-__all__ = ["synth_section", "synth_section_html"]
+__all__ = ["curve_svg", "synth_section", "synth_section_html"]
 
 
 def _budget_text(budget: Mapping[str, Any]) -> str:
@@ -29,6 +29,31 @@ def _budget_text(budget: Mapping[str, Any]) -> str:
     return str(kind)
 
 
+def curve_svg(curve: Sequence[Mapping[str, Any]]) -> str:
+    """Workload error (mean total variation of the 2-way, and 3-way if scored, marginals)
+    against ε, log-scaled ε axis, as an inline SVG (Altair, rendered offline)."""
+    import pandas as pd
+
+    from ethica.report._figures import chart_to_svg, line_chart
+
+    rows = [
+        {"epsilon": float(c["epsilon"]), "marginals": f"{k}-way", "tv": float(c[f"tv{k}"])}
+        for c in curve
+        for k in (2, 3)
+        if c.get(f"tv{k}") is not None
+    ]
+    chart = line_chart(
+        pd.DataFrame(rows),
+        x="epsilon",
+        y="tv",
+        series="marginals",
+        x_title="ε (privacy budget, log scale)",
+        y_title="mean total variation, real vs synthetic",
+        x_log=True,
+    )
+    return chart_to_svg(chart)
+
+
 def synth_section_html(
     report: SynthReport, curve: Sequence[Mapping[str, Any]] | None = None
 ) -> str:
@@ -37,6 +62,7 @@ def synth_section_html(
     orders = sorted({int(k[0]) for k in data["workload_error"] if k.endswith("way_mean")})
     return render_template(
         "synth.html.j2",
+        curve_svg=curve_svg(curve) if curve else "",
         report=report,
         method=report.method,
         budget_text=_budget_text(report.budget),

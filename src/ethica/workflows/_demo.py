@@ -115,6 +115,7 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
     from ethica.workflows._demo_privacy_fairness import privacy_fairness_sections
     from ethica.workflows._demo_release import release_sections
     from ethica.workflows._stream_demo import stream_sections
+    from ethica.workflows._synth import synth_sections
 
     sections = (
         intro,
@@ -122,6 +123,7 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
         *learning_sections(progress=step),
         *release_sections(progress=step),
         *stream_sections(progress=step),
+        *synth_sections(progress=step),
         *attack_sections(progress=step),
         *privacy_fairness_sections(scored, result, progress=step),
     )

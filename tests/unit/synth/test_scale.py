@@ -69,3 +69,31 @@ def test_card_caps_synthetic_rows_and_samples_real_rows(parquet: Path) -> None:
     assert card.privacy is not None and card.privacy["n_members"] == 100
     with pytest.raises(InvalidParameterError, match="synthetic_rows"):
         report_card(parquet, result, synthetic_rows=2.5, attack_rows=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("epsilon", [0.1, 1.0, 10.0])
+def test_rho_of_is_valid_and_near_the_largest(epsilon: float) -> None:
+    from fractions import Fraction
+
+    from ethica.privacy import ZCDP, zcdp_to_approx
+    from ethica.privacy.synth._synthesize import rho_of
+
+    delta = Fraction(1, 10**9)
+    rho = rho_of(ApproxDP(epsilon, 1e-9))
+    assert zcdp_to_approx(ZCDP(rho), delta).epsilon <= Fraction(epsilon)
+    assert zcdp_to_approx(ZCDP(rho * Fraction(4097, 4096) * 2), delta).epsilon > epsilon
+    assert zcdp_to_approx(ZCDP(rho * Fraction(2049, 2048)), delta).epsilon > epsilon
+
+
+def test_section_plots_workload_error_against_epsilon(parquet: Path) -> None:
+    from ethica.report._synth_section import synth_section
+    from ethica.workflows._synth import epsilon_curve
+
+    result = synthesize(parquet, domain=DOMAIN, budget=ApproxDP(1.0, 1e-9), method="mst")
+    card = report_card(parquet, result, attack_rows=0)
+    curve = epsilon_curve(parquet, DOMAIN, [0.01, 5.0], method="mst")
+    assert [c["epsilon"] for c in curve] == [0.01, 5.0]
+    assert curve[0]["tv2"] > curve[1]["tv2"]  # error falls as ε grows (2 cells, 200k rows)
+    with_plot = synth_section(card, curve=curve).html
+    assert with_plot.count("<svg") == 1 and "log scale" in with_plot
+    assert "<svg" not in synth_section(card).html
