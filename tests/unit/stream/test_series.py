@@ -282,6 +282,7 @@ def test_the_ledger_is_charged_once_and_a_replay_returns_the_stored_release(
         ({"keys": []}, InvalidParameterError),  # by without public keys
         ({"measure": Sum("shop", 0, 1)}, SchemaError),  # text measured
         ({"noise": "gaussian"}, InvalidParameterError),  # PureDP is Laplace
+        ({"by": "user", "keys": ["a"]}, InvalidParameterError),  # text keys, numeric column
         ({"time": "shop"}, None),  # unparseable text times: every row dropped, released
     ],
 )

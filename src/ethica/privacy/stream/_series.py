@@ -445,8 +445,16 @@ def _keys_for(data: ir.Table, by: str | None, keys: Sequence[object]) -> list[ob
     """The public keys in the key column's own type (text columns compare as text)."""
     if by is None:
         return []
-    if data[by].type().is_string():
+    dtype = data[by].type()
+    if dtype.is_string():
         return [str(k) for k in keys]
+    if dtype.is_numeric():
+        wrong = [k for k in keys if isinstance(k, bool) or not isinstance(k, int | float)]
+        if wrong:
+            raise InvalidParameterError(
+                f"key column {by!r} is numeric ({dtype}) but keys {wrong!r} are not numbers; "
+                "give the keys as the column holds them."
+            )
     return list(keys)
 
 
