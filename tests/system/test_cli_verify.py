@@ -101,7 +101,7 @@ def test_verify_json_to_stdout(workdir: Path) -> None:
 def test_verify_refuses_a_conflicting_dataset_and_a_missing_spec(workdir: Path) -> None:
     result = runner.invoke(app, ["verify", str(workdir / "spec.yaml"), "--dataset", "other"])
     assert result.exit_code == 2
-    assert "'visits'" in result.output and "'other'" in result.output
+    assert "'visits'" in result.output and "--dataset other" in result.output
     missing = runner.invoke(app, ["verify", str(workdir / "nope.yaml")])
     assert missing.exit_code == 2 and "not found" in missing.output
 
