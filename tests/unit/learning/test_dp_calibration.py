@@ -67,7 +67,7 @@ IMPOSSIBLE = [
 
 @pytest.mark.parametrize(("dataset", "model"), IMPOSSIBLE, ids=repr)
 def test_impossible_calibration_is_refused_before_the_charge(
-    ledger: Ledger, data: tuple, dataset: str, model: Any
+    ledger: Ledger, data: tuple[np.ndarray, np.ndarray], dataset: str, model: Any
 ) -> None:
     X, y = data
     model.set_params(ledger=ledger, dataset=dataset)
@@ -94,7 +94,7 @@ LEARNERS = [
 @pytest.mark.parametrize(("dataset", "model", "module", "function"), LEARNERS, ids=str)
 def test_failure_injected_after_the_charge_is_generic(
     ledger: Ledger,
-    data: tuple,
+    data: tuple[np.ndarray, np.ndarray],
     monkeypatch: pytest.MonkeyPatch,
     dataset: str,
     model: Any,
@@ -125,7 +125,7 @@ def test_failure_injected_after_the_charge_is_generic(
     ids=repr,
 )
 def test_extreme_private_values_never_fail_after_the_charge(
-    ledger: Ledger, data: tuple, dataset: str, model: Any
+    ledger: Ledger, data: tuple[np.ndarray, np.ndarray], dataset: str, model: Any
 ) -> None:
     """Values near float64's limit (whose squares overflow) are clipped totally: the fit is
     released, with no warning (warnings are errors in the suite) and no failed charge."""
