@@ -177,9 +177,7 @@ def check_score_range(column: str, low: float | None, high: float | None) -> Non
 
 def _few_groups_hint(attribute: str, numeric: bool) -> str:
     if numeric:
-        return (
-            f"bin it, e.g. protected=[Bins({attribute!r}, quantiles=5)]"
-        )
+        return f"bin it, e.g. protected=[Bins({attribute!r}, quantiles=5)]"
     return "map it to fewer categories before the audit"
 
 
@@ -239,8 +237,7 @@ def check_positive_present(
     numbers = [_number(v) for v in values]
     score_like = all(n is not None and 0.0 < n < 1.0 for n in numbers)
     hint = (
-        f"; its values look like probabilities: pass score={column!r} with a threshold "
-        "instead"
+        f"; its values look like probabilities: pass score={column!r} with a threshold instead"
         if score_like and role == "prediction"
         else ""
     )
