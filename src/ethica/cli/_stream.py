@@ -17,9 +17,10 @@ from rich.table import Table
 from ethica.cli._app import command_group, console
 from ethica.cli._budget import LedgerOption, budget_from_options, show_budget
 from ethica.cli._output import json_text
-from ethica.privacy import Ledger
-from ethica.privacy.stream import MECHANISMS, Stream, UserWindow, plan_stream, read_spec
-from ethica.privacy.stream._series import read_series_spec, release_series
+
+# The stream machinery (NumPy, Ibis, pandas) loads when a stream command runs, not at
+# `ethica --help`; the mechanism names are checked against the library's in a test.
+MECHANISMS = ("naive", "tree", "ls-tree", "factorization")
 
 stream_app = command_group(
     "stream", "Release a time series every day (or hour, week) under user-level privacy."
@@ -48,6 +49,9 @@ def register(
     ledger: LedgerOption = None,
 ) -> None:
     """Register DATASET with a budget per window of a user's rows (the stream's unit)."""
+    from ethica.privacy import Ledger
+    from ethica.privacy.stream import UserWindow
+
     unit = UserWindow(user, window=window, bucket=bucket, max_keys=max_keys, max_rows=max_rows)
     total = budget_from_options(epsilon, rho, delta)
     with Ledger(ledger) as book:
@@ -65,6 +69,9 @@ def create(
     ledger: LedgerOption = None,
 ) -> None:
     """Create the stream of SPEC: charges its whole budget now, reads nothing."""
+    from ethica.privacy import Ledger
+    from ethica.privacy.stream import Stream, read_spec
+
     parsed = read_spec(spec)
     with Ledger(ledger) as book, Stream.create(parsed, book) as stream:
         console.print(
@@ -87,6 +94,9 @@ def append(
     ledger: LedgerOption = None,
 ) -> None:
     """Release bucket AT of stream NAME from SOURCE (once: a repeat shows the stored one)."""
+    from ethica.privacy import Ledger
+    from ethica.privacy.stream import Stream
+
     with Ledger(ledger) as book, Stream.open(name, book) as stream:
         release = stream.append(at, source, table=table)
     if as_json:
@@ -112,6 +122,9 @@ def show(
     ledger: LedgerOption = None,
 ) -> None:
     """Every bucket released so far, as JSON."""
+    from ethica.privacy import Ledger
+    from ethica.privacy.stream import Stream
+
     with Ledger(ledger) as book, Stream.open(name, book) as stream:
         document = {
             "spec": stream.spec.to_dict(),
@@ -134,6 +147,8 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The budget per window each mechanism needs for ±TARGET on every point, and its errors."""
+    from ethica.privacy.stream import UserWindow, plan_stream
+
     unit = UserWindow("user", window=window, bucket=bucket, max_keys=max_keys, max_rows=max_rows)
     result = plan_stream(
         target,
@@ -185,6 +200,9 @@ def release(
     ledger: LedgerOption = None,
 ) -> None:
     """Release SPEC's time series of SOURCE at once: one charge, an exact interval per point."""
+    from ethica.privacy import Ledger
+    from ethica.privacy.stream._series import read_series_spec, release_series
+
     arguments = read_series_spec(spec)
     dataset = arguments.pop("dataset")
     with Ledger(ledger) as book:

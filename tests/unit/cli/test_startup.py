@@ -21,6 +21,29 @@ def test_importing_the_cli_loads_no_scikit_learn() -> None:
     assert not {m for m in loaded if m == "sklearn" or m.startswith("sklearn.")}
 
 
+def test_importing_the_cli_loads_no_data_stack() -> None:
+    """Every command module loads, and none of NumPy, pandas, Ibis, SciPy or FastAPI does."""
+    loaded = _modules_after("import ethica.cli")
+    assert {"ethica.cli._stream", "ethica.cli._synth", "ethica.cli._serve"} <= loaded
+    heavy = {"numpy", "pandas", "ibis", "scipy", "fastapi", "duckdb", "altair"}
+    assert not heavy & loaded
+
+
+def test_the_cli_offers_the_librarys_stream_mechanisms() -> None:
+    from ethica.cli._stream import MECHANISMS as offered
+    from ethica.privacy.stream import MECHANISMS
+
+    assert offered == MECHANISMS
+
+
+def test_every_public_privacy_name_resolves() -> None:
+    import ethica.privacy as privacy
+
+    for name in privacy.__all__:
+        value = getattr(privacy, name)
+        assert getattr(value, "__name__", name) == name or name == "Budget"
+
+
 def test_ethica_fairness_loads_its_parts_on_first_use() -> None:
     loaded = _modules_after("import ethica.fairness")
     assert "sklearn" not in loaded and "ethica.fairness._audit" not in loaded
