@@ -93,17 +93,33 @@ def synth(
             dataset=dataset,
             request_id=request_id,
         )
-    frame = result.sample(rows, seed=seed)
+    written = 0
 
     def write(path: Path) -> None:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(path, index=False)
-        else:
-            frame.to_parquet(path, index=False)
+        """Chunk by chunk, so any --rows fits in bounded memory."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        nonlocal written
+        writer: pq.ParquetWriter | None = None
+        try:
+            for index, frame in enumerate(result.sample_chunks(rows, seed=seed)):
+                written += len(frame)
+                if out.suffix.lower() == ".csv":
+                    frame.to_csv(
+                        path, index=False, header=index == 0, mode="w" if index == 0 else "a"
+                    )
+                    continue
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                writer = writer or pq.ParquetWriter(path, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
 
     write_atomically(out, write)
     console.print(
-        f"synthesized {len(frame):,} rows of {dataset!r} with {method.upper()} under "
+        f"synthesized {written:,} rows of {dataset!r} with {method.upper()} under "
         f"{show_budget(budget)} (zCDP rho = {float(Fraction(result.rho)):.4g})",
         highlight=False,
     )

@@ -97,3 +97,16 @@ def test_section_plots_workload_error_against_epsilon(parquet: Path) -> None:
     with_plot = synth_section(card, curve=curve).html
     assert with_plot.count("<svg") == 1 and "log scale" in with_plot
     assert "<svg" not in synth_section(card).html
+
+
+def test_synthetic_rows_come_in_bounded_reproducible_chunks(parquet: Path) -> None:
+    result = synthesize(parquet, domain=DOMAIN, budget=ApproxDP(1.0, 1e-9), method="mst")
+    chunks = list(result.sample_chunks(2_500, seed=7, chunk=1_000))
+    assert [len(c) for c in chunks] == [1_000, 1_000, 500]
+    again = list(result.sample_chunks(2_500, seed=7, chunk=1_000))
+    assert all(a.equals(b) for a, b in zip(chunks, again, strict=True))
+    other = next(result.sample_chunks(1_000, seed=8, chunk=1_000))
+    assert not other.equals(chunks[0])
+    assert list(chunks[0].columns) == ["block", "kind"]
+    with pytest.raises(InvalidParameterError, match="chunk"):
+        next(result.sample_chunks(10, chunk=0))

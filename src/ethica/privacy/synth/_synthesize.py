@@ -24,7 +24,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -192,6 +192,23 @@ class SynthResult:
         size = round(self.total) if n is None else _count(n)
         codes = self.model.sample(size, rng)
         return decode(codes, self.domain, rng)
+
+    def sample_chunks(
+        self, n: int | None = None, *, seed: int | None = None, chunk: int = 500_000
+    ) -> Iterator[pd.DataFrame]:
+        """``n`` synthetic rows (default: the noisy row count) as frames of at most ``chunk``
+        rows each, so that any number of rows is written in bounded memory. Reproducible for
+        a given ``seed`` (each chunk has its own generator spawned from it)."""
+        size = round(self.total) if n is None else _count(n)
+        if chunk < 1:
+            raise InvalidParameterError(f"chunk must be at least 1 row, got {chunk!r}.")
+        streams = np.random.SeedSequence(seed).spawn(max(1, -(-size // chunk)))
+        for index, stream in enumerate(streams):
+            rows = min(chunk, size - index * chunk)
+            if rows <= 0:
+                break
+            rng = np.random.default_rng(stream)
+            yield decode(self.model.sample(rows, rng), self.domain, rng)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, model included (stable schema, versioned)."""
