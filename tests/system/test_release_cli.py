@@ -303,3 +303,63 @@ def test_a_dataset_without_a_recorded_unit_names_set_unit(workdir: Path) -> None
     )
     assert fixed.exit_code == 0, fixed.output
     assert runner.invoke(app, args).exit_code == 0
+
+
+def _mean_notes(out: Path) -> dict[str, object]:
+    meta = json.loads((out / "release.json").read_text())
+    notes: dict[str, object] = meta["tables"][2]["notes"]
+    return notes
+
+
+def test_the_spec_asks_for_a_bounding_report(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    _create(ledger, "--epsilon", "2", "--privacy-unit", "rows")
+    spec = _spec(workdir, SPEC.replace("FORMAT", "csv") + "bounding_share: 1/10\n")
+    out = workdir / "out"
+    result = runner.invoke(app, ["release", str(spec), "--out", str(out), "--ledger", str(ledger)])
+    assert result.exit_code == 0, result.output
+    clamped = _mean_notes(out)["values_clamped"]
+    assert isinstance(clamped, dict)
+    below, above = clamped["below"], clamped["above"]
+    assert clamped["budget"] == PureDP(Fraction(1, 10)).to_dict()  # one clamp vector: all of it
+    assert below["ci_low"] <= below["value"] <= below["ci_high"]
+    flat = _flat(result.output)
+    assert "what bounding did" in flat
+    assert (
+        f"bounding report, mean hours: values clamped below {below['value']} "
+        f"[{below['ci_low']}, {below['ci_high']}], above {above['value']}" in flat
+    )
+    with Ledger(ledger) as book:
+        (status,) = book.datasets()
+    assert status.spent == PureDP(1)  # the report is paid out of the budget asked for
+
+
+def test_bounding_share_on_the_command_line_and_a_conflict(workdir: Path) -> None:
+    ledger = workdir / "l.sqlite3"
+    _create(ledger, "--epsilon", "2", "--privacy-unit", "rows")
+    base = ["release", "--ledger", str(ledger)]
+    plain = _spec(workdir)
+    without = runner.invoke(app, [*base, str(plain), "--out", str(workdir / "a")])
+    assert without.exit_code == 0, without.output
+    assert "bounding report" not in without.output
+    assert str(_mean_notes(workdir / "a")["values_clamped"]).startswith("not released")
+    flag = [*base, str(plain), "--out", str(workdir / "b"), "--bounding-share", "0.1"]
+    with_flag = runner.invoke(app, flag)
+    assert with_flag.exit_code == 0, with_flag.output
+    assert "bounding report, mean hours" in _flat(with_flag.output)
+    assert isinstance(_mean_notes(workdir / "b")["values_clamped"], dict)
+    conflict = _spec(workdir, SPEC.replace("FORMAT", "csv") + "bounding_share: 1/10\n")
+    refused = runner.invoke(
+        app, [*base, str(conflict), "--out", str(workdir / "c"), "--bounding-share", "1/5"]
+    )
+    assert refused.exit_code == 2
+    assert "bounding_share: 1/10 but --bounding-share says 1/5" in _flat(refused.output)
+    bad = runner.invoke(
+        app, [*base, str(plain), "--out", str(workdir / "d"), "--bounding-share", "2"]
+    )
+    assert bad.exit_code == 2
+    assert "--bounding-share must be a fraction strictly between 0 and 1" in _flat(bad.output)
+    with Ledger(ledger) as book:
+        (status,) = book.datasets()
+    assert status.spent == PureDP(2) and status.charges == 2  # refusals cost nothing
+    assert not (workdir / "c").exists() and not (workdir / "d").exists()

@@ -184,6 +184,14 @@ def release(
             "the user data directory)."
         ),
     ] = None,
+    bounding_share: Annotated[
+        str | None,
+        typer.Option(
+            "--bounding-share",
+            help="Share of the budget (e.g. 1/10) spent on a DP report of what contribution "
+            "caps and clamping did (default: the spec's bounding_share:, else none).",
+        ),
+    ] = None,
 ) -> None:
     """Release the spec's queries with DP: tables (CSV/Parquet), JSON metadata, HTML report.
 
@@ -202,6 +210,7 @@ def release(
         raise DataSourceError(f"spec file not found: {str(spec)!r}; check the path.")
     parsed = parse_spec(spec.read_text(encoding="utf-8"), name=str(spec))
     name = _dataset_name(parsed.dataset, dataset, spec)
+    report_share = _bounding_share(parsed.bounding_share, bounding_share, spec)
     targets = _targets(parsed.batch.names or (), parsed.format, out)
     check_output_dir(out, targets)
     source = parsed.source_in(spec.parent)
@@ -218,7 +227,7 @@ def release(
             confidence=parsed.confidence,
             table=parsed.table,
         )
-        result = _evaluate(session, batch, parsed.budget, name)
+        result = _evaluate(session, batch, parsed.budget, name, report_share)
         try:
             published = _post_process(result, parsed.consistent)
             written = write_release(published, out, parsed.format, parsed.title)
@@ -238,8 +247,58 @@ def release(
         f"{show_budget(published.budget)}",
         highlight=False,
     )
+    for line in bounding_lines(published):
+        console.print(line, highlight=False)
     for kind, path in written:
         say_written(kind, path)
+
+
+def _bounding_share(
+    in_spec: Fraction | None, on_command_line: str | None, spec: Path
+) -> Fraction | None:
+    """The bounding report's share: the spec's ``bounding_share:`` or ``--bounding-share``."""
+    from ethica.privacy.release._spec import parse_exact
+
+    if on_command_line is None:
+        return in_spec
+    flag = parse_exact(on_command_line)
+    if flag is None or not 0 < flag < 1:
+        raise InvalidParameterError(
+            f"--bounding-share must be a fraction strictly between 0 and 1, got "
+            f"{on_command_line!r}; write e.g. --bounding-share 1/10 or 0.1."
+        )
+    if in_spec is not None and in_spec != flag:
+        raise InvalidParameterError(
+            f"{spec} says bounding_share: {in_spec} but --bounding-share says {flag}; a "
+            "release has one bounding report. Drop one of them."
+        )
+    return flag
+
+
+def bounding_lines(result: Release) -> list[str]:
+    """One console line per table whose notes carry a released bounding report."""
+
+    def interval(entry: dict[str, object]) -> str:
+        return f"{entry['value']} [{entry['ci_low']}, {entry['ci_high']}]"
+
+    lines = []
+    for table in result.tables:
+        parts = []
+        users = table.notes.get("users_capped")
+        if isinstance(users, dict):
+            parts.append(f"users capped {interval(users)}")
+        clamped = table.notes.get("values_clamped")
+        if isinstance(clamped, dict):
+            parts.append(
+                f"values clamped below {interval(clamped['below'])}, "
+                f"above {interval(clamped['above'])}"
+            )
+        if parts:
+            lines.append(f"bounding report, {table.name}: {'; '.join(parts)}")
+    if lines:
+        level = f"{100 * result.confidence:g}%"
+        lines.insert(0, f"what bounding did (noisy counts, {level} intervals; details in notes):")
+    return lines
 
 
 def _dataset_name(in_spec: str | None, on_command_line: str | None, spec: Path) -> str:
@@ -289,11 +348,17 @@ def _check_registered(book: Ledger, name: str, budget: Budget, unit: PrivacyUnit
         )
 
 
-def _evaluate(session: Session, batch: Batch, budget: Budget, name: str) -> Release:
+def _evaluate(
+    session: Session,
+    batch: Batch,
+    budget: Budget,
+    name: str,
+    bounding_share: Fraction | None = None,
+) -> Release:
     """Reserve, read, noise; a refusal for budget shows exact numbers (never rounded up)."""
     try:
         with working("Aggregating in the engine and adding noise"):
-            return session.evaluate(batch, budget, complete=False)
+            return session.evaluate(batch, budget, complete=False, bounding_share=bounding_share)
     except BudgetExceededError as error:
         raise BudgetExceededError(
             f"the release asks for {_show(error.requested)} but {name!r} has only "

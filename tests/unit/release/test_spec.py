@@ -237,3 +237,16 @@ def test_the_source_is_relative_to_the_spec_folder(tmp_path: Path) -> None:
     assert source("data/a.csv") == tmp_path / "data" / "a.csv"
     assert source("/srv/a.csv") == Path("/srv/a.csv")
     assert source("duckdb://w.duckdb") == "duckdb://w.duckdb"
+
+
+@pytest.mark.parametrize(("text", "exact"), [("1/10", Fraction(1, 10)), ("0.1", Fraction(1, 10))])
+def test_bounding_share_is_read_exactly(text: str, exact: Fraction) -> None:
+    spec = parse_spec(_one_query("count: {}", extra=f"bounding_share: {text}\n"))
+    assert spec.bounding_share == exact  # 0.1 is the decimal written, not the float
+    assert parse_spec(_one_query("count: {}")).bounding_share is None
+
+
+@pytest.mark.parametrize("text", ["0", "1", "3/2", "-1/10", "abc", "[1]"])
+def test_a_bounding_share_outside_zero_one_names_its_line(text: str) -> None:
+    with pytest.raises(InvalidParameterError, match=r"s\.yaml, line 3: bounding_share must"):
+        parse_spec(_one_query("count: {}", extra=f"bounding_share: {text}\n"), name="s.yaml")

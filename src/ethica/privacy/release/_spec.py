@@ -10,6 +10,7 @@ budget and the queries::
     confidence: 0.95
     consistent: true                  # make count tables additive, integer, >= 0
     format: csv                       # or parquet
+    bounding_share: 1/10              # optional: a DP report of what bounding did
     queries:
       - name: visits by place
         count: {by: [place], keys: {place: [A, B, C]}}
@@ -33,6 +34,9 @@ on that guess: every value is read from the text written in the file.
   schema and never from its rows: an integer column needs integer text, a boolean column
   ``true``/``false``, a date column ISO dates. An unquoted ``~``, ``null`` or empty key is
   refused: NULL never matches a public key (quote it to mean the text ``"null"``).
+* ``bounding_share`` (optional, off by default) is an exact fraction strictly between 0 and 1
+  of the budget spent on the DP *bounding report* (what contribution caps and clamping did;
+  :meth:`ethica.privacy.Session.evaluate`); the queries share the rest.
 * Flags (``consistent``) are ``true``/``false`` (``yes``/``no``, ``on``/``off`` also read as
   flags here, where nothing else is meant).
 """
@@ -83,6 +87,7 @@ _TOP = {
     "dataset",
     "ledger",
     "title",
+    "bounding_share",
 }
 _UNIT = {"user", "max_groups_per_user", "max_rows_per_group", "nulls"}
 _BUDGET = {"epsilon", "rho", "delta"}
@@ -165,6 +170,7 @@ class ReleaseSpec:
     dataset: str | None
     ledger: str | None
     title: str
+    bounding_share: Fraction | None = None
 
     def source_in(self, folder: Path) -> Path | str:
         """The source as opened from a spec file in ``folder``: a relative path is relative
@@ -449,6 +455,7 @@ def parse_spec(text: str, *, name: str = "spec") -> ReleaseSpec:
     confidence = (
         float(reader.exact(top["confidence"], "confidence")) if "confidence" in top else 0.95
     )
+    bounding_share = _bounding_share(reader, top.get("bounding_share"))
     return ReleaseSpec(
         source=source,
         table=reader.optional_text(top.get("table"), "table"),
@@ -461,7 +468,23 @@ def parse_spec(text: str, *, name: str = "spec") -> ReleaseSpec:
         dataset=reader.optional_text(top.get("dataset"), "dataset"),
         ledger=reader.optional_text(top.get("ledger"), "ledger"),
         title=reader.optional_text(top.get("title"), "title") or "Differentially private release",
+        bounding_share=bounding_share,
     )
+
+
+def _bounding_share(reader: _Reader, node: yaml.Node | None) -> Fraction | None:
+    """The exact share of the budget for the bounding report, or ``None`` (absent or null)."""
+    if node is None or _is_null(node):
+        return None
+    value = reader.exact(node, "bounding_share")
+    if not 0 < value < 1:
+        raise reader.fail(
+            node,
+            f"bounding_share must be a fraction strictly between 0 and 1, got {node.value!r}; "
+            "write e.g. bounding_share: 1/10 (a tenth of the budget for the bounding report), "
+            "or drop the key.",
+        )
+    return value
 
 
 # ------------------------------------------------------------------ typed group keys
