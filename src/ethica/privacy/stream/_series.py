@@ -518,6 +518,7 @@ def read_series_spec(path: Path) -> dict[str, Any]:
     """
     import yaml
 
+    from ethica.privacy.stream._specs import check_mapping
     from ethica.privacy.stream._stream import budget_from_mapping
 
     try:
@@ -530,14 +531,8 @@ def read_series_spec(path: Path) -> dict[str, Any]:
         "dataset", "time", "start", "periods", "bucket", "privacy_unit", "budget", "by",
         "keys", "measure", "block", "noise", "confidence", "table",
     }  # fmt: skip
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise InvalidParameterError(
-            f"unknown series spec fields {unknown}; allowed: {sorted(allowed)}."
-        )
-    for required in ("dataset", "time", "start", "periods", "privacy_unit", "budget"):
-        if required not in data:
-            raise InvalidParameterError(f"the series spec {path} needs {required}:.")
+    required = ("dataset", "time", "start", "periods", "privacy_unit", "budget")
+    check_mapping(data, allowed=allowed, required=required, what="series spec", path=path)
     unit = dict(data["privacy_unit"])
     user = unit.pop("user", unit.pop("column", None))
     bucket = str(data.get("bucket", unit.pop("bucket", "day")))

@@ -63,6 +63,7 @@ from ethica.privacy.release._noise import Noise
 from ethica.privacy.stream._budget import check_law
 from ethica.privacy.stream._intervals import point_half_widths
 from ethica.privacy.stream._plan import stream_noise
+from ethica.privacy.stream._specs import check_mapping
 from ethica.privacy.stream._state import StreamStore, sidecar_path
 from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
@@ -558,14 +559,8 @@ def spec_from_mapping(data: dict[str, Any]) -> StreamSpec:
         "name", "dataset", "start", "horizon", "bucket", "mechanism", "budget", "confidence",
         "privacy_unit", "key", "keys", "measure", "time", "noise",
     }  # fmt: skip
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise InvalidParameterError(
-            f"unknown stream spec fields {unknown}; allowed: {sorted(allowed)}."
-        )
-    for required in ("name", "dataset", "start", "horizon", "budget", "privacy_unit"):
-        if required not in data:
-            raise InvalidParameterError(f"the stream spec needs {required}:.")
+    required = ("name", "dataset", "start", "horizon", "budget", "privacy_unit")
+    check_mapping(data, allowed=allowed, required=required, what="stream spec")
     unit = dict(data["privacy_unit"])
     user = unit.pop("user", unit.pop("column", None))
     budget = budget_from_mapping(data["budget"])

@@ -1,0 +1,48 @@
+"""Shared checks of the YAML mappings that stream and series specs are read from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from ethica._exceptions import InvalidParameterError
+
+__all__ = ["check_mapping"]
+
+
+def check_mapping(
+    data: Mapping[str, object],
+    *,
+    allowed: Iterable[str],
+    required: Iterable[str],
+    what: str,
+    path: Path | None = None,
+) -> None:
+    """Refuse a spec mapping with a key outside ``allowed`` or without a ``required`` key.
+
+    Parameters
+    ----------
+    data
+        The spec's top-level mapping, as YAML read it.
+    allowed, required
+        The keys it may hold, and those it must hold (checked in the order given, so the
+        first missing one is named).
+    what
+        What the spec is, e.g. ``"stream spec"``: the messages say "unknown {what} fields" and
+        "the {what} [path] needs {key}:".
+    path
+        The spec file, named in the message for a missing key when given.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the unknown keys with the allowed ones, or the first missing key.
+    """
+    valid = set(allowed)
+    unknown = sorted(set(data) - valid)
+    if unknown:
+        raise InvalidParameterError(f"unknown {what} fields {unknown}; allowed: {sorted(valid)}.")
+    where = f"the {what}" if path is None else f"the {what} {path}"
+    for key in required:
+        if key not in data:
+            raise InvalidParameterError(f"{where} needs {key}:.")
