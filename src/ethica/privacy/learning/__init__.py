@@ -5,6 +5,8 @@
   accounted with Google's ``dp-accounting``).
 - :class:`DPLinearRegression`: sufficient-statistics perturbation (noisy ``X^T X`` and
   ``X^T y`` with declared bounds, exact discrete noise).
+- :class:`DPThresholdOptimizer`: fair post-processing when the protected attribute is private
+  (Jagielski et al. 2019): group thresholds chosen from a noisy score histogram.
 - :func:`privacy_cost_by_group`: who pays for privacy — accuracy, FPR and FNR by protected
   group for each model, with Wilson intervals (Bagdasaryan, Poursaeed & Shmatikov 2019).
 
@@ -15,6 +17,7 @@ is read, and a failure after the charge raises :class:`~ethica.ReleaseFailedErro
 
 from __future__ import annotations
 
+from ethica.privacy.learning._fair_postprocessing import DPThresholdOptimizer
 from ethica.privacy.learning._linear import DPLinearRegression
 from ethica.privacy.learning._logistic import DPLogisticRegression
 from ethica.privacy.learning._who_pays import GroupCost, PrivacyCostResult, privacy_cost_by_group
@@ -22,6 +25,7 @@ from ethica.privacy.learning._who_pays import GroupCost, PrivacyCostResult, priv
 __all__ = [
     "DPLinearRegression",
     "DPLogisticRegression",
+    "DPThresholdOptimizer",
     "GroupCost",
     "PrivacyCostResult",
     "privacy_cost_by_group",
