@@ -235,3 +235,18 @@ def test_rows_of_undeclared_groups_are_not_counted(adult: Any) -> None:
     # epsilon 1e4: P(noise != 0) per cell ~ 2e-4, so the counts are exact here
     assert abs(int(histogram[1].sum())) <= 2
     assert abs(int(histogram[0].sum()) - int(np.sum(a == "Female"))) <= 2
+
+
+def test_predict_bins_scores_exactly_as_fit_counted_them(adult: Any) -> None:
+    """With noise that is zero (epsilon 1e6), the error the LP minimised on the released
+    counts equals the classifier's expected error on the same rows, as predict sees them:
+    one binning arithmetic on both sides, on an awkward grid."""
+    scorer, private, _ = adult
+    X, y, a = private
+    model = DPThresholdOptimizer(
+        estimator=scorer, groups=GROUPS, epsilon=1e6, n_bins=7, score_range=(0.1, 0.7)
+    ).fit(X, y, sensitive_features=a)
+    positive = model.predict_proba(X, sensitive_features=a)[:, 1]
+    error = float(np.mean(np.where(y == 1, 1 - positive, positive)))
+    assert abs(error - model.noisy_error_) < 1e-9
+    assert model.noisy_histogram_.sum() == y.shape[0]

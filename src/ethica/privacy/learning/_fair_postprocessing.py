@@ -169,6 +169,8 @@ class DPThresholdOptimizer(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         Labels and the declared groups.
     noisy_histogram_
         The released table ``H + noise``, shape ``(groups, 2, n_bins)`` (int64).
+    score_range_
+        The declared ``(lo, hi)`` as floats (predict bins scores with the same function).
     bin_edges_
         The public grid, ``n_bins + 1`` values; threshold ``j`` is ``bin_edges_[j]``
         (``j = n_bins``: nobody).
@@ -329,10 +331,10 @@ class DPThresholdOptimizer(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         protected = np.asarray(sensitive_features, dtype=object)
         if protected.ndim == 2 and protected.shape[1] == 1:
             protected = protected[:, 0]
-        n_rows = len(y)
-        if protected.ndim != 1 or protected.shape[0] != n_rows or len(X) != n_rows:
+        n_rows, x_rows = len(y), (X.shape[0] if hasattr(X, "shape") else len(X))
+        if protected.ndim != 1 or protected.shape[0] != n_rows or x_rows != n_rows:
             raise InvalidParameterError(
-                f"{name}.fit: X has {len(X)} rows, y {n_rows} and sensitive_features shape "
+                f"{name}.fit: X has {x_rows} rows, y {n_rows} and sensitive_features shape "
                 f"{protected.shape}; pass one label and one protected value per row."
             )
         self.classes_, labels = binary_labels(y)  # the labels, as the other learners
@@ -355,7 +357,7 @@ class DPThresholdOptimizer(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         # everything below reads only the released table: post-processing
         self.group_names_ = groups
         self.noisy_histogram_ = noisy
-        lo, hi = score_range
+        lo, hi = self.score_range_ = score_range
         self.bin_edges_ = lo + (hi - lo) * np.arange(n_bins + 1) / n_bins
         probabilities, self.noisy_error_ = _solve(_cumulative(noisy), events, float(self.tolerance))
         edges = np.concatenate([self.bin_edges_[:n_bins], [np.inf]])
@@ -396,7 +398,7 @@ class DPThresholdOptimizer(ClassifierMixin, BaseEstimator):  # type: ignore[misc
                 f"sensitive_features has {codes.shape[0]} rows but X has {scores.shape[0]}."
             )
         n_bins = self.noisy_histogram_.shape[2]
-        bins = score_bins(scores, n_bins, (float(self.bin_edges_[0]), float(self.bin_edges_[-1])))
+        bins = score_bins(scores, n_bins, self.score_range_)  # the very grid of fit
         # P[predict 1 | group g, bin b] = sum_{j <= b} p_{g, j}
         at_most = np.cumsum(np.vstack(self.mixing_), axis=1)
         positive: FloatArray = np.clip(at_most[codes, bins], 0.0, 1.0)
