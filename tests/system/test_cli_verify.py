@@ -117,3 +117,20 @@ def test_a_disproved_claim_is_a_violation_with_its_own_exit_code() -> None:
     assert result.violated and result.to_dict()["violated"]
     assert list(result.to_frame()["verdict"]) == ["ok", "VIOLATED"]
     assert VIOLATED_EXIT_CODE not in (0, 1, 2)
+
+
+def test_verify_audits_each_query_at_the_budget_left_after_the_bounding_report(
+    workdir: Path,
+) -> None:
+    """With ``bounding_share: 1/2`` the queries share half of epsilon 1, as ``ethica release``
+    spends it: each is audited at epsilon 1/4, not at its share of the whole budget."""
+    spec = workdir / "spec.yaml"
+    spec.write_text(SPEC.replace("budget:", "bounding_share: 1/2\nbudget:"), encoding="utf-8")
+    out = workdir / "audit.json"
+    result = runner.invoke(
+        app, ["verify", str(spec), "--runs", "1000", "--sample", "30", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text(encoding="utf-8"))
+    for query in document["queries"]:
+        assert query["audit"]["claimed"] == PureDP(Fraction(1, 4)).to_dict()

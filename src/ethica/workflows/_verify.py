@@ -1,7 +1,8 @@
 """``ethica verify``: audit a release spec on the custodian's data before anything is published.
 
 The spec is the one ``ethica release`` reads. Each of its queries is audited as released (its
-share of the budget, the spec's privacy unit) by :func:`ethica.privacy.testing.audit`, on
+share of the budget the queries get, which is ``1 - bounding_share`` of the total when the spec
+asks for a bounding report; the spec's privacy unit) by :func:`ethica.privacy.testing.audit`, on
 neighbouring copies of the custodian's own data (a sample of it: at most ``sample`` rows,
 or the rows of at most ``sample`` users), adversarial neighbours included. Nothing is
 released and no budget is spent: no ledger is opened. The result, which holds only
@@ -23,6 +24,7 @@ from ethica._exceptions import DataSourceError, InvalidParameterError
 from ethica._results import Result, ResultPart
 from ethica.data import read_rows
 from ethica.data._private_sources import parse_numbers, private_table
+from ethica.privacy.release._cells import share
 from ethica.privacy.release._evaluate import numeric_columns
 from ethica.privacy.release._queries import BoundsEstimate
 from ethica.privacy.release._sensitivity import UserLevel
@@ -166,8 +168,11 @@ def verify_spec(
     data = _sample(read_rows(table), spec, sample, seed)
     if len(data) == 0:
         raise InvalidParameterError(f"{source} has no rows; there is nothing to audit on.")
+    budget = spec.budget
+    if spec.bounding_share is not None:  # the bounding report takes its share off the top
+        budget = share(budget, 1 - spec.bounding_share)
     verified = []
-    for part in _parts(batch, spec.budget):
+    for part in _parts(batch, budget):
         if progress is not None:
             progress(part.name)
         if isinstance(part.query, BoundsEstimate):
