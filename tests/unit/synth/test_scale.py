@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from ethica._exceptions import InvalidParameterError
+from ethica.data._level_marginals import encode, sample_codes
 from ethica.data._private_sources import private_table
 from ethica.privacy import ApproxDP
 from ethica.privacy.synth import Domain, report_card, synthesize
-from ethica.privacy.synth._marginals import encode
-from ethica.privacy.synth._report import _real_rows, code_counts
+from ethica.privacy.synth._report import code_counts
 
 DOMAIN = Domain.from_dict(
     {
@@ -43,7 +43,7 @@ def parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_real_sample_is_bounded_and_spread_over_the_table(parquet: Path) -> None:
     table, text = private_table(parquet)
     encoded = encode(table, DOMAIN, text=text)
-    rows = _real_rows(encoded, list(DOMAIN.names), 2_000, ROWS, seed=3)
+    rows = sample_codes(encoded, list(DOMAIN.names), 2_000, ROWS, seed=3)
     assert rows.shape == (2_000, 2)
     # Rows are ordered by block on disk; a head-of-table read would give block bin 0 only.
     # A random sample covers all five bins in roughly equal shares (each 1/5 of the rows).

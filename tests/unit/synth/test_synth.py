@@ -12,10 +12,10 @@ import pyarrow as pa
 import pytest
 
 from ethica._exceptions import BudgetExceededError, LedgerError, SchemaError
+from ethica.data._level_marginals import MarginalReader, encode
 from ethica.datasets import load_adult
 from ethica.privacy import ZCDP, ApproxDP, Ledger, Rows
 from ethica.privacy.synth import Domain, SynthResult, report_card, synthesize, tv_distance
-from ethica.privacy.synth._marginals import MarginalReader, encode
 from ethica.privacy.synth._mechanisms import aim, mst
 from ethica.privacy.synth._model import Measurement, fit_forest
 from ethica.workflows._synth import adult_domain

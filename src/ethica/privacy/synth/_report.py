@@ -25,14 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from numpy.typing import NDArray
 
 from ethica._exceptions import InvalidParameterError
-from ethica.data._engine import quiet_engine
+from ethica.data._level_marginals import codes_table, sample_codes
 from ethica.data._private_sources import private_table
 from ethica.privacy.synth._domain import Domain
 from ethica.privacy.synth._marginals import MarginalReader, check_schema, encode
@@ -187,7 +185,7 @@ def report_card(
     ]
     ml = fair = priv = None
     if target is not None or attack_rows > 0:
-        real_rows = _real_rows(encoded, names, max_rows, n_real, seed)
+        real_rows = sample_codes(encoded, names, max_rows, n_real, seed)
         perm = rng.permutation(len(real_rows))
         half = len(real_rows) // 2
         train, test = real_rows[perm[:half]], real_rows[perm[half:]]
@@ -210,26 +208,6 @@ def report_card(
 
 def _pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
     return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
-
-
-def _real_rows(
-    encoded: Any, names: list[str], max_rows: int, n_real: int, seed: int
-) -> NDArray[np.int64]:
-    """A random sample of at most ``max_rows`` encoded real rows, drawn in the engine.
-
-    Above ``2 * max_rows`` rows a Bernoulli ``TABLESAMPLE`` keeps each row with probability
-    ``min(1, 1.25 * max_rows / n + 1000 / n)`` (fewer than ``max_rows`` survive with
-    negligible probability), then a random ``ORDER BY ... LIMIT`` (a bounded top-N) cuts it
-    to ``max_rows``; only that sample crosses into Python.
-    """
-    table = encoded
-    if n_real > 2 * max_rows:
-        fraction = min(1.0, (1.25 * max_rows + 1000) / n_real)
-        table = table.sample(fraction, method="row", seed=seed)
-    arrow = quiet_engine(table.order_by(ibis.random()).limit(max_rows).to_pyarrow)()
-    if arrow.num_rows == 0:
-        return np.zeros((0, len(names)), dtype=np.int64)
-    return np.column_stack([arrow[n].to_numpy() for n in names]).astype(np.int64)
 
 
 def _one_hot(codes: NDArray[np.int64], sizes: Sequence[int]) -> NDArray[np.float64]:
@@ -322,8 +300,7 @@ def _attack(
 
     dom = result.domain
     names = list(dom.names)
-    members = ibis.memtable(pa.table({n: train[:, i] for i, n in enumerate(names)}))
-    reader = MarginalReader(members, dom)
+    reader = MarginalReader(codes_table(train, names), dom)
     fit = (
         mst(dom, reader.counts, result.rho)
         if result.method == "mst"
