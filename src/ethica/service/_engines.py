@@ -1,7 +1,7 @@
 """The service's engine: sources opened once, one DuckDB connection per worker thread.
 
 At startup every registered dataset is read once, through the same private-source rules as
-a release (:func:`~ethica.data._private_sources.private_table`: a CSV's columns as text, its
+a release (:func:`~ethica.data._memory.copy_private_source`: a CSV's columns as text, its
 numbers parsed with ``TRY_CAST``), and only its declared columns (plus the privacy unit's
 column) are copied into one in-memory DuckDB database owned by the service. Each worker
 thread then gets its own connection to that database (``DuckDBPyConnection.cursor()``, which
@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import ibis
-import ibis.expr.types as ir
 
-from ethica._exceptions import SchemaError
-from ethica.data._engine import to_arrow
-from ethica.data._private_sources import parse_numbers, private_table
+from ethica.data._memory import copy_private_source, duckdb_tables
 from ethica.service._config import DatasetConfig
+
+if TYPE_CHECKING:
+    from ethica.data._memory import Table
 
 __all__ = ["EnginePool"]
 
@@ -57,48 +56,31 @@ class EnginePool:
             self.rows[name] = self._load(name, dataset)
 
     def _load(self, name: str, dataset: DatasetConfig) -> int:
-        table, _ = private_table(dataset.source, table=dataset.table)
-        declared = [c.name for c in dataset.schema.columns.values()]
-        missing = [c for c in declared if c not in table.columns]
-        if missing:
-            raise SchemaError(
-                f"dataset {name!r}: declared columns {missing} are not in the source "
-                f"{dataset.source!r} (its columns: {list(table.columns)})."
-            )
-        unit_column = getattr(dataset.privacy_unit, "column", None)
-        if unit_column is not None and unit_column not in table.columns:
-            raise SchemaError(
-                f"dataset {name!r}: the privacy unit's column {unit_column!r} is not in the "
-                f"source {dataset.source!r} (its columns: {list(table.columns)})."
-            )
-        keep = list(dict.fromkeys([*declared, *([unit_column] if unit_column else [])]))
-        numbers = [c.name for c in dataset.schema.columns.values() if c.type == "number"]
-        expr = parse_numbers(table.select(*keep), numbers)
-        arrow = to_arrow(expr, ibis.get_backend(expr))
-        self._database.register("_ethica_load", arrow)
-        try:
-            self._database.execute(
-                f"CREATE OR REPLACE TABLE {_quote(name)} AS SELECT * FROM _ethica_load"
-            )
-        finally:
-            self._database.unregister("_ethica_load")
-        return int(arrow.num_rows)
+        return copy_private_source(
+            self._database,
+            name,
+            dataset.source,
+            table=dataset.table,
+            columns=[c.name for c in dataset.schema.columns.values()],
+            numbers=[c.name for c in dataset.schema.columns.values() if c.type == "number"],
+            unit_column=getattr(dataset.privacy_unit, "column", None),
+            label=f"dataset {name!r}",
+        )
 
-    def tables(self) -> dict[str, ir.Table]:
+    def tables(self) -> dict[str, Table]:
         """This thread's Ibis tables over the datasets (its own connection, made on first use)."""
-        tables: dict[str, ir.Table] | None = getattr(self._local, "tables", None)
+        tables: dict[str, Table] | None = getattr(self._local, "tables", None)
         if tables is None:
             with self._guard:
                 if self._closed:
                     raise RuntimeError("the service's engine is closed.")
                 cursor = self._database.cursor()
                 self._connections.append(cursor)
-            backend = ibis.duckdb.from_connection(cursor)
-            tables = {name: backend.table(name) for name in self.rows}
+            tables = duckdb_tables(cursor, self.rows)
             self._local.tables = tables
         return tables
 
-    def table(self, name: str) -> ir.Table:
+    def table(self, name: str) -> Table:
         """This thread's Ibis table of dataset ``name``."""
         return self.tables()[name]
 
@@ -115,10 +97,6 @@ class EnginePool:
                 connection.close()
             self._connections.clear()
             self._database.close()
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
