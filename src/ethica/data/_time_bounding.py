@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -45,9 +47,10 @@ from ethica.data._bounding import (
 )
 from ethica.data._checks import check_columns
 from ethica.data._engine import run
+from ethica.data._private_sources import parse_numbers, private_table
 from ethica.data._sources import Backend, open_source
 
-__all__ = ["BUCKET", "bounded_series"]
+__all__ = ["BUCKET", "SeriesSource", "bounded_series", "series_source"]
 
 BUCKET = "__bucket"
 """Name of the bucket-index column in :func:`bounded_series`'s result."""
@@ -142,6 +145,86 @@ def bounded_series(
     metrics = [s.name for s in sums]
     grouped = _group(kept, [BUCKET, *by], {COUNT: kept.count()} | _sums(kept, metrics))
     return run(src, grouped, action="aggregate").to_pandas()
+
+
+@dataclass(frozen=True)
+class SeriesSource:
+    """A series' table, checked against the request from its schema alone (nothing read).
+
+    Attributes
+    ----------
+    table
+        The Ibis table, a CSV's numbers and times parsed in the engine.
+    keys
+        The public keys in the key column's own type (text columns compare as text).
+    identity
+        What the release reads, for replay checks: the source as given with the schema.
+    """
+
+    table: ir.Table
+    keys: list[object]
+    identity: str
+
+
+def series_source(
+    source: object,
+    *,
+    time: str,
+    user: str,
+    by: str | None = None,
+    keys: Sequence[object] = (),
+    sums: Sequence[ClampedSum] = (),
+    table: str | None = None,
+) -> SeriesSource:
+    """Open ``source`` for a time series release and check it from its schema (free).
+
+    A CSV is read as text (:func:`~ethica.data._private_sources.private_table`) and its sum
+    columns and times are parsed in the engine, row by row (a value that does not parse is
+    NULL, never an error); a date column becomes a timestamp.
+
+    Raises
+    ------
+    SchemaError
+        The time column is neither a timestamp, a date nor text; a column is missing or of
+        the wrong type (:func:`~ethica.data._bounding.check_aggregate`).
+    InvalidParameterError
+        The key column is numeric but ``keys`` are not numbers.
+    """
+    data, text_csv = private_table(source, table=table)
+    if text_csv:
+        data = parse_numbers(data, [s.column for s in sums])
+    if time in data.columns:
+        dtype = data[time].type()
+        if dtype.is_string():
+            data = data.mutate(**{time: data[time].try_cast("timestamp")})
+        elif dtype.is_date():
+            data = data.mutate(**{time: data[time].cast("timestamp")})
+        elif not dtype.is_timestamp():
+            raise SchemaError(
+                f"time column {time!r} has type {dtype}; a series needs a timestamp or date "
+                "(or text in ISO format)."
+            )
+    check_aggregate(data, by=[by] if by else [], sums=sums)
+    check_columns(data, [("user-id", user), ("time", time)])
+    label = str(source) if isinstance(source, str | Path) else type(source).__name__
+    return SeriesSource(data, _typed_keys(data, by, keys), f"{label}|{data.schema()}")
+
+
+def _typed_keys(data: ir.Table, by: str | None, keys: Sequence[object]) -> list[object]:
+    """The public keys in the key column's own type (text columns compare as text)."""
+    if by is None:
+        return []
+    dtype = data[by].type()
+    if dtype.is_string():
+        return [str(k) for k in keys]
+    if dtype.is_numeric():
+        wrong = [k for k in keys if isinstance(k, bool) or not isinstance(k, int | float)]
+        if wrong:
+            raise InvalidParameterError(
+                f"key column {by!r} is numeric ({dtype}) but keys {wrong!r} are not numbers; "
+                "give the keys as the column holds them."
+            )
+    return list(keys)
 
 
 def _bucket_index(column: ir.Value, start: datetime, seconds: int) -> ir.IntegerValue:

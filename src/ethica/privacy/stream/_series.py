@@ -52,7 +52,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -60,13 +59,10 @@ from ethica._exceptions import (
     InvalidParameterError,
     LedgerError,
     ReleaseFailedError,
-    SchemaError,
 )
 from ethica._results import Result
-from ethica.data._bounding import COUNT, ClampedSum, check_aggregate
-from ethica.data._checks import check_columns
-from ethica.data._private_sources import parse_numbers, private_table
-from ethica.data._time_bounding import BUCKET, bounded_series
+from ethica.data._bounding import COUNT, ClampedSum
+from ethica.data._time_bounding import BUCKET, bounded_series, series_source
 from ethica.privacy.budget._budgets import Budget, budget_from_dict
 from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.release._accuracy import check_confidence
@@ -321,10 +317,16 @@ def release_series(
         unit, periods=periods, keys=cells_per_bucket, per_row=per_row, block=block
     )
     drawn = spend(sens, budget, law)
-    data = _prepared(source, table, time, [] if measure is None else [measure.column])
-    check_aggregate(data, by=[by] if by else [], sums=[clamped] if clamped else [])
-    check_columns(data, [("user-id", unit.column), ("time", time)])
-    public_keys = _keys_for(data, by, keys)
+    data = series_source(
+        source,
+        time=time,
+        user=unit.column,
+        by=by,
+        keys=keys,
+        sums=[clamped] if clamped else [],
+        table=table,
+    )
+    public_keys = data.keys
     spec = {
         "time": time,
         "start": origin.isoformat(),
@@ -338,7 +340,7 @@ def release_series(
         "measure": None if measure is None else repr(measure),
         "block": b,
         "confidence": confidence,
-        "source": _source_identity(source, data),
+        "source": data.identity,
     }
     record = None
     if ledger is not None:
@@ -364,7 +366,7 @@ def release_series(
     failed = False
     try:
         frame = bounded_series(
-            data,
+            data.table,
             user=unit.column,
             max_cells=d,
             max_rows=unit.max_rows,
@@ -422,42 +424,6 @@ def release_series(
     return release
 
 
-def _prepared(source: object, table: str | None, time: str, numeric: list[str]) -> ir.Table:
-    """The table, a CSV's numbers and times parsed in the engine (row-local, never guessed)."""
-    data, text_csv = private_table(source, table=table)
-    if text_csv:
-        data = parse_numbers(data, numeric)
-    if time in data.columns:
-        dtype = data[time].type()
-        if dtype.is_string():
-            data = data.mutate(**{time: data[time].try_cast("timestamp")})
-        elif dtype.is_date():
-            data = data.mutate(**{time: data[time].cast("timestamp")})
-        elif not dtype.is_timestamp():
-            raise SchemaError(
-                f"time column {time!r} has type {dtype}; a series needs a timestamp or date "
-                "(or text in ISO format)."
-            )
-    return data
-
-
-def _keys_for(data: ir.Table, by: str | None, keys: Sequence[object]) -> list[object]:
-    """The public keys in the key column's own type (text columns compare as text)."""
-    if by is None:
-        return []
-    dtype = data[by].type()
-    if dtype.is_string():
-        return [str(k) for k in keys]
-    if dtype.is_numeric():
-        wrong = [k for k in keys if isinstance(k, bool) or not isinstance(k, int | float)]
-        if wrong:
-            raise InvalidParameterError(
-                f"key column {by!r} is numeric ({dtype}) but keys {wrong!r} are not numbers; "
-                "give the keys as the column holds them."
-            )
-    return list(keys)
-
-
 def _grid(
     frame: pd.DataFrame, by: str | None, keys: list[object], periods: int, column: str
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -475,12 +441,6 @@ def _grid(
             k = found
         out[int(values[BUCKET]), k] += int(values[column])
     return out
-
-
-def _source_identity(source: object, data: ir.Table) -> str:
-    if isinstance(source, str | Path):
-        return f"{source}|{data.schema()}"
-    return f"{type(source).__name__}|{data.schema()}"
 
 
 def _check_dataset(ledger: Ledger, dataset: str | None, unit: UserWindow, budget: Budget) -> None:
