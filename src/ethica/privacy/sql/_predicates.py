@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["And", "Between", "Compare", "InList", "IsNull", "Not", "Or", "Predicate"]
 
@@ -112,35 +112,37 @@ class Not:
 
 
 @dataclass(frozen=True)
-class And:
-    """``p AND q``."""
+class _Connective:
+    """``p <word> q`` for a boolean connective (shared by :class:`And` and :class:`Or`)."""
 
     left: Predicate
     right: Predicate
+    _word: ClassVar[str]
+    _combine: ClassVar[Callable[[Any, Any], Any]]
 
     def mask(self, table: Any) -> Any:
         """The boolean column expression on ``table``."""
-        return self.left.mask(table) & self.right.mask(table)
+        return type(self)._combine(self.left.mask(table), self.right.mask(table))
 
     def sql(self) -> str:
         """Canonical text."""
-        return f"({self.left.sql()}) AND ({self.right.sql()})"
+        return f"({self.left.sql()}) {self._word} ({self.right.sql()})"
 
 
 @dataclass(frozen=True)
-class Or:
+class And(_Connective):
+    """``p AND q``."""
+
+    _word = "AND"
+    _combine = operator.and_
+
+
+@dataclass(frozen=True)
+class Or(_Connective):
     """``p OR q``."""
 
-    left: Predicate
-    right: Predicate
-
-    def mask(self, table: Any) -> Any:
-        """The boolean column expression on ``table``."""
-        return self.left.mask(table) | self.right.mask(table)
-
-    def sql(self) -> str:
-        """Canonical text."""
-        return f"({self.left.sql()}) OR ({self.right.sql()})"
+    _word = "OR"
+    _combine = operator.or_
 
 
 Predicate = Compare | InList | Between | IsNull | Not | And | Or
