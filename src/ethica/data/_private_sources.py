@@ -16,16 +16,18 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
 
 from ethica._exceptions import DataSourceError, InvalidParameterError
 from ethica.data._engine import default_connection, first_line, quiet_engine
 from ethica.data._sources import Backend, open_source
 
-__all__ = ["parse_numbers", "private_table"]
+__all__ = ["parse_numbers", "private_table", "source_identity"]
 
 _SEPARATORS = {".tsv": "\t", ".tab": "\t"}
 
@@ -77,6 +79,27 @@ def parse_numbers(table: ir.Table, columns: Iterable[str]) -> ir.Table:
     if not text:
         return table
     return table.mutate(**{c: table[c].try_cast("float64") for c in text})
+
+
+def source_identity(source: object, table: ir.Table) -> str:
+    """What a release reads, for replay checks: an Ibis table as its SQL (so a filter or a
+    projection makes another source); anything else as given (a path or URL as its text, a
+    data frame by its type) with ``table``'s schema.
+
+    Ibis names registered files and in-memory tables at random (``ibis_read_csv_<26 chars>``);
+    those suffixes are dropped, so the same source opened twice has the same identity.
+    """
+    if isinstance(source, ir.Table):
+        try:
+            text = str(ibis.to_sql(table))
+        except Exception:  # a backend without SQL: its expression's repr
+            text = repr(table)
+        return "ibis table|" + _GENERATED_NAME.sub(r"\1", text)
+    description = str(source) if isinstance(source, str | Path) else type(source).__name__
+    return f"{description}|{table.schema()}"
+
+
+_GENERATED_NAME = re.compile(r"(ibis_[a-z_]+?)_[a-z0-9]{26}")
 
 
 def _csv_path(source: object) -> Path | None:

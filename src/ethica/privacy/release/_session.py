@@ -21,14 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
-
-import ibis
-import ibis.expr.types as ir
 
 from ethica._exceptions import (
     BudgetExceededError,
@@ -36,7 +32,7 @@ from ethica._exceptions import (
     LedgerError,
     ReleaseFailedError,
 )
-from ethica.data._private_sources import parse_numbers, private_table
+from ethica.data._private_sources import parse_numbers, private_table, source_identity
 from ethica.privacy.budget._budgets import ApproxDP, Budget, zero_like
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._accuracy import check_confidence
@@ -310,10 +306,7 @@ class Session:
         """What the session reads, for replay checks: a path or URL as given; an Ibis table
         as its SQL (so a filter makes another source); a data frame by its columns' schema."""
         if self._identity is None:
-            if isinstance(self._source, ir.Table):
-                self._identity = f"ibis table|{_expression_text(self._table)}"
-            else:
-                self._identity = f"{self.source_description}|{self._table.schema()}"
+            self._identity = source_identity(self._source, self._table)
         return self._identity
 
     def _charge(
@@ -392,21 +385,6 @@ def _check_delta(parts: list[Part]) -> None:
                 "without keys=), which needs DP partition selection and so a delta: use an "
                 "ApproxDP(epsilon, delta) budget, or give the public key set with keys=."
             )
-
-
-def _expression_text(table: object) -> str:
-    """The engine expression a session reads (its SQL), so that two sources that differ only
-    in a filter or a projection never share a request's fingerprint."""
-    try:
-        text = str(ibis.to_sql(table))
-    except Exception:  # a backend without SQL: its expression's repr
-        text = repr(table)
-    # Ibis names registered files and in-memory tables at random ("ibis_read_csv_<26 chars>"):
-    # the same source opened twice must give the same fingerprint
-    return _GENERATED_NAME.sub(r"\1", text)
-
-
-_GENERATED_NAME = re.compile(r"(ibis_[a-z_]+?)_[a-z0-9]{26}")
 
 
 def _fingerprint(query: Query, unit: PrivacyUnit, source: str) -> str:
