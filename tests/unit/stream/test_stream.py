@@ -51,7 +51,7 @@ def test_create_charges_the_horizon_once_and_appends_release_each_bucket(
         second = stream.append("2026-03-02", _day(tmp_path / "d1.parquet", 1))
         assert second.running[0] != first.running[0] and len(second.daily) == 2
         again = stream.append("2026-03-02", tmp_path / "d0.parquet")  # other file: not read
-        assert again.replayed and again.to_dict() == second.to_dict()
+        assert again.replayed and again.to_dict() == second.to_dict() and again == second
     history = ledger.history("visits")
     assert [h.request_id for h in history] == [
         "shop:horizon", "shop:2026-03-01T00:00:00", "shop:2026-03-02T00:00:00",

@@ -69,6 +69,7 @@ from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._queries import Sum
 from ethica.privacy.release._sensitivity import Sensitivity
 from ethica.privacy.stream._budget import check_law, spend
+from ethica.privacy.stream._specs import release_from_dict
 from ethica.privacy.stream._stream import _as_datetime
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
 
@@ -198,23 +199,7 @@ class SeriesRelease(Result):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SeriesRelease:
         """Inverse of :meth:`to_dict`."""
-        return cls(
-            at=tuple(data["at"]),
-            key=tuple(data["key"]),
-            value=tuple(data["value"]),
-            half_width=data["half_width"],
-            confidence=data["confidence"],
-            interval=data["interval"],
-            statistic=data["statistic"],
-            bucket=data["bucket"],
-            budget=budget_from_dict(data["budget"]),
-            privacy_unit=dict(data["privacy_unit"]),
-            noise=dict(data["noise"]),
-            sensitivity=dict(data["sensitivity"]),
-            block=data["block"],
-            max_cells_per_block=data["max_cells_per_block"],
-            cells_per_window=data["cells_per_window"],
-        )
+        return release_from_dict(cls, data, budget=budget_from_dict(data["budget"]))
 
 
 def release_series(

@@ -1,13 +1,18 @@
-"""Shared checks of the YAML mappings that stream and series specs are read from."""
+"""Shared checks of the YAML mappings that stream and series specs are read from, and the
+reader of their release documents."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ethica._exceptions import InvalidParameterError
 
-__all__ = ["check_mapping"]
+__all__ = ["check_mapping", "release_from_dict"]
+
+R = TypeVar("R")
 
 
 def check_mapping(
@@ -46,3 +51,19 @@ def check_mapping(
     for key in required:
         if key not in data:
             raise InvalidParameterError(f"{where} needs {key}:.")
+
+
+def release_from_dict(cls: type[R], data: Mapping[str, Any], **given: Any) -> R:
+    """Inverse of a release's ``to_dict``: every field of the dataclass ``cls`` from ``data``.
+
+    JSON lists become tuples (a release's sequences are tuples); fields in ``given`` take
+    the value given (e.g. a budget read back with ``budget_from_dict``); fields neither in
+    ``data`` nor in ``given`` keep their defaults; other keys (``schema_version``) are ignored.
+    """
+    assert dataclasses.is_dataclass(cls)
+    values = {
+        f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+        for f in dataclasses.fields(cls)
+        if f.init and f.name in data and f.name not in given
+    }
+    return cls(**values, **given)

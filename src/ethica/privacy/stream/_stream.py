@@ -63,7 +63,7 @@ from ethica.privacy.release._noise import Noise
 from ethica.privacy.stream._budget import check_law
 from ethica.privacy.stream._intervals import point_half_widths
 from ethica.privacy.stream._plan import stream_noise
-from ethica.privacy.stream._specs import check_mapping
+from ethica.privacy.stream._specs import check_mapping, release_from_dict
 from ethica.privacy.stream._state import StreamStore, sidecar_path
 from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
@@ -278,20 +278,7 @@ class DayRelease(Result):
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, replayed: bool = False) -> DayRelease:
         """Inverse of :meth:`to_dict`."""
-        return cls(
-            stream=data["stream"],
-            index=data["index"],
-            at=data["at"],
-            keys=tuple(data["keys"]),
-            daily=tuple(data["daily"]),
-            running=tuple(data["running"]),
-            daily_half_width=data["daily_half_width"],
-            running_half_width=data["running_half_width"],
-            confidence=data["confidence"],
-            interval=data["interval"],
-            mechanism=data["mechanism"],
-            replayed=replayed,
-        )
+        return release_from_dict(cls, data, replayed=replayed)
 
 
 class Stream:
