@@ -202,7 +202,6 @@ def release(
     If writing fails after that, the noisy results stay in the ledger (`ethica budget
     history DATASET --json`).
     """
-    from ethica.data._private_sources import private_table
     from ethica.privacy import Ledger, Session
     from ethica.privacy.release._spec import parse_spec, type_keys_from_schema
 
@@ -216,8 +215,6 @@ def release(
     source = parsed.source_in(spec.parent)
     with Ledger(ledger or (spec.parent / parsed.ledger if parsed.ledger else None)) as book:
         _check_registered(book, name, parsed.budget, parsed.privacy_unit)
-        table, _ = private_table(source, table=parsed.table)  # the schema the release sees
-        batch = type_keys_from_schema(parsed.batch, table)
         session = Session(
             source,
             privacy_unit=parsed.privacy_unit,
@@ -227,6 +224,7 @@ def release(
             confidence=parsed.confidence,
             table=parsed.table,
         )
+        batch = type_keys_from_schema(parsed.batch, session.schema)  # the release's schema
         result = _evaluate(session, batch, parsed.budget, name, report_share)
         try:
             published = _post_process(result, parsed.consistent)

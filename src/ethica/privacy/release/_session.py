@@ -167,6 +167,12 @@ class Session:
             )
 
     @property
+    def schema(self) -> Any:
+        """The schema (column names and types, never a row) of the table this session reads;
+        a CSV file's columns are all text (:mod:`ethica.data._private_sources`)."""
+        return self._table.schema()
+
+    @property
     def spent(self) -> Budget:
         """Budget spent in this session."""
         return self._spent

@@ -498,12 +498,13 @@ def key_columns(batch: Batch) -> list[str]:
 
 
 def column_kinds(table: Any, columns: Iterable[str]) -> dict[str, ColumnKind]:
-    """The :data:`ColumnKind` of each of ``columns`` in ``table``'s schema (an Ibis table).
+    """The :data:`ColumnKind` of each of ``columns`` in ``table``'s schema (an Ibis table, or
+    its schema, e.g. :attr:`Session.schema <ethica.privacy.Session.schema>`).
 
     Reads the schema only, never a row (for a CSV file, the types DuckDB detected). Columns
     the table lacks are left out: the session's schema check names them.
     """
-    schema = table.schema()
+    schema = table.schema() if callable(getattr(table, "schema", None)) else table
     out: dict[str, ColumnKind] = {}
     for column in columns:
         if column not in schema:
@@ -554,8 +555,9 @@ def _typed(text: str, kind: ColumnKind, column: str) -> object:
 
 
 def type_keys_from_schema(batch: Batch, table: Any) -> Batch:
-    """:func:`type_keys` with the kinds of ``table``'s schema (:func:`column_kinds`): what a
-    caller of :func:`parse_spec` does before releasing, verifying or planning the batch."""
+    """:func:`type_keys` with the kinds of ``table``'s schema (:func:`column_kinds`; a table or
+    its schema): what a caller of :func:`parse_spec` does before releasing, verifying or
+    planning the batch."""
     return type_keys(batch, column_kinds(table, key_columns(batch)))
 
 
