@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.system._chromium import run_chromium
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM, "Debian's chromium is required: `make test` installs it (apt chromium)"
-    return subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            # Any request the page made would go to a closed port: the page must not need one.
-            "--proxy-server=127.0.0.1:9",
-            "--proxy-bypass-list=<-loopback>",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+# run_chromium sends every request, loopback included, to a closed port: the page needs none.
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +30,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_report_dom_has_its_sections_and_figures(report_file: Path, tmp_path: Path) -> None:
-    dom = _chromium(tmp_path, "--dump-dom", report_file.as_uri()).stdout
+    dom = run_chromium(tmp_path, "--dump-dom", report_file.as_uri()).stdout
     assert "Definitions of fairness" in dom
     assert dom.count("<svg") >= 3  # rates by sex, by race, by sex x race, and the heat map
     assert "Female × Black" in dom
@@ -67,7 +40,7 @@ def test_report_screenshot_shows_drawn_figures(report_file: Path, tmp_path: Path
     from PIL import Image
 
     shot = tmp_path / "shot.png"
-    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", report_file.as_uri())
+    run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", report_file.as_uri())
     import numpy as np
 
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
@@ -127,7 +100,7 @@ def truth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_truth_page_tells_every_definition_in_plain_words(truth_file: Path, tmp_path: Path) -> None:
-    dom = _chromium(tmp_path, "--dump-dom", truth_file.as_uri()).stdout
+    dom = run_chromium(tmp_path, "--dump-dom", truth_file.as_uri()).stdout
     assert "passes demographic parity but fails equal opportunity" in dom
     assert "Chouldechova 2017" in dom and "against every definition of fairness" in dom
     assert "simultaneous intervals over" not in dom and "comparison(s)" not in dom
@@ -142,7 +115,7 @@ def test_truth_page_draws_wide_charts_and_marks_the_headline_cell(
     from PIL import Image
 
     shot = tmp_path / "truth.png"
-    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,6000", truth_file.as_uri())
+    run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,6000", truth_file.as_uri())
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
     r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
     # the headline's cell is outlined in the reference orange (#d95f02) in the heat map

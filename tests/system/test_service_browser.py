@@ -9,45 +9,22 @@ a closed proxy port, so the page works with no external assets.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from ethica.service import build_app
+from tests.system._chromium import run_chromium
 from tests.system._service_setup import REGIONS, running_server, write_service
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 
 def _dom(tmp_path: Path, url: str) -> str:
-    assert CHROMIUM, "Debian's chromium is required: `make test` installs it (apt chromium)"
-    return subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--proxy-server=127.0.0.1:9",
-            "--proxy-bypass-list=127.0.0.1",  # only the service itself is reachable
-            "--virtual-time-budget=20000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    # Only the service itself (127.0.0.1) is reachable.
+    return run_chromium(
+        tmp_path, "--virtual-time-budget=20000", "--dump-dom", url, bypass="127.0.0.1"
     ).stdout
 
 
