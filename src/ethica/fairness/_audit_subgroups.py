@@ -28,7 +28,10 @@ from ethica.fairness._rich_subgroups import (
 
 __all__ = ["HARM_SUBGROUP_METRICS", "check_subgroup_harm", "subgroup_findings"]
 
-#: The subgroup auditors' metric for each harm the audit protects against.
+#: The subgroup auditors' metric for each harm the audit protects against. Kept apart from
+#: the registry's harm -> definition map on purpose: the auditors speak their own ``Metric``
+#: vocabulary and search for the harmed side, so false-negative harm is ``"fnr"`` here (the
+#: private audit reports ``"tpr"``, its definition's rate; the report lists several rates).
 HARM_SUBGROUP_METRICS: Mapping[str, Metric] = {
     "selection": "selection",
     "false-negative": "fnr",

@@ -57,7 +57,7 @@ import html
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -81,7 +81,7 @@ from ethica.fairness._definitions import _Gap, _result, _verdict, verdict_level
 from ethica.fairness._disparities import COMPARED_METRICS
 from ethica.fairness._intervals import wilson_interval
 from ethica.fairness._rates import _RATES, CELLS, METRICS
-from ethica.fairness._registry import CALIBRATION, RATE_DEFINITIONS
+from ethica.fairness._registry import CALIBRATION, HARM_DEFINITIONS, RATE_DEFINITIONS
 
 __all__ = [
     "HARM_METRICS",
@@ -94,11 +94,13 @@ __all__ = [
     "private_rate_interval",
 ]
 
-#: The rate each harm is about (the power cost is reported for these).
+#: The rate each harm is about (the power cost is reported for these): the first rate of
+#: the definition the harm leads with (``false-negative`` -> equal opportunity -> ``tpr``,
+#: whose interval has the width of ``fnr``'s). Calibration is not released privately.
 HARM_METRICS: dict[str, str] = {
-    "selection": "selection_rate",
-    "false-negative": "tpr",
-    "false-positive": "fpr",
+    harm: RATE_DEFINITIONS[definition][0]
+    for harm, definition in HARM_DEFINITIONS.items()
+    if definition != CALIBRATION
 }
 
 #: Largest support (points) of a convolved noise density before the lattice is coarsened.
@@ -714,18 +716,7 @@ def private_audit_counts(
             f"are reported but not judged: {shown}."
         )
     power = _power(blocks, judged, rates, confidence, harm)
-    cost = None
-    if privacy is not None:
-        cost = PrivacyCost(
-            budget=privacy.budget,
-            privacy_unit=privacy.privacy_unit,
-            mechanism=privacy.mechanism,
-            noise=privacy.noise,
-            cells=privacy.cells,
-            dataset=privacy.dataset,
-            power=power,
-            release=privacy.release,
-        )
+    cost = None if privacy is None else replace(privacy, power=power)
     return PrivateAuditResult(
         schema_version=SCHEMA_VERSION,
         n_rows=total,
