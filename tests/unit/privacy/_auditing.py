@@ -25,7 +25,8 @@ from ethica.privacy import (
 )
 from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.release._evaluate import Aggregates
-from ethica.privacy.testing import QueryMechanism
+from ethica.privacy.release._sensitivity import PrivacyUnit
+from ethica.privacy.testing import AuditResult, QueryMechanism, audit
 
 RUNS = 20_000
 MATRIX_RUNS = 10_000
@@ -72,6 +73,21 @@ def budgets_for(name: str) -> dict[str, Budget]:
 def data_for(name: str) -> pd.DataFrame:
     """Private keys: counts near the selection threshold, so that selection is exercised."""
     return frame(rows=110, users=80) if "private" in name else frame()
+
+
+def audit_matrix(name: str, unit: PrivacyUnit) -> list[AuditResult]:
+    """Audit ``QUERIES[name]`` under ``unit`` at every budget kind (engine aggregates shared),
+    asserting what every correct release shows: its lower bound does not exceed its claim and
+    every pair keeps the stated sensitivity. Returns the audits for the caller's own checks."""
+    store: dict[str, list[Aggregates]] = {}
+    results = []
+    for kind, budget in budgets_for(name).items():
+        mechanism = SharedAggregates(QUERIES[name], unit, budget, store=store)
+        result = audit(mechanism, data_for(name), runs=MATRIX_RUNS, confidence=CONFIDENCE)
+        assert result.epsilon_lower_bound <= result.claimed_epsilon, (kind, result.to_frame())
+        assert all(p.sensitivity_holds for p in result.pairs), (kind, result.to_dict())
+        results.append(result)
+    return results
 
 
 def _digest(data: pd.DataFrame) -> str:

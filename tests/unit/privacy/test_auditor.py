@@ -36,7 +36,6 @@ from ethica.privacy import (
     UserLevel,
     discrete_laplace,
 )
-from ethica.privacy.release._evaluate import Aggregates
 from ethica.privacy.testing import (
     AuditResult,
     CallableMechanism,
@@ -53,12 +52,10 @@ from ethica.privacy.testing import (
 from tests.unit.privacy._auditing import (
     BUDGETS,
     CONFIDENCE,
-    MATRIX_RUNS,
     QUERIES,
     RUNS,
-    SharedAggregates,
     TooLittleNoise,
-    budgets_for,
+    audit_matrix,
     data_for,
     frame,
 )
@@ -154,12 +151,7 @@ def test_pairs_refuse_unknown_columns_and_empty_data() -> None:
 @pytest.mark.parametrize("name", list(QUERIES))
 def test_row_level_release_never_exceeds_its_claim(name: str) -> None:
     """Every query type × every budget kind (ZCDP as its epsilon at delta 1e-6)."""
-    store: dict[str, list[Aggregates]] = {}
-    for kind, budget in budgets_for(name).items():
-        mechanism = SharedAggregates(QUERIES[name], Rows(), budget, store=store)
-        result = audit(mechanism, data_for(name), runs=MATRIX_RUNS, confidence=CONFIDENCE)
-        assert result.epsilon_lower_bound <= result.claimed_epsilon, (kind, result.to_frame())
-        assert all(p.sensitivity_holds for p in result.pairs), (kind, result.to_dict())
+    for result in audit_matrix(name, Rows()):
         assert not result.violated
         assert len(result.pairs) >= 2 and all(sum(p.errors) == 0 for p in result.pairs)
 

@@ -14,18 +14,13 @@ import pandas as pd
 import pytest
 
 from ethica.privacy import Count, PureDP, Sum, UserLevel
-from ethica.privacy.budget._budgets import Budget
-from ethica.privacy.release._evaluate import Aggregates
 from ethica.privacy.testing import QueryMechanism, audit, neighbouring_pairs
 from tests.unit.privacy._auditing import (
     CONFIDENCE,
-    MATRIX_RUNS,
     QUERIES,
     RUNS,
-    SharedAggregates,
     TooLittleNoise,
-    budgets_for,
-    data_for,
+    audit_matrix,
     frame,
 )
 
@@ -33,13 +28,7 @@ UNIT = UserLevel("uid", max_groups_per_user=2, max_rows_per_group=2, nulls="drop
 
 
 def _matrix(name: str) -> None:
-    store: dict[str, list[Aggregates]] = {}
-    budgets: dict[str, Budget] = budgets_for(name)
-    for kind, budget in budgets.items():
-        mechanism = SharedAggregates(QUERIES[name], UNIT, budget, store=store)
-        result = audit(mechanism, data_for(name), runs=MATRIX_RUNS, confidence=CONFIDENCE)
-        assert result.epsilon_lower_bound <= result.claimed_epsilon, (kind, result.to_frame())
-        assert all(p.sensitivity_holds for p in result.pairs), (kind, result.to_dict())
+    for result in audit_matrix(name, UNIT):
         assert any("NaN user id" in p.pair for p in result.pairs)
 
 
