@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 import ethica.privacy.learning._logistic as logistic_module
 from ethica._exceptions import BudgetExceededError, InvalidParameterError, ReleaseFailedError
 from ethica.privacy import ZCDP, ApproxDP, Ledger, PureDP
-from ethica.privacy.learning import DPLinearRegression, DPLogisticRegression
+from ethica.privacy.learning import DPLinearRegression, DPLogisticRegression, DPThresholdOptimizer
 
 
 @pytest.fixture
@@ -99,3 +101,17 @@ def test_budget_kinds_spent_as_given(tmp_path: Path, data: tuple) -> None:
         )
         assert ledger.status("approx").spent == ApproxDP(1, 1e-6)
         assert ledger.status("zcdp").spent == ZCDP(0.5)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ledger: DPLogisticRegression(epsilon=0.4, ledger=ledger, dataset="train"),
+        lambda ledger: DPLinearRegression(epsilon=0.4, ledger=ledger, dataset="train"),
+        lambda ledger: DPThresholdOptimizer(epsilon=0.4, ledger=ledger, dataset="train"),
+    ],
+)
+def test_clones_charge_the_same_ledger(ledger: Ledger, make: Any) -> None:
+    """sklearn's clone (cross_validate, grid search) must not deep-copy the ledger."""
+    model = make(ledger)
+    assert clone(model).ledger is ledger

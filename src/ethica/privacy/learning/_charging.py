@@ -39,6 +39,7 @@ from ethica.privacy.budget._ledger import Ledger
 __all__ = [
     "FAILED",
     "LIMIT",
+    "SharedLedgerClone",
     "charged",
     "check_calibration",
     "check_positive",
@@ -48,6 +49,20 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class SharedLedgerClone:
+    """Mixin for the private learners: :func:`sklearn.base.clone` keeps the ``ledger`` object.
+
+    scikit-learn's default clone deep-copies non-estimator parameters, which would give each
+    clone (in ``cross_validate``, a grid search) its own copy of a :class:`Ledger` instance:
+    an unshared cache of what was charged. Clones here are built from the same parameters,
+    so every fit charges the one ledger the user passed.
+    """
+
+    def __sklearn_clone__(self) -> Any:
+        return type(self)(**self.get_params(deep=False))  # type: ignore[attr-defined]
+
 
 FAILED = (
     "training failed after its budget was charged; the charge stands (status 'failed') and "

@@ -60,6 +60,7 @@ from ethica.fairness._postprocessing import _scores
 from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
+    SharedLedgerClone,
     charged,
     check_ledger,
     resolve_budget,
@@ -123,7 +124,7 @@ def _cumulative(noisy: npt.NDArray[np.int64]) -> FloatArray:
     return result
 
 
-class DPThresholdOptimizer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Group-aware randomised thresholds from differentially private counts.
 
     See :mod:`ethica.privacy.learning._fair_postprocessing` for the mechanism, its
@@ -217,9 +218,6 @@ class DPThresholdOptimizer(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         self.prefit = prefit
         self.predict_method = predict_method
         self.random_state = random_state
-
-    def __sklearn_clone__(self) -> DPThresholdOptimizer:
-        return type(self)(**self.get_params(deep=False))  # clones share the ledger
 
     # ------------------------------------------------------------------ free checks
     def _check_params(self) -> tuple[list[Any], int, tuple[float, float], tuple[int | None, ...]]:

@@ -42,6 +42,7 @@ from ethica.fairness._learning_base import EstimatorNotFittedError
 from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
+    SharedLedgerClone,
     charged,
     check_calibration,
     check_ledger,
@@ -99,7 +100,7 @@ def sensitivity(m: int) -> tuple[int, int]:
     return pairs * unit, pairs * unit * unit
 
 
-class DPLinearRegression(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+class DPLinearRegression(SharedLedgerClone, RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Least squares under differential privacy (noisy sufficient statistics).
 
     See :mod:`ethica.privacy.learning._linear` for the mechanism and its sensitivity.
@@ -148,9 +149,6 @@ class DPLinearRegression(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.alpha = alpha
         self.ledger = ledger
         self.dataset = dataset
-
-    def __sklearn_clone__(self) -> DPLinearRegression:
-        return type(self)(**self.get_params(deep=False))  # clones share the ledger
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()

@@ -84,6 +84,7 @@ from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
     LIMIT,
+    SharedLedgerClone,
     charged,
     check_calibration,
     check_ledger,
@@ -176,7 +177,7 @@ def grid_gradients(
     return result
 
 
-class DPLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Binary logistic regression trained under differential privacy.
 
     See the module docstring (:mod:`ethica.privacy.learning._logistic`) for the two
@@ -249,10 +250,6 @@ class DPLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         self.learning_rate = learning_rate
         self.ledger = ledger
         self.dataset = dataset
-
-    def __sklearn_clone__(self) -> DPLogisticRegression:
-        params = self.get_params(deep=False)
-        return type(self)(**params)  # a ledger is a handle on one file: clones share it
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
