@@ -418,7 +418,7 @@ class Stream:
                 f"{spec.bucket_start(done).isoformat()}, not {bucket_at}. Append buckets in "
                 "order (a bucket without rows is appended as an empty file)."
             )
-        self._check_source(source, table)
+        checked = self._check_source(source, table)
         record = self.ledger.record_charge(
             spec.dataset,
             zero_like(spec.budget),
@@ -429,7 +429,7 @@ class Stream:
         if record.replayed and record.status == "released" and isinstance(record.output, dict):
             return DayRelease.from_dict(record.output, replayed=True)  # state file lost
         try:
-            release, exact, measured = self._compute(index, bucket_at, source, table)
+            release, exact, measured = self._compute(index, bucket_at, checked)
             committed = self._store.commit_day(
                 spec.name, index, bucket_at, exact, measured, release
             )
@@ -448,8 +448,9 @@ class Stream:
             with contextlib.suppress(LedgerError):  # completed by another process meanwhile
                 self.ledger.complete(found.id, release, store=True)
 
-    def _check_source(self, source: object, table: str | None) -> None:
-        """Free checks of the bucket's file against the spec (schema only)."""
+    def _check_source(self, source: object, table: str | None) -> object:
+        """Free checks of the bucket's file against the spec (schema only); returns the
+        opened table, which :meth:`_compute` reads (the source is opened once)."""
         spec = self.spec
         t = resolve_table(source, table=table)
         check_aggregate(
@@ -459,9 +460,10 @@ class Stream:
         )
         roles = [("user-id", spec.unit.column)] + ([("time", spec.time)] if spec.time else [])
         check_columns(t, roles)
+        return t
 
     def _compute(
-        self, index: int, bucket_at: str, source: object, table: str | None
+        self, index: int, bucket_at: str, source: object
     ) -> tuple[dict[str, Any], NDArray[np.int64], dict[int, NDArray[np.int64]]]:
         spec = self.spec
         frame = bounded_series(
@@ -476,7 +478,6 @@ class Stream:
             start=spec.bucket_start(index) if spec.time else None,
             bucket_seconds=bucket_seconds(spec.unit.bucket),
             drop_null_users=spec.unit.nulls == "drop",
-            table=table,
         )
         column = COUNT if spec.measure is None else spec.measure.name
         today = np.zeros(spec.cells, dtype=np.int64)
