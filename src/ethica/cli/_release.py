@@ -20,7 +20,7 @@ from ethica._exceptions import (
     ReleaseFailedError,
 )
 from ethica.cli._app import app, console
-from ethica.cli._budget import budget_options, show_budget
+from ethica.cli._budget import budget_options, show_budget, show_unit
 from ethica.cli._options import parse_list
 from ethica.cli._output import (
     JsonOption,
@@ -32,7 +32,6 @@ from ethica.cli._output import (
     write_text_atomically,
 )
 from ethica.cli._progress import working
-from ethica.privacy import UserLevel
 
 if TYPE_CHECKING:
     from ethica.privacy import Batch, Budget, Ledger, Release, ReleasedTable, Session
@@ -316,18 +315,15 @@ def _dataset_name(in_spec: str | None, on_command_line: str | None, spec: Path) 
     return name
 
 
-def _unit_option(unit: PrivacyUnit) -> str:
-    return f"user:{unit.column}" if isinstance(unit, UserLevel) else "rows"
-
-
 def _check_registered(book: Ledger, name: str, budget: Budget, unit: PrivacyUnit) -> None:
     """Refuse (free, one line) a dataset that is not registered, has no recorded unit, or
     holds another budget kind (the session refuses another unit)."""
+    unit_option = show_unit(unit.to_dict())
     if not book.has_dataset(name):
         raise LedgerError(
             f"dataset {name!r} is not registered in the ledger {book.path}; nothing creates a "
             f"budget implicitly. Register it once with `ethica budget create {name} "
-            f"{budget_options(budget)} --privacy-unit {_unit_option(unit)}` (choose the total "
+            f"{budget_options(budget)} --privacy-unit {unit_option}` (choose the total "
             "budget for every release of this data), then release again."
         )
     status = book.status(name)
@@ -335,7 +331,7 @@ def _check_registered(book: Ledger, name: str, budget: Budget, unit: PrivacyUnit
         raise LedgerError(
             f"dataset {name!r} was registered before privacy units were recorded; record its "
             f"unit once with `ethica budget set-unit {name} --privacy-unit "
-            f"{_unit_option(unit)}` (if that is who its budget protects), then release again."
+            f"{unit_option}` (if that is who its budget protects), then release again."
         )
     total = status.total
     if type(total) is not type(budget):
@@ -368,9 +364,9 @@ def _evaluate(
 
 
 def _show(value: object) -> str:
-    from ethica.privacy.budget._budgets import ZCDP, ApproxDP, PureDP
+    from ethica.privacy.budget import Budget
 
-    return show_budget(value) if isinstance(value, PureDP | ZCDP | ApproxDP) else str(value)
+    return show_budget(value) if isinstance(value, Budget) else str(value)
 
 
 def _post_process(result: Release, consistent: bool) -> Release:
