@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 import ethica.privacy.learning._logistic as logistic_module
 from ethica._exceptions import BudgetExceededError, InvalidParameterError, ReleaseFailedError
-from ethica.privacy import ZCDP, ApproxDP, Ledger, PureDP
+from ethica.privacy import ZCDP, ApproxDP, Ledger, PureDP, UserLevel
 from ethica.privacy.learning import DPLinearRegression, DPLogisticRegression, DPThresholdOptimizer
 
 
@@ -115,3 +115,16 @@ def test_clones_charge_the_same_ledger(ledger: Ledger, make: Any) -> None:
     """sklearn's clone (cross_validate, grid search) must not deep-copy the ledger."""
     model = make(ledger)
     assert clone(model).ledger is ledger
+
+
+def test_user_level_dataset_refused_before_any_charge(tmp_path: Path, data: tuple) -> None:
+    """A learner bounds one row, not one person: a user-level dataset's budget is not its."""
+    X, y = data
+    with Ledger(tmp_path / "users.sqlite3") as book:
+        book.create_dataset(
+            "people", PureDP(1), privacy_unit=UserLevel("user_id", max_groups_per_user=3)
+        )
+        model = DPLogisticRegression(epsilon=0.4, data_norm=2.0, ledger=book, dataset="people")
+        with pytest.raises(InvalidParameterError, match="rows"):
+            model.fit(X, y)
+        assert book.status("people").charges == 0

@@ -184,6 +184,13 @@ def check_ledger(owner: str, given: Any, dataset: Any, budget: Budget) -> Ledger
             f"({status.total}); this fit spends {budget}. Pass a "
             f"{type(status.total).__name__} budget (budget=...)."
         )
+    unit = status.privacy_unit
+    if unit is not None and unit.get("kind") != "rows":
+        raise InvalidParameterError(
+            f"dataset {dataset!r} protects users in column {unit.get('column')!r}; {owner} "
+            "protects one row per person (privacy unit 'rows') only, so its charge would not "
+            "cover a person with many rows. Train on a dataset registered with Rows()."
+        )
     return ledger
 
 
