@@ -74,11 +74,16 @@ def private_table(
 
 def parse_numbers(table: ir.Table, columns: Iterable[str]) -> ir.Table:
     """``table`` with the text ``columns`` parsed as numbers in the engine (``TRY_CAST``: a
-    value that does not parse is NULL, never an error)."""
+    value that does not parse is NULL, never an error; surrounding spaces are ignored).
+
+    The text is trimmed before the cast on purpose: DuckDB pushes a bare ``TRY_CAST`` of a CSV
+    column into the CSV reader as the column's type, where a value that does not parse makes
+    the reader (``ignore_errors``) drop the whole row instead of giving a missing value.
+    """
     text = [c for c in dict.fromkeys(columns) if c in table.columns and table[c].type().is_string()]
     if not text:
         return table
-    return table.mutate(**{c: table[c].try_cast("float64") for c in text})
+    return table.mutate(**{c: table[c].strip().try_cast("float64") for c in text})
 
 
 def source_identity(source: object, table: ir.Table) -> str:
