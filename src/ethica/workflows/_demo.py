@@ -120,12 +120,12 @@ def build_demo(*, progress: Callable[[str], None] | None = None) -> DemoResult:
     sections = (
         intro,
         audit_section(result, title="Does the model's output discriminate?"),
-        *learning_sections(progress=step),
-        *release_sections(progress=step),
+        *learning_sections(progress=step, train=train, test=test),
+        *release_sections(progress=step, adult=train),
         *stream_sections(progress=step),
         *synth_sections(progress=step),
-        *attack_sections(progress=step),
-        *privacy_fairness_sections(scored, result, progress=step),
+        *attack_sections(progress=step, adult=train),
+        *privacy_fairness_sections(scored, result, progress=step, train=train, test=test),
     )
     report = Report(
         "ethica demo",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from ethica.report import Section
 
 __all__ = ["DEMO_SIZES", "DemoSizes", "attack_sections"]
@@ -58,13 +60,17 @@ def _overview(rows: list[tuple[str, str, str, str]]) -> Section:
     )
 
 
-def attack_sections(progress: Callable[[str], None] | None = None) -> tuple[Section, ...]:
+def attack_sections(
+    progress: Callable[[str], None] | None = None, *, adult: pd.DataFrame | None = None
+) -> tuple[Section, ...]:
     """Run the demo-sized attacks on Adult and return their report sections.
 
     Parameters
     ----------
     progress
         Called with a short message as each attack starts (as ``build_demo``'s stages).
+    adult
+        Adult's training file when the caller has it already (read here otherwise).
 
     Returns
     -------
@@ -85,7 +91,8 @@ def attack_sections(progress: Callable[[str], None] | None = None) -> tuple[Sect
         trials=DEMO_SIZES.subset_trials,
         epsilons=(1.0,),
     )
-    adult = load_adult("train")
+    if adult is None:
+        adult = load_adult("train")
     step("Attack 2/3: rebuilding census records from exact and DP tables")
     census = run_census_comparison(
         adult,

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from ethica.report import Section
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ethica.workflows._learning import LearningData
 
 __all__ = ["DEMO_BOUNDS", "learning_sections"]
@@ -29,8 +31,17 @@ DEMO_BOUNDS = (0.0, 0.01, 0.03, 0.06, 0.12)
 NOT_FEATURES = ("fnlwgt",)
 
 
-def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Section, ...]:
-    """Frontier, audit of the chosen model and proxies, on Adult train/test, as sections."""
+def learning_sections(
+    progress: Callable[[str], None] | None = None,
+    *,
+    train: pd.DataFrame | None = None,
+    test: pd.DataFrame | None = None,
+) -> tuple[Section, ...]:
+    """Frontier, audit of the chosen model and proxies, on Adult train/test, as sections.
+
+    ``train`` and ``test`` are Adult's two files when the caller has them already (read
+    here otherwise).
+    """
     from ethica.datasets import load_adult
     from ethica.report import audit_section, frontier_section, proxies_section
     from ethica.workflows._learning import (
@@ -42,8 +53,9 @@ def learning_sections(progress: Callable[[str], None] | None = None) -> tuple[Se
     )
 
     step = progress or (lambda _message: None)
-    step("Mitigation: loading Adult train and test files")
-    train, test = load_adult("train"), load_adult("test")
+    if train is None or test is None:
+        step("Mitigation: loading Adult train and test files")
+        train, test = load_adult("train"), load_adult("test")
 
     def data(include_protected: bool) -> LearningData:
         options = LearningOptions(

@@ -157,11 +157,14 @@ def run_privacy_fairness(
     outcome: str = "outcome",
     progress: Callable[[str], None] | None = None,
     seed: int = 0,
+    train: pd.DataFrame | None = None,
+    test: pd.DataFrame | None = None,
 ) -> PrivacyFairnessRun:
     """Train the DP models, attack them, and audit ``scored`` privately next to ``exact``.
 
     ``scored`` is Adult test with the ordinary model's 0/1 ``prediction`` and the true 0/1
-    ``outcome``; ``exact`` its exact audit (by sex and race).
+    ``outcome``; ``exact`` its exact audit (by sex and race). ``train`` and ``test`` are
+    Adult's two files when the caller has them already (read here otherwise).
     """
     from ethica.datasets import load_adult
     from ethica.fairness import audit
@@ -170,7 +173,8 @@ def run_privacy_fairness(
     from ethica.privacy.learning import DPLogisticRegression, privacy_cost_by_group
 
     step = progress or (lambda _message: None)
-    train, test = load_adult("train"), load_adult("test")
+    if train is None or test is None:
+        train, test = load_adult("train"), load_adult("test")
     X_train = encode(train)
     X_test = encode(test, X_train.columns).to_numpy()
     y_train, y_test = _income(train), _income(test)
@@ -224,6 +228,10 @@ def privacy_fairness_sections(
     exact: AuditResult,
     *,
     progress: Callable[[str], None] | None = None,
+    train: pd.DataFrame | None = None,
+    test: pd.DataFrame | None = None,
 ) -> tuple[Section, ...]:
     """The demo's two sections: who pays for a private model, and a private audit."""
-    return sections_of(run_privacy_fairness(scored, exact, progress=progress))
+    return sections_of(
+        run_privacy_fairness(scored, exact, progress=progress, train=train, test=test)
+    )

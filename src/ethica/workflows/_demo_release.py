@@ -549,13 +549,17 @@ def _supermarket_section(
 
 
 # ------------------------------------------------------------------------------- driver
-def release_sections(progress: Callable[[str], None] | None = None) -> tuple[Section, ...]:
+def release_sections(
+    progress: Callable[[str], None] | None = None, *, adult: pd.DataFrame | None = None
+) -> tuple[Section, ...]:
     """Run the three demo releases on Adult and return their report sections.
 
     Parameters
     ----------
     progress
         Called with a short message as each release starts (as ``build_demo``'s stages).
+    adult
+        Adult's training file when the caller has it already (read here otherwise).
 
     Returns
     -------
@@ -567,7 +571,8 @@ def release_sections(progress: Callable[[str], None] | None = None) -> tuple[Sec
     from ethica.privacy import Ledger
 
     step = progress or (lambda _message: None)
-    adult = load_adult("train")
+    if adult is None:
+        adult = load_adult("train")
     with tempfile.TemporaryDirectory(prefix="ethica-demo-") as folder:
         ledger = Ledger(Path(folder) / "ledger.sqlite3")
         try:
