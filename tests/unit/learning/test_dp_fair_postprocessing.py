@@ -250,3 +250,33 @@ def test_predict_bins_scores_exactly_as_fit_counted_them(adult: Any) -> None:
     error = float(np.mean(np.where(y == 1, 1 - positive, positive)))
     assert abs(error - model.noisy_error_) < 1e-9
     assert model.noisy_histogram_.sum() == y.shape[0]
+
+
+def test_labels_are_declared_never_read_before_the_charge(adult: Any, ledger: Ledger) -> None:
+    """Which classes occur in y is private: a one-class y is charged and fitted (no
+    data-dependent refusal), ``classes_`` is the declaration, and only a dtype mismatch
+    (a schema fact) is refused, for free."""
+    scorer, private, _ = adult
+    X, y, a = private
+    ones = np.ones_like(y)
+    model = DPThresholdOptimizer(
+        estimator=scorer, groups=GROUPS, epsilon=0.3, ledger=ledger, dataset="train"
+    ).fit(X, ones, sensitive_features=a)
+    assert model.classes_.tolist() == [0, 1]
+    assert ledger.status("train").charges == 1
+    text = np.where(y == 1, ">50K", "<=50K")
+    with pytest.raises(InvalidParameterError, match="classes"):
+        DPThresholdOptimizer(
+            estimator=scorer, groups=GROUPS, epsilon=0.3, ledger=ledger, dataset="train"
+        ).fit(X, text, sensitive_features=a)
+    assert ledger.status("train").charges == 1
+    declared = DPThresholdOptimizer(
+        estimator=scorer, groups=GROUPS, classes=("<=50K", ">50K"), epsilon=1e4, n_bins=4
+    ).fit(X, text, sensitive_features=a)
+    assert declared.classes_.tolist() == ["<=50K", ">50K"]
+    assert abs(int(declared.noisy_histogram_[:, 1].sum()) - int(y.sum())) <= 4
+    undeclared = np.where(y == 1, "maybe", text)  # a label outside classes: row dropped
+    dropped = DPThresholdOptimizer(
+        estimator=scorer, groups=GROUPS, classes=("<=50K", ">50K"), epsilon=1e4, n_bins=4
+    ).fit(X, undeclared, sensitive_features=a)
+    assert abs(int(dropped.noisy_histogram_.sum()) - int(np.sum(y == 0))) <= 4

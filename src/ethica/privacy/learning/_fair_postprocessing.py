@@ -55,7 +55,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ethica._exceptions import InfeasibleError, InvalidParameterError
 from ethica._typing import FloatArray, IndexArray
-from ethica.fairness._learning_base import EstimatorNotFittedError, binary_labels
+from ethica.fairness._learning_base import EstimatorNotFittedError
 from ethica.fairness._postprocessing import _scores
 from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
@@ -142,6 +142,10 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
     groups
         The protected groups, declared (public). Training rows of other groups are dropped
         (not counted, not reported).
+    classes
+        The two labels ``(negative, positive)``, declared (public; default ``(0, 1)``): which
+        classes occur in ``y`` is never read from the data. Training rows with another label
+        are dropped like rows of undeclared groups.
     constraints
         ``"demographic_parity"`` (default), ``"true_positive_rate_parity"``,
         ``"false_positive_rate_parity"`` or ``"equalized_odds"``.
@@ -167,7 +171,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
     Attributes
     ----------
     classes_, group_names_
-        Labels and the declared groups.
+        The declared labels ``(negative, positive)`` and the declared groups.
     noisy_histogram_
         The released table ``H + noise``, shape ``(groups, 2, n_bins)`` (int64).
     score_range_
@@ -191,6 +195,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         *,
         estimator: Any = None,
         groups: Sequence[Any] | None = None,
+        classes: Sequence[Any] = (0, 1),
         constraints: str = "demographic_parity",
         tolerance: float = 0.0,
         n_bins: int = 20,
@@ -206,6 +211,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
     ) -> None:
         self.estimator = estimator
         self.groups = groups
+        self.classes = classes
         self.constraints = constraints
         self.tolerance = tolerance
         self.n_bins = n_bins
@@ -281,6 +287,30 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
             )
         return groups, int(n_bins), (lo, hi), _EVENTS[self.constraints]
 
+    def _check_classes(self, y: Any) -> tuple[Any, Any]:
+        """The declared ``(negative, positive)`` labels, checked against ``y``'s dtype only
+        (a schema fact, not its values): free, before the charge."""
+        name = type(self).__name__
+        classes = self.classes
+        if (
+            isinstance(classes, str)
+            or not isinstance(classes, Sequence)
+            or len(classes) != 2
+            or len(set(map(repr, classes))) != 2
+        ):
+            raise InvalidParameterError(
+                f"{name}(classes={classes!r}) must declare two distinct labels "
+                "(negative, positive), e.g. classes=(0, 1) or classes=('<=50K', '>50K')."
+            )
+        kind = np.asarray(y).dtype.kind
+        if (kind in "biuf" and _is_text(classes)) or (kind in "US" and not _is_text(classes)):
+            raise InvalidParameterError(
+                f"{name}: y holds {'numbers' if kind in 'biuf' else 'text'} but "
+                f"classes={tuple(classes)!r}; declare the labels y uses, e.g. "
+                f"classes={('no', 'yes') if kind in 'US' else (0, 1)!r}."
+            )
+        return classes[0], classes[1]
+
     def _calibrate(self, budget: Budget) -> dict[str, Any]:
         """The noise law and its scale for a table of L1 = L2 sensitivity 1 (public values
         only; runs before the charge)."""
@@ -335,13 +365,16 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 f"{name}.fit: X has {x_rows} rows, y {n_rows} and sensitive_features shape "
                 f"{protected.shape}; pass one label and one protected value per row."
             )
-        self.classes_, labels = binary_labels(y)  # the labels, as the other learners
+        classes = self._check_classes(y)
         ledger = check_ledger(name, self.ledger, self.dataset, budget)
         with charged(
             ledger, self.dataset, budget, f"{name} on {len(groups)} groups x {n_bins} bins"
         ) as release:
             scores = _scores(self.estimator, X, self.predict_method)
             codes = _encode(protected, groups)
+            targets = np.asarray(y)
+            labels = (targets == classes[1]).astype(np.int8)
+            codes[~((targets == classes[0]) | (labels == 1))] = -1  # undeclared label: dropped
             exact = score_histogram(
                 score_bins(scores, n_bins, score_range), codes, labels, len(groups), n_bins
             )
@@ -353,6 +386,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
             noisy = exact + draws.reshape(exact.shape)  # counts < 2**63 - |noise|: no wrap
             release(noisy.tolist())
         # everything below reads only the released table: post-processing
+        self.classes_ = np.asarray(classes)
         self.group_names_ = groups
         self.noisy_histogram_ = noisy
         lo, hi = self.score_range_ = score_range
@@ -414,6 +448,10 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         draws = np.random.default_rng(self.random_state).random(positive.shape[0])
         chosen: npt.NDArray[Any] = self.classes_[(draws < positive).astype(np.intp)]
         return chosen
+
+
+def _is_text(values: Sequence[Any]) -> bool:
+    return any(isinstance(v, str) for v in values)
 
 
 def _encode(protected: npt.NDArray[Any], groups: list[Any]) -> IndexArray:
