@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethica._exceptions import BudgetExceededError, InvalidParameterError, LedgerError
+from ethica._exceptions import (
+    BudgetExceededError,
+    InvalidParameterError,
+    LedgerError,
+    ReleaseFailedError,
+)
 from ethica.data._time_bounding import bounded_series
 from ethica.privacy import ZCDP, Ledger, PureDP
 from ethica.privacy.stream import Stream, StreamSpec, UserWindow
@@ -140,3 +145,21 @@ def test_bounding_keeps_at_most_max_keys_per_user_per_bucket(tmp_path: Path) -> 
         start=datetime(2026, 3, 1), periods=2, block=2,
     )  # fmt: skip
     assert blocked["__count"].sum() <= 2 + 2  # one cell per user over both days
+
+
+def test_a_failed_append_is_generic_and_carries_no_engine_error(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the read, a failure raises one generic error: no text, cause or context."""
+    import ethica.privacy.stream._stream as stream_module
+
+    def failing(*args: object, **kwargs: object) -> object:
+        raise ValueError("record 4711 has salary 93512")
+
+    monkeypatch.setattr(stream_module, "bounded_series", failing)
+    with Stream.create(_spec(), ledger) as stream:
+        with pytest.raises(ReleaseFailedError) as failed:
+            stream.append("2026-03-01", _day(tmp_path / "d0.parquet", 0))
+        assert "4711" not in str(failed.value)
+        assert failed.value.__cause__ is None and failed.value.__context__ is None
+        assert stream.released == 0

@@ -30,9 +30,9 @@ from ethica._exceptions import (
     BudgetExceededError,
     InvalidParameterError,
     LedgerError,
-    ReleaseFailedError,
 )
 from ethica.data._private_sources import parse_numbers, private_table, source_identity
+from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ApproxDP, Budget, zero_like
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._accuracy import check_confidence
@@ -254,7 +254,8 @@ class Session:
         record = self._reserve(query, budget, request_id, extra)
         if record is not None and record.replayed:
             return _stored_release(record)
-        try:
+
+        def release_and_record() -> Release:
             tables = evaluate_parts(
                 table, parts, self.unit, self.confidence, bounding_budget=report_budget
             )
@@ -266,26 +267,20 @@ class Session:
                 source=self.source_description,
             )
             if record is not None:
+                assert self.ledger is not None
                 if complete:
-                    self.ledger.complete(record.id, release.to_dict(), store=True)  # type: ignore[union-attr]
+                    self.ledger.complete(record.id, release.to_dict(), store=True)
                 else:
-                    self.ledger.keep_output(record.id, release.to_dict())  # type: ignore[union-attr]
+                    self.ledger.keep_output(record.id, release.to_dict())
                     self._pending[id(release)] = (release, record.id)
-        except Exception:
-            failed = True
-        except BaseException:  # KeyboardInterrupt, SystemExit: recorded as failed, re-raised
+            return release
+
+        def mark_failed() -> None:
             if record is not None:
-                self.ledger.fail(record.id, "interrupted after the charge")  # type: ignore[union-attr]
-            raise
-        else:
-            failed = False
-        if failed:
-            # raised outside the except block: neither __cause__ nor __context__ may carry the
-            # engine's error (its text or values would leak past the noisy answer)
-            if record is not None:
-                self.ledger.fail(record.id, "release failed after the charge")  # type: ignore[union-attr]
-            raise ReleaseFailedError(_FAILED)
-        return release
+                assert self.ledger is not None
+                self.ledger.fail(record.id, "release failed after the charge")
+
+        return after_charge(release_and_record, on_failure=mark_failed, message=_FAILED)
 
     def _reserve(
         self, query: Query, budget: Budget, request_id: str | None, extra: str = ""

@@ -43,12 +43,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica._exceptions import InvalidParameterError, LedgerError, ReleaseFailedError
+from ethica._exceptions import InvalidParameterError, LedgerError
 from ethica._results import Result
 from ethica.data import resolve_table
 from ethica.data._bounding import COUNT, ClampedSum, check_aggregate
 from ethica.data._checks import check_columns
 from ethica.data._time_bounding import BUCKET, bounded_series
+from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import (
     ZCDP,
     ApproxDP,
@@ -428,13 +429,19 @@ class Stream:
         )
         if record.replayed and record.status == "released" and isinstance(record.output, dict):
             return DayRelease.from_dict(record.output, replayed=True)  # state file lost
-        try:
+
+        def compute_and_commit() -> tuple[dict[str, Any], bool]:
             release, exact, measured = self._compute(index, bucket_at, checked)
             committed = self._store.commit_day(
                 spec.name, index, bucket_at, exact, measured, release
             )
-        except Exception:
-            raise ReleaseFailedError(_FAILED) from None
+            return release, committed
+
+        # nothing to mark: the day's zero-cost record stays 'charged' until a retry completes
+        # it, and the stream's horizon charge stands either way
+        release, committed = after_charge(
+            compute_and_commit, on_failure=lambda: None, message=_FAILED
+        )
         if not committed:  # another process committed it meanwhile: return that one
             stored = self._store.release(spec.name, index)
             assert stored is not None
