@@ -4,7 +4,6 @@ controls (the same release with its sensitivity one unit too small)."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -27,6 +26,7 @@ from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.release._evaluate import Aggregates
 from ethica.privacy.release._sensitivity import PrivacyUnit
 from ethica.privacy.testing import AuditResult, QueryMechanism, audit
+from ethica.privacy.testing._audit import data_digest
 
 RUNS = 20_000
 MATRIX_RUNS = 10_000
@@ -90,13 +90,6 @@ def audit_matrix(name: str, unit: PrivacyUnit) -> list[AuditResult]:
     return results
 
 
-def _digest(data: pd.DataFrame) -> str:
-    return hashlib.sha256(
-        pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes()
-        + repr(list(data.dtypes.astype(str))).encode()
-    ).hexdigest()
-
-
 @dataclass(frozen=True)
 class SharedAggregates(QueryMechanism):
     """The release itself, with its engine aggregates shared between audits of the same query
@@ -107,7 +100,7 @@ class SharedAggregates(QueryMechanism):
     calls: dict[str, int] = field(default_factory=dict, compare=False)
 
     def aggregate(self, data: pd.DataFrame) -> Aggregates:
-        key = _digest(data)
+        key = data_digest(data)
         i = self.calls.get(key, 0)
         self.calls[key] = i + 1
         done = self.store.setdefault(key, [])

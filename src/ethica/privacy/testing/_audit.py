@@ -116,6 +116,14 @@ def _sensitivity(mechanism: Mechanism, pair: NeighbouringPair) -> tuple[Sensitiv
     )
 
 
+def data_digest(data: pd.DataFrame) -> str:
+    """A SHA-256 of a data set's values, column names and dtypes: equal data, equal digest."""
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes()
+        + repr(list(zip(data.columns, data.dtypes.astype(str), strict=True))).encode()
+    ).hexdigest()
+
+
 class _Cache:
     """Samples of data sets already run (the base is shared by every pair)."""
 
@@ -124,10 +132,7 @@ class _Cache:
         self._seen: dict[str, Samples] = {}
 
     def sample(self, data: pd.DataFrame) -> Samples:
-        digest = hashlib.sha256(
-            pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes()
-            + repr(list(zip(data.columns, data.dtypes.astype(str), strict=True))).encode()
-        ).hexdigest()
+        digest = data_digest(data)
         if digest not in self._seen:
             self._seen[digest] = self.mechanism.sample(data, self.runs)
         return self._seen[digest]
