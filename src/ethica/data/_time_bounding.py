@@ -169,7 +169,7 @@ class SeriesSource:
 def series_source(
     source: object,
     *,
-    time: str,
+    time: str | None,
     user: str,
     by: str | None = None,
     keys: Sequence[object] = (),
@@ -177,6 +177,8 @@ def series_source(
     table: str | None = None,
 ) -> SeriesSource:
     """Open ``source`` for a time series release and check it from its schema (free).
+
+    ``time=None``: the source holds one bucket's rows (a stream's daily file), no time column.
 
     A CSV is read as text (:func:`~ethica.data._private_sources.private_table`) and its sum
     columns and times are parsed in the engine, row by row (a value that does not parse is
@@ -193,7 +195,7 @@ def series_source(
     data, text_csv = private_table(source, table=table)
     if text_csv:
         data = parse_numbers(data, [s.column for s in sums])
-    if time in data.columns:
+    if time is not None and time in data.columns:
         dtype = data[time].type()
         if dtype.is_string():
             data = data.mutate(**{time: data[time].try_cast("timestamp")})
@@ -205,7 +207,7 @@ def series_source(
                 "(or text in ISO format)."
             )
     check_aggregate(data, by=[by] if by else [], sums=sums)
-    check_columns(data, [("user-id", user), ("time", time)])
+    check_columns(data, [("user-id", user)] + ([("time", time)] if time is not None else []))
     label = str(source) if isinstance(source, str | Path) else type(source).__name__
     return SeriesSource(data, _typed_keys(data, by, keys), f"{label}|{data.schema()}")
 

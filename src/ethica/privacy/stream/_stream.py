@@ -45,10 +45,8 @@ from numpy.typing import NDArray
 
 from ethica._exceptions import InvalidParameterError, LedgerError
 from ethica._results import Result
-from ethica.data import resolve_table
-from ethica.data._bounding import COUNT, ClampedSum, check_aggregate
-from ethica.data._checks import check_columns
-from ethica.data._time_bounding import BUCKET, bounded_series
+from ethica.data._bounding import COUNT, ClampedSum
+from ethica.data._time_bounding import BUCKET, SeriesSource, bounded_series, series_source
 from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import (
     ZCDP,
@@ -455,31 +453,33 @@ class Stream:
             with contextlib.suppress(LedgerError):  # completed by another process meanwhile
                 self.ledger.complete(found.id, release, store=True)
 
-    def _check_source(self, source: object, table: str | None) -> object:
-        """Free checks of the bucket's file against the spec (schema only); returns the
-        opened table, which :meth:`_compute` reads (the source is opened once)."""
+    def _check_source(self, source: object, table: str | None) -> SeriesSource:
+        """Free checks of the bucket's file against the spec (schema only): a CSV is read as
+        text and parsed in the engine, so no type guessed from the rows decides a refusal;
+        returns the opened table with the public keys in its key column's type."""
         spec = self.spec
-        t = resolve_table(source, table=table)
-        check_aggregate(
-            t,
-            by=[spec.key] if spec.key else [],
+        return series_source(
+            source,
+            time=spec.time,
+            user=spec.unit.column,
+            by=spec.key,
+            keys=spec.keys if spec.key else (),
             sums=[spec.measure] if spec.measure else [],
+            table=table,
         )
-        roles = [("user-id", spec.unit.column)] + ([("time", spec.time)] if spec.time else [])
-        check_columns(t, roles)
-        return t
 
     def _compute(
-        self, index: int, bucket_at: str, source: object
+        self, index: int, bucket_at: str, source: SeriesSource
     ) -> tuple[dict[str, Any], NDArray[np.int64], dict[int, NDArray[np.int64]]]:
         spec = self.spec
+        keys = tuple(source.keys)
         frame = bounded_series(
-            source,
+            source.table,
             user=spec.unit.column,
             max_cells=spec.unit.max_keys,
             max_rows=spec.unit.max_rows,
             by=[spec.key] if spec.key else [],
-            key_filter={spec.key: list(spec.keys)} if spec.key else None,
+            key_filter={spec.key: list(keys)} if spec.key else None,
             sums=[spec.measure] if spec.measure else [],
             time=spec.time,
             start=spec.bucket_start(index) if spec.time else None,
@@ -491,7 +491,7 @@ class Stream:
         for _, row in frame.iterrows():
             if int(row[BUCKET]) != 0:
                 continue
-            k = 0 if spec.key is None else _position(spec.keys, row[spec.key])
+            k = 0 if spec.key is None else _position(keys, row[spec.key])
             today[k] = today[k] + int(row[column])
         history = self._store.exact(spec.name, index, spec.cells)
         x = np.vstack([history, today[None, :]])  # (index + 1, cells)
