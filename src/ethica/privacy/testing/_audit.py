@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethica._exceptions import InvalidParameterError
+from ethica._exceptions import EthicaError, InvalidParameterError
 from ethica.privacy.budget._accounting import zcdp_to_approx
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.release._queries import REGISTRY, Batch
@@ -109,7 +109,7 @@ def _sensitivity(mechanism: Mechanism, pair: NeighbouringPair) -> tuple[Sensitiv
         return ()
     try:
         found = mechanism.contribution(pair.difference)
-    except Exception:  # e.g. NULL user ids refused: no aggregate to check
+    except EthicaError:  # e.g. NULL user ids refused: no aggregate to check
         return ()
     return tuple(
         SensitivityCheck(name, change, float(stated)) for name, (change, stated) in found.items()
