@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ethica._exceptions import BudgetExceededError, LedgerError
-from ethica.privacy.budget._budgets import Budget, _remaining, zero_like
-from ethica.privacy.budget._ledger import ChargeRecord, Ledger, _load
+from ethica.privacy.budget._budgets import Budget, zero_like
+from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 
 __all__ = ["AnalystLedger", "principal_name"]
 
@@ -69,16 +69,7 @@ class AnalystLedger(Ledger):
 
     def spent_by_analyst(self, dataset: str) -> Budget:
         """Exact sum of this analyst's charges on ``dataset`` (any status)."""
-        total = self.status(dataset).total
-        spent = zero_like(total)
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT cost FROM charges WHERE dataset = ? AND principal = ?",
-                (dataset, self.principal),
-            ).fetchall()
-        for (text,) in rows:
-            spent = spent + _load(text)
-        return spent
+        return self.spent(dataset, principal=self.principal)
 
     def remaining_for_analyst(self, dataset: str) -> Budget:
         """What this analyst may still spend on ``dataset``: the smaller of the cap's
@@ -86,7 +77,7 @@ class AnalystLedger(Ledger):
         cap, spent = self.caps[dataset], self.spent_by_analyst(dataset)
         cap_left = cap - spent if spent <= cap else zero_like(cap)
         left = self.status(dataset).remaining
-        return _min(cap_left, left)
+        return cap_left.minimum(left)
 
     def record_charge(
         self,
@@ -122,10 +113,3 @@ class AnalystLedger(Ledger):
                 request_id=request_id,
                 fingerprint=fingerprint,
             )
-
-
-def _min(a: Budget, b: Budget) -> Budget:
-    """Componentwise minimum of two budgets of one kind (zero parts allowed)."""
-    parts = tuple(min(x, y) for x, y in zip(a._parts(), b._parts(), strict=True))
-    left: Budget = _remaining(a, parts)
-    return left

@@ -19,7 +19,6 @@ from typing import Any
 from ethica._exceptions import EthicaError, InvalidParameterError
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
-from ethica.privacy.release._cells import share
 from ethica.privacy.release._plan import error_table, plan_sensitivity
 from ethica.privacy.release._queries import Count, Mean, Sum
 from ethica.privacy.release._session import Session
@@ -167,7 +166,7 @@ class ServiceCore:
         n = len(query.aggregates)
         rows = []
         for aggregate in query.aggregates:
-            part = share(cost, Fraction(1, n))
+            part = cost.fraction(Fraction(1, n))
             q = aggregate.query
             row: dict[str, Any] = {
                 "name": aggregate.label,
@@ -179,7 +178,7 @@ class ServiceCore:
             if isinstance(q, Count | Sum):
                 row["half_width"] = _half_width(q, unit, part, confidence)
             elif isinstance(q, Mean):
-                half = share(part, Fraction(1, 2))
+                half = part.fraction(Fraction(1, 2))
                 total = Sum(q.column, q.lower, q.upper, by=q.by, keys=q.keys)
                 count = Count(by=q.by, keys=q.keys)
                 hs = _half_width(total, unit, half, confidence)

@@ -55,3 +55,26 @@ def test_tiny_deltas_are_exact_or_explained() -> None:
     assert converted.delta == Fraction(1, 10**400) and 40 < converted.epsilon < 50
     with pytest.raises(InvalidParameterError, match=r"underflows to 0.*Fraction\(1, 10\*\*400\)"):
         zcdp_to_approx(ZCDP(1), 1e-400)
+
+
+def test_a_fraction_and_the_minimum_of_two_caps_stay_valid_budgets() -> None:
+    assert ApproxDP(2, Fraction(1, 10**6)).fraction(Fraction(1, 4)) == ApproxDP(
+        Fraction(1, 2), Fraction(1, 4 * 10**6)
+    )
+    with pytest.raises(InvalidParameterError, match="share"):
+        PureDP(1).fraction(Fraction(3, 2))
+    left = ApproxDP(1, Fraction(1, 10**9)).minimum(ApproxDP(5, Fraction(1, 10**6)))
+    assert left == ApproxDP(1, Fraction(1, 10**9))
+    assert (PureDP(1) - PureDP(1)).minimum(PureDP(2)).epsilon == 0
+    with pytest.raises(TypeError):
+        PureDP(1).minimum(ZCDP(1))
+
+
+def test_the_ledger_sums_one_principals_charges(tmp_path: object) -> None:
+    book = Ledger(tmp_path / "l.sqlite3", principal="alice")  # type: ignore[operator]
+    book.create_dataset("d", PureDP(1))
+    book.record_charge("d", PureDP(Fraction(1, 4)), "one")
+    book.record_charge("d", PureDP(Fraction(1, 8)), "two", principal="bob")
+    assert book.spent("d") == PureDP(Fraction(3, 8))
+    assert book.spent("d", principal="bob") == PureDP(Fraction(1, 8))
+    book.close()

@@ -84,6 +84,21 @@ class _BudgetMixin:
     def __gt__(self, other: object) -> bool:
         return self >= other and self != other
 
+    def fraction(self, part: Fraction) -> Self:
+        """``part`` of this budget (every parameter scaled by ``0 < part <= 1``), same kind."""
+        if not 0 < part <= 1:
+            raise InvalidParameterError(f"a share of a budget lies in (0, 1], got {part}.")
+        return self._rebuild(tuple(value * part for value in self._parts()))
+
+    def minimum(self, other: object) -> Self:
+        """The componentwise smaller of two budgets of one kind (zero parts allowed): what
+        two caps together leave."""
+        theirs = self._same_kind(other, "compare")
+        least: Self = _remaining(
+            self, tuple(min(a, b) for a, b in zip(self._parts(), theirs, strict=True))
+        )
+        return least
+
     def scale(self, factor: int) -> Self:
         """``factor``-fold sequential composition of this budget."""
         if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:

@@ -453,6 +453,12 @@ class Ledger:
         unit = None if row[4] is None else json.loads(row[4])
         return DatasetStatus(name, total, spent, total - spent, count, row[2], row[3], unit)
 
+    def spent(self, name: str, *, principal: str | None = None) -> Budget:
+        """Exact sum of the charges on ``name`` (any status), or of one ``principal``'s."""
+        with self._read() as conn:
+            total = _load(self._dataset_row(conn, name)[1])
+            return _spent(conn, name, total, principal)
+
     def datasets(self) -> list[DatasetStatus]:
         """Status of every dataset, by name."""
         with self._read() as conn:
@@ -690,10 +696,16 @@ def _row(conn: sqlite3.Connection, name: str) -> _DatasetRow | None:
     return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
-def _spent(conn: sqlite3.Connection, name: str, total: Budget) -> Budget:
-    """Exact sum of every charge on ``name`` (any status: spent budget is never refunded)."""
+def _spent(
+    conn: sqlite3.Connection, name: str, total: Budget, principal: str | None = None
+) -> Budget:
+    """Exact sum of every charge on ``name`` (any status: spent budget is never refunded),
+    or of ``principal``'s charges only."""
     spent = zero_like(total)
-    for (text,) in conn.execute("SELECT cost FROM charges WHERE dataset = ?", (name,)):
+    query, values = "SELECT cost FROM charges WHERE dataset = ?", [name]
+    if principal is not None:
+        query, values = query + " AND principal = ?", [name, principal]
+    for (text,) in conn.execute(query, values):
         spent = spent + _load(text)
     return spent
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.release._noise import Noise, noise_for
 from ethica.privacy.release._sensitivity import PrivacyUnit, Sensitivity, cell_sensitivity
 
@@ -77,11 +77,7 @@ class NoisyComponent:
 
 def share(budget: Budget, fraction: Fraction) -> Budget:
     """``fraction`` of ``budget`` (every parameter scaled), same kind."""
-    if isinstance(budget, PureDP):
-        return PureDP(budget.epsilon * fraction)
-    if isinstance(budget, ZCDP):
-        return ZCDP(budget.rho * fraction)
-    return ApproxDP(budget.epsilon * fraction, budget.delta * fraction)
+    return budget.fraction(fraction)
 
 
 def spend(
