@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 __all__ = ["dp_learning_cost_section", "private_audit_section"]
 
 _OUT_OF_SCOPE = (
-    "Not yet shown: DP fair learners (Jagielski et al. 2019, private post-processing and "
-    "exponentiated gradient) and the three-way frontier error × unfairness × ε; they are the "
-    "next step of this story."
+    "Not shown here: fair learning when the protected attribute is private. Private "
+    "post-processing (Jagielski et al. 2019) is in ethica.privacy.learning "
+    "(DPThresholdOptimizer); the private exponentiated gradient and the three-way frontier "
+    "error × unfairness × ε are the next step of this story."
 )
 
 
