@@ -64,6 +64,7 @@ def test_failure_after_charge_keeps_charge_and_says_nothing(
     with pytest.raises(ReleaseFailedError) as raised:
         model.fit(X, y)
     assert "42.125" not in str(raised.value) and raised.value.__cause__ is None
+    assert raised.value.__context__ is None  # nothing chained: the engine error stays inside
     (charge,) = ledger.history("train")
     assert charge.status == "failed" and charge.cost == PureDP(0.5)
     assert ledger.status("train").spent == PureDP(0.5)

@@ -111,6 +111,7 @@ def test_failure_injected_after_the_charge_is_generic(
     with pytest.raises(ReleaseFailedError) as raised:
         model.fit(X, _target(model, X, y))
     assert "42.125" not in str(raised.value) and raised.value.__cause__ is None
+    assert raised.value.__context__ is None  # nothing chained: the engine error stays inside
     (charge,) = ledger.history(dataset)
     assert charge.status == "failed"
 

@@ -219,7 +219,7 @@ def test_ledger_charges_refusals_cost_nothing_and_failures_stand(
     # the scorer fails on the private rows (wrong width): after the charge, generic error
     with pytest.raises(ReleaseFailedError) as raised:
         model(epsilon=0.2, ledger=ledger, dataset="train").fit(X[:, :2], y, sensitive_features=a)
-    assert raised.value.__cause__ is None
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
     history = ledger.history("train")
     assert [c.status for c in history] == ["released", "failed"]
     spent = ledger.status("train").spent

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from ethica._exceptions import InvalidParameterError, ReleaseFailedError
+from ethica._exceptions import InvalidParameterError
+from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.budget._ledger import Ledger
 
@@ -40,12 +40,12 @@ __all__ = [
     "FAILED",
     "LIMIT",
     "SharedLedgerClone",
-    "charged",
     "check_calibration",
     "check_positive",
     "clip_rows",
     "private_rng",
     "resolve_budget",
+    "run_charged",
 ]
 
 T = TypeVar("T")
@@ -194,31 +194,35 @@ def check_ledger(owner: str, given: Any, dataset: Any, budget: Budget) -> Ledger
     return ledger
 
 
-@contextmanager
-def charged(
-    ledger: Ledger | None, dataset: str | None, cost: Budget, description: str
-) -> Iterator[Callable[[object], None]]:
-    """Reserve ``cost`` on the ledger, then run the training inside the block.
+def run_charged(
+    ledger: Ledger | None,
+    dataset: str | None,
+    cost: Budget,
+    description: str,
+    train: Callable[[], T],
+    *,
+    released: Callable[[T], object],
+) -> T:
+    """Reserve ``cost`` on the ledger, then run ``train()`` (which reads the data).
 
-    Yields ``release(output)``, to be called with the released coefficients. Any exception
-    in the block marks the charge ``failed`` and becomes a :class:`ReleaseFailedError` with
-    a generic message. Without a ledger only the error translation happens.
+    ``released(result)`` is what the ledger records as the output. Any exception in
+    ``train`` marks the charge ``failed`` and becomes one generic :class:`ReleaseFailedError`
+    with no chained exception (:func:`~ethica.privacy.budget._after_charge.after_charge`).
+    Without a ledger only the error translation happens.
     """
     record = None
     if ledger is not None:
         assert dataset is not None
         record = ledger.record_charge(dataset, cost, description)
-    released: list[object] = []
-    try:
-        yield released.append
-    except BaseException as error:
+
+    def mark_failed() -> None:
         if record is not None and ledger is not None:
             ledger.fail(record.id, "training failed after the charge")
-        if not isinstance(error, Exception):
-            raise
-        raise ReleaseFailedError(FAILED) from None
+
+    result = after_charge(train, on_failure=mark_failed, message=FAILED)
     if record is not None and ledger is not None:
-        ledger.complete(record.id, released[-1] if released else None)
+        ledger.complete(record.id, released(result))
+    return result
 
 
 def zcdp_of(budget: Budget) -> tuple[Fraction, Fraction | None]:

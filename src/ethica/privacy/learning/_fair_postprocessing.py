@@ -61,9 +61,9 @@ from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
     SharedLedgerClone,
-    charged,
     check_ledger,
     resolve_budget,
+    run_charged,
     zcdp_of,
 )
 from ethica.privacy.noise import discrete_gaussian, discrete_laplace
@@ -367,9 +367,8 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
             )
         classes = self._check_classes(y)
         ledger = check_ledger(name, self.ledger, self.dataset, budget)
-        with charged(
-            ledger, self.dataset, budget, f"{name} on {len(groups)} groups x {n_bins} bins"
-        ) as release:
+
+        def release_histogram() -> npt.NDArray[np.int64]:
             scores = _scores(self.estimator, X, self.predict_method)
             codes = _encode(protected, groups)
             targets = np.asarray(y)
@@ -383,8 +382,15 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 draws = discrete_laplace(plan["_scale"], size)
             else:
                 draws = discrete_gaussian(plan["_scale"], size)
-            noisy = exact + draws.reshape(exact.shape)  # counts < 2**63 - |noise|: no wrap
-            release(noisy.tolist())
+            # counts < 2**63 - |noise|: no wrap
+            noisy: npt.NDArray[np.int64] = exact + draws.reshape(exact.shape)
+            return noisy
+
+        description = f"{name} on {len(groups)} groups x {n_bins} bins"
+        noisy = run_charged(
+            ledger, self.dataset, budget, description, release_histogram,
+            released=lambda v: v.tolist(),
+        )  # fmt: skip
         # everything below reads only the released table: post-processing
         self.classes_ = np.asarray(classes)
         self.group_names_ = groups

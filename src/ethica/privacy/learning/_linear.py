@@ -43,11 +43,11 @@ from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
     SharedLedgerClone,
-    charged,
     check_calibration,
     check_ledger,
     check_positive,
     resolve_budget,
+    run_charged,
     zcdp_of,
 )
 from ethica.privacy.noise import discrete_gaussian, discrete_laplace
@@ -189,10 +189,12 @@ class DPLinearRegression(SharedLedgerClone, RegressorMixin, BaseEstimator):  # t
         scale = 1 << _GRID_BITS
         magnitude = np.maximum(np.abs(bounds[:, 0]), np.abs(bounds[:, 1]))
         upper = np.triu_indices(m)
-        with (
-            charged(ledger, self.dataset, budget, f"{name} on {X.shape[1]} features") as release,
-            np.errstate(all="ignore"),  # an overflow becomes a non-finite value, refused below
-        ):
+
+        def train() -> npt.NDArray[np.float64]:
+            with np.errstate(all="ignore"):  # an overflow: a non-finite value, refused below
+                return fit_after_charge()
+
+        def fit_after_charge() -> npt.NDArray[np.float64]:
             columns = [X, np.ones((X.shape[0], 1))] if self.fit_intercept else [X]
             z = np.clip(np.hstack([*columns, y[:, None]]), bounds[:, 0], bounds[:, 1])
             exact = row_products(z, magnitude)
@@ -209,7 +211,12 @@ class DPLinearRegression(SharedLedgerClone, RegressorMixin, BaseEstimator):  # t
             w = self._solve(stats, plan["_ridge"])
             if not np.all(np.isfinite(w)):
                 raise ArithmeticError("non-finite coefficients")
-            release(w.tolist())
+            return w
+
+        description = f"{name} on {X.shape[1]} features"
+        w = run_charged(
+            ledger, self.dataset, budget, description, train, released=lambda v: v.tolist()
+        )
         p = X.shape[1]
         self.coef_ = w[:p].copy()
         self.intercept_ = float(w[p]) if self.fit_intercept else 0.0

@@ -85,7 +85,6 @@ from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
     LIMIT,
     SharedLedgerClone,
-    charged,
     check_calibration,
     check_ledger,
     check_positive,
@@ -93,6 +92,7 @@ from ethica.privacy.learning._charging import (
     dyadic_below,
     private_rng,
     resolve_budget,
+    run_charged,
     zcdp_of,
 )
 from ethica.privacy.noise import discrete_gaussian
@@ -426,19 +426,24 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         plan = self._calibrate(budget, X.shape[1] + (1 if self.fit_intercept else 0))
         ledger = check_ledger(type(self).__name__, self.ledger, self.dataset, budget)
         description = f"{type(self).__name__}(method={self.method!r}) on {X.shape[1]} features"
-        with (
-            charged(ledger, self.dataset, budget, description) as release,
-            _blas_controller().limit(limits=1, user_api="blas"),  # tall thin: one thread
-            np.errstate(all="ignore"),  # an overflow becomes a non-finite value, refused below
-        ):
-            features = self._features(X)
-            if self.method == "objective":
-                w = self._objective(features, coded, plan)
-            else:
-                w = self._dp_sgd(features, coded, plan)
+
+        def train() -> npt.NDArray[np.float64]:
+            with (
+                _blas_controller().limit(limits=1, user_api="blas"),  # tall thin: one thread
+                np.errstate(all="ignore"),  # an overflow: a non-finite value, refused below
+            ):
+                features = self._features(X)
+                if self.method == "objective":
+                    w = self._objective(features, coded, plan)
+                else:
+                    w = self._dp_sgd(features, coded, plan)
             if not np.all(np.isfinite(w)):
                 raise ArithmeticError("non-finite coefficients")
-            release(w.tolist())
+            return w
+
+        w = run_charged(
+            ledger, self.dataset, budget, description, train, released=lambda v: v.tolist()
+        )
         self.classes_ = classes
         self.coef_ = w[None, : X.shape[1]].copy()
         self.intercept_ = np.array([w[-1] if self.fit_intercept else 0.0])
