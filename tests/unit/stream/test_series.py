@@ -313,6 +313,7 @@ def test_a_failure_after_the_charge_is_generic_and_the_charge_stays(ledger: Ledg
         )  # fmt: skip
     assert "4711" not in str(caught.value) and caught.value.__cause__ is None
     assert caught.value.__context__ is None
+    assert caught.value.__context__ is None
     [charge] = ledger.history("visits")
     assert charge.status == "failed" and ledger.status("visits").spent == PureDP(1)
 

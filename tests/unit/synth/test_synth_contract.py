@@ -50,5 +50,6 @@ def test_failure_after_the_charge_keeps_it_and_says_nothing(
                 rows, domain=DOMAIN, budget=BUDGET, method="mst", ledger=book, dataset="adult"
             )
         assert "42.125" not in str(raised.value) and raised.value.__cause__ is None
+        assert raised.value.__context__ is None
         assert [c.status for c in book.history("adult")] == ["failed"]
         assert book.status("adult").spent == BUDGET

@@ -58,11 +58,11 @@ import pandas as pd
 from ethica._exceptions import (
     InvalidParameterError,
     LedgerError,
-    ReleaseFailedError,
 )
 from ethica._results import Result
 from ethica.data._bounding import COUNT, ClampedSum
 from ethica.data._time_bounding import BUCKET, bounded_series, series_source
+from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import Budget, budget_from_dict
 from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.release._accuracy import check_confidence
@@ -348,8 +348,8 @@ def release_series(
             )
     elif request_id is not None:
         raise InvalidParameterError("request_id needs a ledger; pass ledger=Ledger(...).")
-    failed = False
-    try:
+
+    def work() -> SeriesRelease:
         frame = bounded_series(
             data.table,
             user=unit.column,
@@ -394,19 +394,13 @@ def release_series(
         if record is not None:
             assert ledger is not None
             ledger.complete(record.id, release.to_dict(), store=True)
-    except Exception:
-        failed = True
-    except BaseException:
-        if record is not None:
-            assert ledger is not None
-            ledger.fail(record.id, "interrupted after the charge")
-        raise
-    if failed:  # raised outside the except block: no engine text reaches the caller
-        if record is not None:
-            assert ledger is not None
+        return release
+
+    def mark_failed() -> None:
+        if record is not None and ledger is not None:
             ledger.fail(record.id, "release failed after the charge")
-        raise ReleaseFailedError(_FAILED)
-    return release
+
+    return after_charge(work, on_failure=mark_failed, message=_FAILED)
 
 
 def _grid(

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethica._exceptions import InvalidParameterError, LedgerError, ReleaseFailedError
+from ethica._exceptions import InvalidParameterError, LedgerError
 from ethica.data._private_sources import private_table
 from ethica.privacy.budget._accounting import zcdp_to_approx
+from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget
 from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.synth._domain import Domain
@@ -411,8 +412,8 @@ def synthesize(
                 f"request {request_id!r} was charged before (status {record.status!r}) and has "
                 "no stored model; it is never run twice. Send a new request id."
             )
-    failed = False
-    try:
+
+    def work() -> SynthResult:
         reader = MarginalReader(encoded, dom)
         fit: Fit = (
             mst(dom, reader.counts, rho)
@@ -434,14 +435,10 @@ def synthesize(
         if record is not None:
             assert ledger is not None
             ledger.complete(record.id, result.to_dict(), store=True)
-    except Exception:
-        failed = True
-    except BaseException:
-        if record is not None and ledger is not None:
-            ledger.fail(record.id, "interrupted after the charge")
-        raise
-    if failed:
+        return result
+
+    def mark_failed() -> None:
         if record is not None and ledger is not None:
             ledger.fail(record.id, "synthesis failed after the charge")
-        raise ReleaseFailedError(_FAILED)
-    return result
+
+    return after_charge(work, on_failure=mark_failed, message=_FAILED)
