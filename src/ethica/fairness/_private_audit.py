@@ -66,6 +66,7 @@ from scipy import signal
 from ethica._exceptions import InvalidParameterError
 from ethica._results import ResultPart
 from ethica._typing import BoolArray, FloatArray, IntArray
+from ethica.fairness._audit import _check_settings
 from ethica.fairness._audit_result import (
     SCHEMA_VERSION,
     AuditResult,
@@ -89,6 +90,7 @@ __all__ = [
     "PowerCost",
     "PrivacyCost",
     "PrivateAuditResult",
+    "check_private_settings",
     "noise_quantile",
     "private_audit_counts",
     "private_rate_interval",
@@ -102,6 +104,22 @@ HARM_METRICS: dict[str, str] = {
     for harm, definition in HARM_DEFINITIONS.items()
     if definition != CALIBRATION
 }
+
+
+def check_private_settings(
+    harm: str, tolerance: float, confidence: float, min_group_size: int
+) -> None:
+    """Refuse settings a private audit cannot honour (as ``audit_counts`` does, and calibration).
+
+    Calibration needs score bins, which a private audit does not release.
+    """
+    _check_settings(harm, tolerance, confidence, min_group_size)
+    if harm not in HARM_METRICS:
+        raise InvalidParameterError(
+            f"harm={harm!r} needs score bins, which a private audit does not release; "
+            f"use harm={', '.join(repr(h) for h in HARM_METRICS)}."
+        )
+
 
 #: Largest support (points) of a convolved noise density before the lattice is coarsened.
 _MAX_SUPPORT = 1 << 20
@@ -644,6 +662,52 @@ def _power(
     return tuple(out)
 
 
+#: Level of the noise margin below which a positive count is "indistinguishable from absent":
+#: pure noise exceeds it with probability below 1e-9, so a mis-coded value is caught.
+_ABSENT_LEVEL = 1 - 1e-9
+
+
+def _absent_positives(cells: IntArray, noise: NoiseLaw) -> list[str]:
+    """Notes for a positive label or decision the noisy counts cannot tell from absent.
+
+    A mis-coded positive value (``positive_label=7`` on a 0/1 column) leaves every positive
+    count at zero; the private audit cannot check the data for free, so it says so from the
+    released counts (post-processing).
+    """
+    notes = []
+    terms = cells.size // 2
+    margin = noise_quantile(noise.mechanism, noise.parameter, terms, _ABSENT_LEVEL)
+    for axis, what, name in (
+        (-2, "label", "positive_label"),
+        (-1, "decision", "positive_prediction"),
+    ):
+        positives = int(np.take(cells, 1, axis=axis).sum())
+        if positives <= margin:
+            notes.append(
+                f"The positive {what} is indistinguishable from absent: its noisy count over "
+                f"every cell is {positives}, within the noise (±{margin}, which pure noise exceeds "
+                f"with probability below {1 - _ABSENT_LEVEL:.0e}). "
+                f"Check that {name} names the value meaning 'positive'; the rates that "
+                f"depend on it are not informative."
+            )
+    return notes
+
+
+def _withhold_verdicts(definitions: Sequence[DefinitionResult]) -> tuple[DefinitionResult, ...]:
+    """No pass or fail when the positive label or decision may be mis-coded (see the notes)."""
+    return tuple(
+        replace(
+            d,
+            verdict="inconclusive",
+            reason="withheld: the positive label or decision is indistinguishable from absent "
+            "in the noisy counts (see the notes); " + d.reason,
+        )
+        if d.verdict in ("pass", "fail")
+        else d
+        for d in definitions
+    )
+
+
 def private_audit_counts(
     cells: IntArray,
     *,
@@ -681,6 +745,7 @@ def private_audit_counts(
     -------
     PrivateAuditResult
     """
+    check_private_settings(harm, tolerance, confidence, min_group_size)
     attrs = tuple(attributes)
     declared = {a: tuple(str(v) for v in groups[a]) for a in attrs}
     expected = (*(len(declared[a]) for a in attrs), 2, 2)
@@ -715,6 +780,11 @@ def private_audit_counts(
             f"{len(small)} group(s) have a noisy size below min_group_size={min_group_size} and "
             f"are reported but not judged: {shown}."
         )
+    absent = _absent_positives(array, noise)
+    all_notes.extend(absent)
+    definitions = _definitions(blocks, judged, references, noise, tolerance, confidence)
+    if absent:
+        definitions = _withhold_verdicts(definitions)
     power = _power(blocks, judged, rates, confidence, harm)
     cost = None if privacy is None else replace(privacy, power=power)
     return PrivateAuditResult(
@@ -730,7 +800,7 @@ def private_audit_counts(
         references={b.attributes: b.labels[r] for b, r in zip(blocks, references, strict=True)},
         disparities=_disparities(blocks, judged, references, noise, confidence),
         spreads=_spreads(blocks, judged, noise, confidence),
-        definitions=_definitions(blocks, judged, references, noise, tolerance, confidence),
+        definitions=definitions,
         notes=tuple(all_notes),
         provenance=dict(provenance or {}),
         privacy=cost,

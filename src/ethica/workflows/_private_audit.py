@@ -38,11 +38,12 @@ import numpy as np
 from ethica._exceptions import InvalidParameterError
 from ethica.data import Bins
 from ethica.data._private_outcomes import LABEL, PREDICTION, private_outcome_table
-from ethica.fairness._audit import _check_max_order, _check_settings
+from ethica.fairness._audit import _check_max_order
 from ethica.fairness._private_audit import (
     NoiseLaw,
     PrivacyCost,
     PrivateAuditResult,
+    check_private_settings,
     private_audit_counts,
 )
 from ethica.privacy.budget import Budget, Ledger
@@ -263,7 +264,7 @@ def private_audit(
         raise InvalidParameterError(
             f"privacy={privacy!r} is not a budget; pass PureDP(1), ZCDP(0.5) or ApproxDP(1, 1e-9)."
         )
-    _check_settings(harm, tolerance, confidence, min_group_size)
+    check_private_settings(harm, tolerance, confidence, min_group_size)
     refused = [name for name, value in (unsupported or {}).items() if value is not None]
     if refused:
         raise InvalidParameterError(
@@ -275,11 +276,6 @@ def private_audit(
         raise InvalidParameterError(
             "a private audit needs source, label= and protected=: audit(table, label='y', "
             "prediction='yhat', protected=['sex'], groups={'sex': ['F', 'M']}, privacy=PureDP(1))."
-        )
-    if harm == "calibration":
-        raise InvalidParameterError(
-            "harm='calibration' needs score bins, which a private audit does not release; "
-            "use harm='selection', 'false-negative' or 'false-positive'."
         )
     if (prediction is None) == (score is None):
         raise InvalidParameterError(
@@ -299,6 +295,12 @@ def private_audit(
             "registered dataset's name); pass both, or neither for a budget of this call only."
         )
     unit = _unit(privacy_unit)
+    if isinstance(unit, UserLevel) and unit.column in attributes:
+        raise InvalidParameterError(
+            f"the privacy unit's user column {unit.column!r} is also a protected attribute: "
+            "the audit would release one cell per user. Name the column that identifies a "
+            "person in privacy_unit=UserLevel(...), or audit without it."
+        )
     positive = 1 if positive_label is None else positive_label
     rows = private_outcome_table(
         source,

@@ -121,6 +121,7 @@ def test_user_level_unit(frame: pd.DataFrame, tmp_path: Path) -> None:
         ({"groups": {"sex": ["F", "M"], "race": ["a"]}}, "not protected"),
         ({"reference": "sex=X"}, "not a declared group"),
         ({"groups": {"sex": ["F", "F"]}}, "more than once"),
+        ({"privacy_unit": UserLevel("sex", 1, 1)}, "user column 'sex' is also a protected"),
     ],
 )
 def test_refusals_cost_nothing(
@@ -208,3 +209,15 @@ def test_replayed_request_returns_the_stored_release(frame: pd.DataFrame, tmp_pa
     assert ledger.status("loans").spent == PureDP(1)
     assert first.n_rows == second.n_rows
     assert [g.n for g in first.groups] == [g.n for g in second.groups]
+
+
+def test_a_mis_coded_positive_value_is_named_in_the_notes(frame: pd.DataFrame) -> None:
+    """positive_label=7 on a 0/1 label cannot be refused for free; the noisy counts show it."""
+    common = {"protected": ["sex"], "groups": {"sex": ["F", "M"]}, "privacy": PureDP(1)}
+    wrong = ethica.audit(frame, label="y", prediction="yhat", positive_label=7, **common)  # type: ignore[arg-type]
+    right = ethica.audit(frame, label="y", prediction="yhat", **common)  # type: ignore[arg-type]
+    absent = [n for n in wrong.notes if "indistinguishable from absent" in n]
+    assert len(absent) == 2  # the label's and (by default the same value) the decision's
+    assert "positive_label" in absent[0] and "positive_prediction" in absent[1]
+    assert all(d.verdict not in ("pass", "fail") for d in wrong.definitions)
+    assert not [n for n in right.notes if "indistinguishable from absent" in n]

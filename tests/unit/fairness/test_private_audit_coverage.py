@@ -161,3 +161,14 @@ def test_verdicts_under_true_parity_rarely_fail() -> None:
         (dp,) = [x for x in result.definitions if x.name == "demographic_parity"]
         fails += dp.verdict == "fail"
     assert fails / reps <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / reps)
+
+
+@pytest.mark.parametrize("harm", ["calibration", "accuracy"])
+def test_private_audit_counts_refuses_a_harm_it_cannot_judge(harm: str) -> None:
+    """Called directly, the science refuses calibration too (it used to judge selection)."""
+    cells = np.full((2, 2, 2), 50, dtype=np.int64)
+    law = NoiseLaw("discrete Laplace", 1.0)
+    with pytest.raises(ValueError, match=f"harm='{harm}'"):
+        private_audit_counts(
+            cells, attributes=["sex"], groups={"sex": ["F", "M"]}, noise=law, harm=harm
+        )
