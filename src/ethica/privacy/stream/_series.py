@@ -77,6 +77,7 @@ __all__ = [
     "SeriesRelease",
     "read_series_spec",
     "release_series",
+    "series_grid",
     "series_sensitivity",
     "window_cells",
 ]
@@ -350,22 +351,18 @@ def release_series(
         raise InvalidParameterError("request_id needs a ledger; pass ledger=Ledger(...).")
 
     def work() -> SeriesRelease:
-        frame = bounded_series(
+        exact = series_grid(
             data.table,
-            user=unit.column,
-            max_cells=d,
-            max_rows=unit.max_rows,
-            by=[by] if by else [],
-            key_filter={by: public_keys} if by else None,
-            sums=[clamped] if clamped else [],
+            unit,
             time=time,
             start=origin,
-            bucket_seconds=bucket_seconds(bucket),
             periods=periods,
+            by=by,
+            keys=public_keys,
+            clamped=clamped,
             block=b,
-            drop_null_users=unit.nulls == "drop",
+            max_cells=d,
         )
-        exact = _grid(frame, by, public_keys, periods, COUNT if clamped is None else "value")
         noisy = exact + drawn.draw(exact.size).reshape(exact.shape)
         step = 1.0 if measure is None else measure.step
         seconds = bucket_seconds(bucket)
@@ -401,6 +398,47 @@ def release_series(
             ledger.fail(record.id, "release failed after the charge")
 
     return after_charge(work, on_failure=mark_failed, message=_FAILED)
+
+
+def series_grid(
+    table: object,
+    unit: UserWindow,
+    *,
+    time: str,
+    start: datetime,
+    periods: int,
+    by: str | None,
+    keys: Sequence[object],
+    clamped: ClampedSum | None,
+    block: int,
+    max_cells: int,
+    salt: int | None = None,
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The exact bounded values of a series, shape ``(periods, max(1, len(keys)))``.
+
+    One engine query (:func:`~ethica.data._time_bounding.bounded_series`): at most
+    ``max_cells`` (bucket, key) cells per user per block of ``block`` buckets, ``max_rows``
+    rows per cell; counts, or the clamped sum's integer units. ``block=1`` and
+    ``max_cells=unit.max_keys`` bound each bucket on its own, as a stream does. ``salt`` is
+    for tests only (a fixed hash order); ``None`` draws a fresh one.
+    """
+    frame = bounded_series(
+        table,
+        user=unit.column,
+        max_cells=max_cells,
+        max_rows=unit.max_rows,
+        by=[by] if by else [],
+        key_filter={by: list(keys)} if by else None,
+        sums=[clamped] if clamped else [],
+        time=time,
+        start=start,
+        bucket_seconds=bucket_seconds(unit.bucket),
+        periods=periods,
+        block=block,
+        drop_null_users=unit.nulls == "drop",
+        salt=salt,
+    )
+    return _grid(frame, by, list(keys), periods, COUNT if clamped is None else clamped.name)
 
 
 def _grid(

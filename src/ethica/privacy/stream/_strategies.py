@@ -70,6 +70,7 @@ __all__ = [
     "Strategy",
     "build_strategy",
     "strategy_sensitivity",
+    "window_norms",
 ]
 
 MECHANISMS = ("naive", "tree", "ls-tree", "factorization")
@@ -280,6 +281,16 @@ def strategy_sensitivity(
     ``min(window, T)`` consecutive buckets within the horizon (a window reaching past either
     end changes a subset of one of these). Computed in exact integers.
     """
+    l1, l2 = window_norms(strategy, window)
+    best_l1, best_l2 = max(l1), max(l2)
+    c = Fraction(per_cell)
+    return Sensitivity(max_keys * c * best_l1, max_keys * c * c * best_l2)
+
+
+def window_norms(strategy: Strategy, window: int) -> tuple[list[int], list[int]]:
+    """``||R 1_I||_1`` and ``||R 1_I||_2²`` for every window ``I`` of ``min(window, T)``
+    consecutive buckets, by start (exact integers); :func:`strategy_sensitivity` takes the
+    largest, and the worst neighbour of an audit adds a user on the argmax."""
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise InvalidParameterError(f"window must be an integer >= 1 bucket, got {window!r}.")
     horizon = strategy.horizon
@@ -288,10 +299,9 @@ def strategy_sensitivity(
         [np.zeros((strategy.matrix.shape[0], 1), dtype=np.int64), np.cumsum(strategy.matrix, 1)],
         axis=1,
     )
-    best_l1, best_l2 = 0, 0
+    l1, l2 = [], []
     for a in range(horizon - width + 1):
         v = prefix[:, a + width] - prefix[:, a]
-        best_l1 = max(best_l1, int(v.sum()))
-        best_l2 = max(best_l2, int(np.dot(v, v)))
-    c = Fraction(per_cell)
-    return Sensitivity(max_keys * c * best_l1, max_keys * c * c * best_l2)
+        l1.append(int(v.sum()))
+        l2.append(int(np.dot(v, v)))
+    return l1, l2
