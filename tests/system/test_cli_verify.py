@@ -132,5 +132,55 @@ def test_verify_audits_each_query_at_the_budget_left_after_the_bounding_report(
     )
     assert result.exit_code == 0, result.output
     document = json.loads(out.read_text(encoding="utf-8"))
-    for query in document["queries"]:
+    for query in document["queries"][:-1]:
         assert query["audit"]["claimed"] == PureDP(Fraction(1, 4)).to_dict()
+    assert [q["name"] for q in document["queries"]][-1] == "bounding report"
+    assert document["queries"][-1]["audit"] is None  # listed as not audited, never as "ok"
+
+
+def test_verify_exits_3_when_the_real_command_audits_a_broken_release(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole command on a release whose noise is one sensitivity unit too small: exit 3."""
+    import ethica.workflows._verify as verify_module
+
+    def broken(query: object, unit: object, budget: object, confidence: object) -> TooLittleNoise:
+        return TooLittleNoise(query, unit, budget)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(verify_module, "QueryMechanism", broken)
+    spec = workdir / "spec.yaml"
+    spec.write_text(SPEC.split("queries:")[0] + ONE_SUM, encoding="utf-8")
+    result = runner.invoke(app, ["verify", str(spec), "--runs", "20000", "--sample", "60"])
+    assert result.exit_code == VIOLATED_EXIT_CODE, result.output
+    assert "VIOLATED" in result.output or "disproved" in result.output
+
+
+ONE_SUM = """\
+queries:
+  - name: minutes
+    sum: {column: minutes, lower: 0, upper: 4, step: 1}
+"""
+
+
+def test_verify_samples_whole_users_in_the_engine(workdir: Path) -> None:
+    """--sample 40 under a user-level unit: the base holds every row of 40 users, no more."""
+    out = workdir / "audit.json"
+    result = runner.invoke(
+        app,
+        [
+            "verify",
+            str(workdir / "spec.yaml"),
+            "--runs",
+            "500",
+            "--sample",
+            "40",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = pd.read_csv(workdir / "visits.csv")
+    per_user = data.groupby("person").size()
+    base_rows = json.loads(out.read_text(encoding="utf-8"))["base_rows"]
+    assert per_user.nsmallest(40).sum() <= base_rows <= per_user.nlargest(40).sum()
+    assert base_rows < len(data)
