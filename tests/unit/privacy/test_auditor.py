@@ -34,6 +34,7 @@ from ethica.privacy import (
     Session,
     Sum,
     UserLevel,
+    Variance,
     discrete_laplace,
 )
 from ethica.privacy.testing import (
@@ -188,6 +189,36 @@ def test_negative_control_sensitivity_one_unit_too_small_is_caught(
     assert result.epsilon_lower_bound > result.claimed_epsilon  # caught statistically...
     assert result.violated
     assert not all(p.sensitivity_holds for p in result.pairs)  # ...and by the exact check
+
+
+@pytest.mark.parametrize(
+    "query",
+    [Histogram("x", (2, 5, 8)), Count(by="g", keys={"g": ["a", "b", "c"]})],
+    ids=["histogram", "grouped count"],
+)
+def test_negative_control_of_a_histogram_is_caught_statistically(query: object) -> None:
+    """A histogram (and a grouped count) at half its noise scale: true epsilon 2 at claim 1."""
+    control = TooLittleNoise(query, Rows(), PureDP(1))
+    result = audit(control, frame(), runs=RUNS, confidence=CONFIDENCE)
+    assert result.epsilon_lower_bound > 1.3 * result.claimed_epsilon
+    assert not all(p.sensitivity_holds for p in result.pairs)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [Quantiles("x", (0.5,), 0, 10, candidates=11), Variance("x", 0, 10, step=1)],
+    ids=["quantiles", "variance"],
+)
+def test_negative_control_of_quantiles_and_variance_is_caught_by_the_exact_check(
+    query: object,
+) -> None:
+    """The statistical half of the audit has little power on these two at 40 rows (an
+    exponential-mechanism quantile, a variance's three noisy sums): the understated bound is
+    caught by the exact sensitivity check of every pair, which is why that check exists."""
+    control = TooLittleNoise(query, Rows(), PureDP(1))
+    result = audit(control, frame(), runs=RUNS, confidence=CONFIDENCE)
+    assert result.violated
+    assert not all(p.sensitivity_holds for p in result.pairs)
 
 
 def test_rounding_regression_sum_with_half_step_bound() -> None:
