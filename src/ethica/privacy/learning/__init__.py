@@ -7,6 +7,10 @@
   ``X^T y`` with declared bounds, exact discrete noise).
 - :class:`DPThresholdOptimizer`: fair post-processing when the protected attribute is private
   (Jagielski et al. 2019): group thresholds chosen from a noisy score histogram.
+- :class:`DPExponentiatedGradient`: fair classification by the reduction of Agarwal et al.
+  (2018) with a private protected attribute (Jagielski et al. 2019): exponential-mechanism
+  best responses over a finite public class (:func:`stump_hypotheses`,
+  :func:`public_hypotheses`), violations measured from noisy counts.
 - :func:`privacy_cost_by_group`: who pays for privacy — accuracy, FPR and FNR by protected
   group for each model, with Wilson intervals (Bagdasaryan, Poursaeed & Shmatikov 2019).
 
@@ -18,15 +22,20 @@ is read, and a failure after the charge raises :class:`~ethica.ReleaseFailedErro
 from __future__ import annotations
 
 from ethica.privacy.learning._fair_postprocessing import DPThresholdOptimizer
+from ethica.privacy.learning._fair_reduction import DPExponentiatedGradient
+from ethica.privacy.learning._hypotheses import public_hypotheses, stump_hypotheses
 from ethica.privacy.learning._linear import DPLinearRegression
 from ethica.privacy.learning._logistic import DPLogisticRegression
 from ethica.privacy.learning._who_pays import GroupCost, PrivacyCostResult, privacy_cost_by_group
 
 __all__ = [
+    "DPExponentiatedGradient",
     "DPLinearRegression",
     "DPLogisticRegression",
     "DPThresholdOptimizer",
     "GroupCost",
     "PrivacyCostResult",
     "privacy_cost_by_group",
+    "public_hypotheses",
+    "stump_hypotheses",
 ]

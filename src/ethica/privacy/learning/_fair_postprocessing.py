@@ -66,6 +66,12 @@ from ethica.privacy.learning._charging import (
     run_charged,
     zcdp_of,
 )
+from ethica.privacy.learning._labels import (
+    check_declared_classes,
+    check_declared_groups,
+    encode_declared,
+    protected_column,
+)
 from ethica.privacy.noise import discrete_gaussian, discrete_laplace
 from ethica.privacy.noise._gaussian import MAX_SIGMA
 from ethica.privacy.noise._laplace import MAX_SCALE as MAX_LAPLACE_SCALE
@@ -246,14 +252,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 f"{name}: estimator {type(self.estimator).__name__} is not fitted; fit it on "
                 "public data (or with a private learner) first."
             ) from None
-        if self.groups is None or isinstance(self.groups, str) or len(self.groups) < 2:
-            raise InvalidParameterError(
-                f"{name}(groups={self.groups!r}) must list at least two protected groups, "
-                "declared in advance (public), e.g. groups=['Female', 'Male']."
-            )
-        groups = list(self.groups)
-        if len(set(map(repr, groups))) != len(groups):
-            raise InvalidParameterError(f"{name}(groups={groups!r}) lists a group twice.")
+        groups = check_declared_groups(name, self.groups)
         n_bins = self.n_bins
         if (
             isinstance(n_bins, bool)
@@ -290,26 +289,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
     def _check_classes(self, y: Any) -> tuple[Any, Any]:
         """The declared ``(negative, positive)`` labels, checked against ``y``'s dtype only
         (a schema fact, not its values): free, before the charge."""
-        name = type(self).__name__
-        classes = self.classes
-        if (
-            isinstance(classes, str)
-            or not isinstance(classes, Sequence)
-            or len(classes) != 2
-            or len(set(map(repr, classes))) != 2
-        ):
-            raise InvalidParameterError(
-                f"{name}(classes={classes!r}) must declare two distinct labels "
-                "(negative, positive), e.g. classes=(0, 1) or classes=('<=50K', '>50K')."
-            )
-        kind = np.asarray(y).dtype.kind
-        if (kind in "biuf" and _is_text(classes)) or (kind in "US" and not _is_text(classes)):
-            raise InvalidParameterError(
-                f"{name}: y holds {'numbers' if kind in 'biuf' else 'text'} but "
-                f"classes={tuple(classes)!r}; declare the labels y uses, e.g. "
-                f"classes={('no', 'yes') if kind in 'US' else (0, 1)!r}."
-            )
-        return classes[0], classes[1]
+        return check_declared_classes(type(self).__name__, self.classes, y)
 
     def _calibrate(self, budget: Budget) -> dict[str, Any]:
         """The noise law and its scale for a table of L1 = L2 sensitivity 1 (public values
@@ -356,9 +336,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
             raise InvalidParameterError(
                 f"{name}.fit needs sensitive_features=<the protected column>, one per row."
             )
-        protected = np.asarray(sensitive_features, dtype=object)
-        if protected.ndim == 2 and protected.shape[1] == 1:
-            protected = protected[:, 0]
+        protected = protected_column(sensitive_features)
         n_rows, x_rows = len(y), (X.shape[0] if hasattr(X, "shape") else len(X))
         if protected.ndim != 1 or protected.shape[0] != n_rows or x_rows != n_rows:
             raise InvalidParameterError(
@@ -370,7 +348,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
 
         def release_histogram() -> npt.NDArray[np.int64]:
             scores = _scores(self.estimator, X, self.predict_method)
-            codes = _encode(protected, groups)
+            codes = encode_declared(protected, groups)
             targets = np.asarray(y)
             labels = (targets == classes[1]).astype(np.int8)
             codes[~((targets == classes[0]) | (labels == 1))] = -1  # undeclared label: dropped
@@ -420,10 +398,8 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
             raise InvalidParameterError(
                 f"{type(self).__name__}.predict needs sensitive_features=... (one per row)."
             )
-        protected = np.asarray(sensitive_features, dtype=object)
-        if protected.ndim == 2 and protected.shape[1] == 1:
-            protected = protected[:, 0]
-        codes = _encode(protected, self.group_names_)
+        protected = protected_column(sensitive_features)
+        codes = encode_declared(protected, self.group_names_)
         if np.any(codes < 0):
             unknown = sorted({repr(v) for v in protected[codes < 0]})[:5]
             raise InvalidParameterError(
@@ -454,24 +430,6 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         draws = np.random.default_rng(self.random_state).random(positive.shape[0])
         chosen: npt.NDArray[Any] = self.classes_[(draws < positive).astype(np.intp)]
         return chosen
-
-
-def _is_text(values: Sequence[Any]) -> bool:
-    return any(isinstance(v, str) for v in values)
-
-
-def _encode(protected: npt.NDArray[Any], groups: list[Any]) -> IndexArray:
-    """Index of each value in ``groups``, -1 for any other value (NULL included)."""
-    lookup: dict[Any, int] = {}
-    for index, value in enumerate(groups):
-        lookup.setdefault(value, index)
-    codes = np.full(protected.shape[0], -1, dtype=np.intp)
-    for i, value in enumerate(protected.tolist()):
-        try:
-            codes[i] = lookup.get(value, -1)
-        except TypeError:  # unhashable: not a declared group
-            codes[i] = -1
-    return codes
 
 
 def _solve(
