@@ -138,8 +138,14 @@ def test_release_a_series_from_a_csv_with_an_approx_dp_budget(tmp_path: Path) ->
     with Ledger(ledger) as book:
         assert book.status("trips").spent == ApproxDP(1, Fraction(1, 10**6))
         assert book.status("trips").charges == 1
-    table = runner.invoke(app, [*command[:-5], "--request-id", "again"])
-    assert table.exit_code == 0 and "exact intervals" in table.output
+    assert document["bounding"]["report"].startswith("not requested")
+    reported = tmp_path / "reported.yaml"
+    reported.write_text(SERIES + "bounding_share: 0.1\n")
+    table = runner.invoke(
+        app, ["stream", "release", str(reported), *command[3:-5], "--request-id", "again"]
+    )
+    assert table.exit_code == 0 and "exact intervals" in table.output, table.output
+    assert "bounding report (DP): users capped" in table.output
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(SERIES.replace("window: 7", "window: 28"))
     refused = runner.invoke(app, ["stream", "release", str(wrong), str(tmp_path / "trips.csv"),

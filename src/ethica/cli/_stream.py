@@ -9,7 +9,7 @@ a batch time series of one table (every bucket at once, one charge).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -227,3 +227,20 @@ def release(
         + (f"; all points in {output}" if output is not None else ""),
         highlight=False,
     )
+    console.print(_bounding_line(result.bounding), highlight=False)
+
+
+def _bounding_line(bounding: dict[str, Any]) -> str:
+    """One line on what contribution bounding did (the DP report's counts, or the note)."""
+    capped = bounding.get("users_capped")
+    if not isinstance(capped, dict):
+        return "bounding: not reported (add bounding_share: to the spec for a DP report)"
+    parts = [f"users capped {capped['value']} [{capped['ci_low']}, {capped['ci_high']}]"]
+    clamped = bounding.get("values_clamped")
+    if isinstance(clamped, dict):
+        for side in ("below", "above"):
+            point = clamped[side]
+            parts.append(
+                f"values {side} the bounds {point['value']} [{point['ci_low']}, {point['ci_high']}]"
+            )
+    return "bounding report (DP): " + "; ".join(parts)

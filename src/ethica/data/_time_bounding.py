@@ -50,10 +50,12 @@ from ethica.data._engine import run
 from ethica.data._private_sources import parse_numbers, private_table
 from ethica.data._sources import Backend, open_source
 
-__all__ = ["BUCKET", "SeriesSource", "bounded_series", "series_source"]
+__all__ = ["BUCKET", "CAPPED", "SeriesSource", "bounded_series", "clamp_columns", "series_source"]
 
 BUCKET = "__bucket"
 """Name of the bucket-index column in :func:`bounded_series`'s result."""
+CAPPED = "__capped"
+"""With ``report=True``: per cell, the capped users whose flag row landed in it."""
 
 _BLOCK, _HASH, _RAND, _CELL, _ROWNUM = "__block", "__hash", "__rand", "__cell", "__rownum"
 
@@ -76,6 +78,7 @@ def bounded_series(
     table: str | None = None,
     backend: Backend | None = None,
     salt: int | None = None,
+    report: bool = False,
 ) -> pd.DataFrame:
     """Per-(bucket, key) row counts and clamped integer sums, bounded per user and block.
 
@@ -98,12 +101,18 @@ def bounded_series(
     salt
         The hash salt; ``None`` (always, outside tests) draws a fresh 62-bit one. Tests fix
         it to compare neighbouring tables under the same hash order.
+    report
+        Also count, in the same query, what bounding did (a bounding report's exact input):
+        :data:`CAPPED` is 1 on one kept row of each user with any row dropped by the caps
+        (anywhere in the series), and per sum ``j`` the kept rows whose value lies below /
+        above its bounds (:func:`clamp_columns`; NULL and NaN are not counted).
 
     Returns
     -------
     pandas.DataFrame
         One row per non-empty cell: :data:`BUCKET`, the ``by`` columns, :data:`COUNT` and one
-        integer column per sum.
+        integer column per sum (and with ``report`` the per-cell report counts: their totals
+        over the cells are the report).
     """
     for name, value in (("max_cells", max_cells), ("max_rows", max_rows), ("block", block)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -126,6 +135,12 @@ def bounded_series(
             projected[column] = ibis.ifelse(key.isnan(), ibis.null(key.type()), key)
     for item in sums:
         projected[item.name] = _units(t[item.column], item)
+    if report:
+        for (below, above), item in zip(clamp_columns(sums), sums, strict=True):
+            number = t[item.column].cast("float64")
+            present = ~is_missing(number)
+            projected[below] = (present & (number < item.lower)).cast("int64")
+            projected[above] = (present & (number > item.upper)).cast("int64")
     projected[user] = t[user]
     if time is None:
         projected[BUCKET] = ibis.literal(0, "int64")
@@ -141,8 +156,10 @@ def bounded_series(
     rows = rows.mutate(**{_BLOCK: rows[BUCKET] // block})
     if salt is None:
         salt = secrets.randbits(62)
-    kept = _keep_by_hash(rows, [BUCKET, *by], user, max_cells, max_rows, salt)
+    kept = _keep_by_hash(rows, [BUCKET, *by], user, max_cells, max_rows, salt, report)
     metrics = [s.name for s in sums]
+    if report:
+        metrics += [CAPPED, *(c for pair in clamp_columns(sums) for c in pair)]
     grouped = _group(kept, [BUCKET, *by], {COUNT: kept.count()} | _sums(kept, metrics))
     return run(src, grouped, action="aggregate").to_pandas()
 
@@ -247,10 +264,25 @@ def _naive_epoch(moment: datetime) -> int:
     return int((moment - datetime(1970, 1, 1)).total_seconds())
 
 
+def clamp_columns(sums: Sequence[ClampedSum]) -> list[tuple[str, str]]:
+    """Names of the per-cell report counts of each sum: kept values below / above its bounds."""
+    return [(f"__below{j}", f"__above{j}") for j in range(len(sums))]
+
+
 def _keep_by_hash(
-    rows: ir.Table, cells: list[str], user: str, max_cells: int, max_rows: int, salt: int
+    rows: ir.Table,
+    cells: list[str],
+    user: str,
+    max_cells: int,
+    max_rows: int,
+    salt: int,
+    capped: bool = False,
 ) -> ir.Table:
-    """Per (user, block): cells in hash order, rows in random order; keep the first ones."""
+    """Per (user, block): cells in hash order, rows in random order; keep the first ones.
+
+    With ``capped``, :data:`CAPPED` is 1 on the user's first kept row of their first block
+    when any of the user's rows (in any block) is dropped, else 0: summed over the cells it
+    counts each capped user once."""
     fields = {"u": rows[user], "b": rows[_BLOCK], "s": ibis.literal(salt, "int64")} | {
         f"k{i}": rows[c] for i, c in enumerate(cells)
     }
@@ -265,7 +297,17 @@ def _keep_by_hash(
             _ROWNUM: ibis.row_number().over(**by_row) - ibis.rank().over(**by_cell),
         }
     )
-    return ranked.filter((ranked[_CELL] < max_cells) & (ranked[_ROWNUM] < max_rows))
+    keep = (ranked[_CELL] < max_cells) & (ranked[_ROWNUM] < max_rows)
+    if capped:
+        by_user = {"group_by": ranked[user]}
+        any_dropped = (~keep).cast("int64").max().over(**by_user)
+        first = (
+            (ranked[_CELL] == 0)
+            & (ranked[_ROWNUM] == 0)
+            & (ranked[_BLOCK] == ranked[_BLOCK].min().over(**by_user))
+        )
+        ranked = ranked.mutate(**{CAPPED: ibis.ifelse(first, any_dropped, 0).cast("int64")})
+    return ranked.filter(keep)
 
 
 __all__ += ["COUNT", "ClampedSum"]

@@ -31,7 +31,7 @@ from ethica.privacy.stream import (
     stream_noise,
 )
 from ethica.privacy.stream._budget import spend
-from ethica.privacy.stream._series import series_grid
+from ethica.privacy.stream._series import grid_of, series_frame
 from ethica.privacy.stream._strategies import window_norms
 from ethica.privacy.testing import AuditResult, NeighbouringPair, audit
 from tests.unit.stream._audit import (
@@ -50,6 +50,17 @@ WINDOW = 2
 UNIT = UserWindow("user", window=WINDOW, max_keys=1, max_rows=1)
 
 
+def _grid(
+    data: pd.DataFrame, unit: UserWindow, *, block: int, cap: int, salt: int | None = None
+) -> np.ndarray:
+    """The release's exact bounded counts (its own engine query)."""
+    frame = series_frame(
+        data, unit, time="t", start=START, periods=HORIZON, by=None, keys=(), clamped=None,
+        block=block, max_cells=cap, salt=salt,
+    )  # fmt: skip
+    return grid_of(frame, by=None, keys=(), periods=HORIZON, clamped=None)
+
+
 def _audit(exact: Exact, noise: Noise, pair: NeighbouringPair, claim: Budget) -> AuditResult:
     mechanism = LinearRelease.for_pair(exact, noise, pair, pair.name)
     return audit(mechanism, pairs=[pair], claimed=claim, runs=RUNS, confidence=CONFIDENCE)
@@ -62,10 +73,7 @@ def _stream_case(name: str) -> tuple[Exact, NeighbouringPair]:
     strategy = build_strategy(name, HORIZON)
 
     def exact(data: pd.DataFrame) -> np.ndarray:
-        x = series_grid(
-            data, UNIT, time="t", start=START, periods=HORIZON, by=None, keys=(),
-            clamped=None, block=1, max_cells=UNIT.max_keys,
-        )  # fmt: skip
+        x = _grid(data, UNIT, block=1, cap=UNIT.max_keys)
         return np.asarray(strategy.matrix @ x).ravel()
 
     l1, _ = window_norms(strategy, WINDOW)
@@ -119,11 +127,7 @@ def _displacing_pair() -> NeighbouringPair:
 
 def _series_exact(salt: int) -> Exact:
     def exact(data: pd.DataFrame) -> np.ndarray:
-        grid = series_grid(
-            data, BLOCK_UNIT, time="t", start=START, periods=HORIZON, by=None, keys=(),
-            clamped=None, block=4, max_cells=1, salt=salt,
-        )  # fmt: skip
-        return np.asarray(grid).ravel()
+        return _grid(data, BLOCK_UNIT, block=4, cap=1, salt=salt).ravel()
 
     return exact
 

@@ -45,8 +45,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -69,15 +70,22 @@ from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._queries import Sum
 from ethica.privacy.release._sensitivity import Sensitivity
 from ethica.privacy.stream._budget import check_law, spend
+from ethica.privacy.stream._series_report import (
+    ReportPlan,
+    bounding_fraction,
+    bounding_notes,
+    plan_report,
+)
 from ethica.privacy.stream._specs import release_from_dict
 from ethica.privacy.stream._stream import _as_datetime
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
 
 __all__ = [
     "SeriesRelease",
+    "grid_of",
     "read_series_spec",
     "release_series",
-    "series_grid",
+    "series_frame",
     "series_sensitivity",
     "window_cells",
 ]
@@ -166,7 +174,9 @@ class SeriesRelease(Result):
 
     Every interval covers the bounded statistic with probability at least ``confidence``
     exactly (one discrete noise draw per cell). ``cells_per_window`` is ``C`` and
-    ``sensitivity`` the grid's exact sensitivity (module docstring).
+    ``sensitivity`` the grid's exact sensitivity (module docstring). ``bounding`` says what
+    contribution bounding did: a DP report with ``bounding_share``
+    (:mod:`._series_report`), else notes with no number from the data.
     """
 
     at: tuple[str, ...]
@@ -184,6 +194,7 @@ class SeriesRelease(Result):
     block: int
     max_cells_per_block: int
     cells_per_window: int
+    bounding: dict[str, Any] = field(default_factory=dict)
 
     def _rows(self) -> list[dict[str, Any]]:
         return [
@@ -222,6 +233,7 @@ def release_series(
     dataset: str | None = None,
     request_id: str | None = None,
     table: str | None = None,
+    bounding_share: Fraction | float | None = None,
 ) -> SeriesRelease:
     """Release counts (``measure=None``) or clamped sums per (key, bucket) of a table.
 
@@ -254,6 +266,11 @@ def release_series(
         stored release.
     table
         Table name inside a ``.duckdb`` file.
+    bounding_share
+        Off by default. A fraction in (0, 1) of ``budget`` spent on a DP bounding report
+        (users the caps cut; for a sum, kept values below and above its bounds) in
+        ``SeriesRelease.bounding``; the cells spend the rest, so the charge is still
+        ``budget`` (:mod:`._series_report`).
 
     Raises
     ------
@@ -302,7 +319,16 @@ def release_series(
     sens, cells, b, d = series_sensitivity(
         unit, periods=periods, keys=cells_per_bucket, per_row=per_row, block=block
     )
-    drawn = spend(sens, budget, law)
+    report: ReportPlan | None = None
+    spent = budget
+    if bounding_share is not None:
+        fraction = bounding_fraction(bounding_share)
+        spent = budget.fraction(1 - fraction)
+        report = plan_report(
+            budget.fraction(fraction), law=law, cells=cells, max_rows=unit.max_rows,
+            clamped=clamped,
+        )  # fmt: skip
+    drawn = spend(sens, spent, law)
     data = series_source(
         source,
         time=time,
@@ -327,7 +353,7 @@ def release_series(
         "block": b,
         "confidence": confidence,
         "source": data.identity,
-    }
+    } | ({} if report is None else {"bounding_share": str(fraction)})
     record = None
     if ledger is not None:
         _check_dataset(ledger, dataset, unit, budget)
@@ -351,17 +377,15 @@ def release_series(
         raise InvalidParameterError("request_id needs a ledger; pass ledger=Ledger(...).")
 
     def work() -> SeriesRelease:
-        exact = series_grid(
-            data.table,
-            unit,
-            time=time,
-            start=origin,
-            periods=periods,
-            by=by,
-            keys=public_keys,
-            clamped=clamped,
-            block=b,
-            max_cells=d,
+        frame = series_frame(
+            data.table, unit, time=time, start=origin, periods=periods, by=by,
+            keys=public_keys, clamped=clamped, block=b, max_cells=d, report=report is not None,
+        )  # fmt: skip
+        exact = grid_of(frame, by=by, keys=public_keys, periods=periods, clamped=clamped)
+        bounding = (
+            bounding_notes(unit, keyed=by is not None, measured=clamped is not None)
+            if report is None
+            else report.report(frame, clamped, confidence)
         )
         noisy = exact + drawn.draw(exact.size).reshape(exact.shape)
         step = 1.0 if measure is None else measure.step
@@ -387,6 +411,7 @@ def release_series(
             block=b,
             max_cells_per_block=d,
             cells_per_window=cells,
+            bounding=bounding,
         )
         if record is not None:
             assert ledger is not None
@@ -400,7 +425,7 @@ def release_series(
     return after_charge(work, on_failure=mark_failed, message=_FAILED)
 
 
-def series_grid(
+def series_frame(
     table: object,
     unit: UserWindow,
     *,
@@ -413,16 +438,15 @@ def series_grid(
     block: int,
     max_cells: int,
     salt: int | None = None,
-) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """The exact bounded values of a series, shape ``(periods, max(1, len(keys)))``.
-
-    One engine query (:func:`~ethica.data._time_bounding.bounded_series`): at most
+    report: bool = False,
+) -> pd.DataFrame:
+    """One engine query (:func:`~ethica.data._time_bounding.bounded_series`): at most
     ``max_cells`` (bucket, key) cells per user per block of ``block`` buckets, ``max_rows``
-    rows per cell; counts, or the clamped sum's integer units. ``block=1`` and
-    ``max_cells=unit.max_keys`` bound each bucket on its own, as a stream does. ``salt`` is
-    for tests only (a fixed hash order); ``None`` draws a fresh one.
-    """
-    frame = bounded_series(
+    rows per cell; counts, or the clamped sum's integer units, per non-empty cell (with
+    ``report``, the bounding report's counts too). ``block=1`` and ``max_cells=unit.max_keys``
+    bound each bucket on its own, as a stream does. ``salt`` is for tests only (a fixed hash
+    order); ``None`` draws a fresh one."""
+    return bounded_series(
         table,
         user=unit.column,
         max_cells=max_cells,
@@ -437,14 +461,21 @@ def series_grid(
         block=block,
         drop_null_users=unit.nulls == "drop",
         salt=salt,
+        report=report,
     )
-    return _grid(frame, by, list(keys), periods, COUNT if clamped is None else clamped.name)
 
 
-def _grid(
-    frame: pd.DataFrame, by: str | None, keys: list[object], periods: int, column: str
+def grid_of(
+    frame: pd.DataFrame,
+    *,
+    by: str | None,
+    keys: Sequence[object],
+    periods: int,
+    clamped: ClampedSum | None,
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """The exact bounded values on the full public grid (empty cells are 0)."""
+    """The exact bounded values of :func:`series_frame`'s cells on the full public grid, shape
+    ``(periods, max(1, len(keys)))`` (empty cells are 0)."""
+    column = COUNT if clamped is None else clamped.name
     out = np.zeros((periods, max(1, len(keys))), dtype=np.int64)
     position = {repr(k): i for i, k in enumerate(keys)}
     text = {str(k): i for i, k in enumerate(keys)}
@@ -491,7 +522,7 @@ def read_series_spec(path: Path) -> dict[str, Any]:
     ``window``, ``bucket``, ``max_keys``, ``max_rows``, ``max_buckets``, ``nulls``), ``budget``
     (``{epsilon}``, ``{rho}`` or ``{epsilon, delta}``), and optionally ``bucket``, ``by``,
     ``keys``, ``measure`` (``count`` or ``{sum, lower, upper, step}``), ``block``, ``noise``,
-    ``confidence``, ``table``. Returns the arguments plus ``dataset``.
+    ``confidence``, ``table``, ``bounding_share``. Returns the arguments plus ``dataset``.
     """
     import yaml
 
@@ -506,7 +537,7 @@ def read_series_spec(path: Path) -> dict[str, Any]:
         raise InvalidParameterError(f"{path} must hold a mapping (dataset:, time:, ...).")
     allowed = {
         "dataset", "time", "start", "periods", "bucket", "privacy_unit", "budget", "by",
-        "keys", "measure", "block", "noise", "confidence", "table",
+        "keys", "measure", "block", "noise", "confidence", "table", "bounding_share",
     }  # fmt: skip
     required = ("dataset", "time", "start", "periods", "privacy_unit", "budget")
     check_mapping(data, allowed=allowed, required=required, what="series spec", path=path)
@@ -542,4 +573,13 @@ def read_series_spec(path: Path) -> dict[str, Any]:
         "noise": data.get("noise"),
         "confidence": data.get("confidence", 0.95),
         "table": data.get("table"),
+        "bounding_share": _exact(data.get("bounding_share")),
     }
+
+
+def _exact(value: object) -> object:
+    """A YAML number as the exact decimal it spells (``0.1`` is 1/10); anything else as is,
+    for :func:`release_series` to refuse with its own message."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return Fraction(str(value))
+    return value
