@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint typecheck bench browser clean
+.PHONY: demo serve test lint typecheck bench browser clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,23 @@ $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e ".[dev,spark]"
-	touch $(VENV)/.runtime $@
+	touch $(VENV)/.runtime $(VENV)/.service $@
+
+$(VENV)/.service: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e ".[service]"
+	touch $@
 
 demo: $(VENV)/.runtime
 	$(VENV)/bin/ethica demo
+
+# The DP query service on Adult: writes example-service/ once, prints a new key for the
+# analyst "alice", and serves http://127.0.0.1:8000/ (Ctrl-C stops it).
+serve: $(VENV)/.service
+	test -f example-service/service.yaml || $(VENV)/bin/ethica serve example example-service
+	$(VENV)/bin/ethica serve keys create alice --config example-service/service.yaml
+	$(VENV)/bin/ethica serve --config example-service/service.yaml
 
 # The HTML report is checked in a real headless Chromium (Debian's package).
 browser:
@@ -39,4 +52,4 @@ bench: $(VENV)/.dev
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) ethica-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) ethica-demo example-service .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ from ethica.cli import _proxies  # noqa: F401
 from ethica.cli import _query  # noqa: F401
 from ethica.cli import _release  # noqa: F401
 from ethica.cli import _serve  # noqa: F401
+from ethica.cli import _serve_example  # noqa: F401
 from ethica.cli import _stream  # noqa: F401
 from ethica.cli import _synth  # noqa: F401
 from ethica.cli import _verify  # noqa: F401
