@@ -140,12 +140,13 @@ def test_release_a_series_from_a_csv_with_an_approx_dp_budget(tmp_path: Path) ->
         assert book.status("trips").charges == 1
     assert document["bounding"]["report"].startswith("not requested")
     reported = tmp_path / "reported.yaml"
-    reported.write_text(SERIES + "bounding_share: 0.1\n")
+    reported.write_text(SERIES + "bounding_share: 0.1\nrunning: naive\n")
     table = runner.invoke(
         app, ["stream", "release", str(reported), *command[3:-5], "--request-id", "again"]
     )
     assert table.exit_code == 0 and "exact intervals" in table.output, table.output
     assert "bounding report (DP): users capped" in table.output
+    assert "running totals by naive" in table.output and "running total" in table.output
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(SERIES.replace("window: 7", "window: 28"))
     refused = runner.invoke(app, ["stream", "release", str(wrong), str(tmp_path / "trips.csv"),

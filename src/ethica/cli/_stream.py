@@ -216,18 +216,27 @@ def release(
         typer.echo(json_text(result.to_dict()))
         return
     table = Table(title=f"{result.statistic} by {result.bucket} ({len(frame)} points)")
-    for column in ("at", "key", "value"):
+    running = "running" in frame.columns
+    for column in ("at", "key", "value", *(["running total"] if running else [])):
         table.add_column(column)
-    for row in frame.head(50).itertuples(index=False):
-        table.add_row(str(row.at), str(row.key), f"{row.value:.6g} ± {result.half_width:.4g}")
+    for row in frame.head(50).to_dict("records"):
+        cells = [str(row["at"]), str(row["key"]), _point(row, "value", "lower")]
+        table.add_row(*cells, *([_point(row, "running", "running_lower")] if running else []))
     console.print(table)
     console.print(
-        f"{result.confidence:.0%} exact intervals; charged {show_budget(result.budget)} to "
+        f"{result.confidence:.0%} {result.interval} intervals"
+        + (f", running totals by {result.running_mechanism}" if running else "")
+        + f"; charged {show_budget(result.budget)} to "
         f"{dataset!r}; sensitivity: {result.cells_per_window} cells per window"
         + (f"; all points in {output}" if output is not None else ""),
         highlight=False,
     )
     console.print(_bounding_line(result.bounding), highlight=False)
+
+
+def _point(row: dict[str, Any], value: str, lower: str) -> str:
+    """``value ± half-width`` of one released point."""
+    return f"{row[value]:.6g} ± {row[value] - row[lower]:.4g}"
 
 
 def _bounding_line(bounding: dict[str, Any]) -> str:

@@ -76,6 +76,7 @@ from ethica.privacy.stream._series_report import (
     bounding_notes,
     plan_report,
 )
+from ethica.privacy.stream._series_running import plan_running
 from ethica.privacy.stream._specs import release_from_dict
 from ethica.privacy.stream._stream import _as_datetime
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
@@ -177,6 +178,12 @@ class SeriesRelease(Result):
     ``sensitivity`` the grid's exact sensitivity (module docstring). ``bounding`` says what
     contribution bounding did: a DP report with ``bounding_share``
     (:mod:`._series_report`), else notes with no number from the data.
+
+    With ``running_mechanism`` (:mod:`._series_running`), ``running[i] ±
+    running_half_width[i]`` is the running total of key ``key[i]`` up to bucket ``at[i]``,
+    ``value[i] ± value_half_width[i]`` the cell's value, both estimated from the mechanism's
+    measurements; ``interval`` says whether the intervals are exact or normal approximations,
+    and ``half_width`` is the widest value interval.
     """
 
     at: tuple[str, ...]
@@ -195,18 +202,21 @@ class SeriesRelease(Result):
     max_cells_per_block: int
     cells_per_window: int
     bounding: dict[str, Any] = field(default_factory=dict)
+    running_mechanism: str | None = None
+    running: tuple[float, ...] = ()
+    running_half_width: tuple[float, ...] = ()
+    value_half_width: tuple[float, ...] = ()
 
     def _rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "at": a,
-                "key": k,
-                "value": v,
-                "lower": v - self.half_width,
-                "upper": v + self.half_width,
-            }
-            for a, k, v in zip(self.at, self.key, self.value, strict=True)
-        ]
+        rows = []
+        for i, (a, k, v) in enumerate(zip(self.at, self.key, self.value, strict=True)):
+            half = self.value_half_width[i] if self.value_half_width else self.half_width
+            row = {"at": a, "key": k, "value": v, "lower": v - half, "upper": v + half}
+            if self.running:
+                r, h = self.running[i], self.running_half_width[i]
+                row |= {"running": r, "running_lower": r - h, "running_upper": r + h}
+            rows.append(row)
+        return rows
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SeriesRelease:
@@ -234,6 +244,7 @@ def release_series(
     request_id: str | None = None,
     table: str | None = None,
     bounding_share: Fraction | float | None = None,
+    running: str | None = None,
 ) -> SeriesRelease:
     """Release counts (``measure=None``) or clamped sums per (key, bucket) of a table.
 
@@ -271,6 +282,10 @@ def release_series(
         (users the caps cut; for a sum, kept values below and above its bounds) in
         ``SeriesRelease.bounding``; the cells spend the rest, so the charge is still
         ``budget`` (:mod:`._series_report`).
+    running
+        Also release every key's running totals with this mechanism (``"naive"``,
+        ``"tree"``, ``"ls-tree"`` or ``"factorization"``), and the cells' values estimated by
+        it (:mod:`._series_running`); ``None`` (default) releases the cells alone.
 
     Raises
     ------
@@ -329,6 +344,13 @@ def release_series(
             clamped=clamped,
         )  # fmt: skip
     drawn = spend(sens, spent, law)
+    plan = None
+    if running is not None:
+        plan = plan_running(
+            running, unit=unit, budget=spent, law=law, periods=periods,
+            keys=cells_per_bucket, per_row=per_row, cells=(drawn, sens), confidence=confidence,
+        )  # fmt: skip
+        drawn, sens = plan.noise, plan.sensitivity
     data = series_source(
         source,
         time=time,
@@ -353,7 +375,9 @@ def release_series(
         "block": b,
         "confidence": confidence,
         "source": data.identity,
-    } | ({} if report is None else {"bounding_share": str(fraction)})
+    }
+    spec |= {} if report is None else {"bounding_share": str(fraction)}
+    spec |= {} if running is None else {"running": running}
     record = None
     if ledger is not None:
         _check_dataset(ledger, dataset, unit, budget)
@@ -387,8 +411,26 @@ def release_series(
             if report is None
             else report.report(frame, clamped, confidence)
         )
-        noisy = exact + drawn.draw(exact.size).reshape(exact.shape)
         step = 1.0 if measure is None else measure.step
+        extra: dict[str, Any] = {}
+        noisy: np.ndarray[Any, Any]
+        if plan is None:
+            noisy = exact + drawn.draw(exact.size).reshape(exact.shape)
+            half_width = float(drawn.half_width(confidence)) * step
+        else:
+            noisy, totals = plan.release(exact)
+            per_point = np.repeat(np.arange(periods), exact.shape[1])
+            half_width = float(plan.value_half_width.max()) * step
+            extra = {
+                "running_mechanism": running,
+                "running": tuple(float(v) * step for v in totals.ravel()),
+                "running_half_width": tuple(
+                    float(h) * step for h in plan.running_half_width[per_point]
+                ),
+                "value_half_width": tuple(
+                    float(h) * step for h in plan.value_half_width[per_point]
+                ),
+            }
         seconds = bucket_seconds(bucket)
         labels = list(keys) or ["all"]
         release = SeriesRelease(
@@ -399,9 +441,9 @@ def release_series(
             ),
             key=tuple(k for _ in range(periods) for k in labels),
             value=tuple(float(v) * step for v in noisy.ravel()),
-            half_width=float(drawn.half_width(confidence)) * step,
+            half_width=half_width,
             confidence=confidence,
-            interval="exact",
+            interval="exact" if plan is None else plan.interval,
             statistic="count" if measure is None else measure.describe(),
             bucket=bucket,
             budget=budget,
@@ -412,6 +454,7 @@ def release_series(
             max_cells_per_block=d,
             cells_per_window=cells,
             bounding=bounding,
+            **extra,
         )
         if record is not None:
             assert ledger is not None
@@ -522,7 +565,8 @@ def read_series_spec(path: Path) -> dict[str, Any]:
     ``window``, ``bucket``, ``max_keys``, ``max_rows``, ``max_buckets``, ``nulls``), ``budget``
     (``{epsilon}``, ``{rho}`` or ``{epsilon, delta}``), and optionally ``bucket``, ``by``,
     ``keys``, ``measure`` (``count`` or ``{sum, lower, upper, step}``), ``block``, ``noise``,
-    ``confidence``, ``table``, ``bounding_share``. Returns the arguments plus ``dataset``.
+    ``confidence``, ``table``, ``bounding_share``, ``running``. Returns the arguments plus
+    ``dataset``.
     """
     import yaml
 
@@ -538,6 +582,7 @@ def read_series_spec(path: Path) -> dict[str, Any]:
     allowed = {
         "dataset", "time", "start", "periods", "bucket", "privacy_unit", "budget", "by",
         "keys", "measure", "block", "noise", "confidence", "table", "bounding_share",
+        "running",
     }  # fmt: skip
     required = ("dataset", "time", "start", "periods", "privacy_unit", "budget")
     check_mapping(data, allowed=allowed, required=required, what="series spec", path=path)
@@ -574,6 +619,7 @@ def read_series_spec(path: Path) -> dict[str, Any]:
         "confidence": data.get("confidence", 0.95),
         "table": data.get("table"),
         "bounding_share": _exact(data.get("bounding_share")),
+        "running": data.get("running"),
     }
 
 
