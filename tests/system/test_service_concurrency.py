@@ -49,11 +49,11 @@ def test_concurrent_clients_never_overspend_either_cap(tmp_path: Path) -> None:
         assert len(ok) == 16  # the dataset's total, 0.8 / 0.05
         assert ok.count("alice") <= 6 and ok.count("bob") <= 12
         status = core.ledgers["alice"].status("visits")
-        assert status.spent.epsilon == Fraction(4, 5)  # type: ignore[attr-defined]
+        assert status.spent.epsilon == Fraction(4, 5)  # type: ignore[union-attr]
         history = core.ledgers["alice"].history("visits")
         assert len(history) == 16 and {r.status for r in history} == {"released"}
         for name in ("alice", "bob"):
-            assert core.ledgers[name].spent_by_analyst("visits").epsilon == Fraction(  # type: ignore[attr-defined]
+            assert core.ledgers[name].spent_by_analyst("visits").epsilon == Fraction(  # type: ignore[union-attr]
                 ok.count(name), 20
             )
     finally:
@@ -98,3 +98,33 @@ def test_analyst_caps_hold_when_charges_race_without_the_engine(tmp_path: Path) 
     assert admin.status("d").spent == PureDP(Fraction(4, 5))
     for ledger in [admin, *ledgers["alice"], *ledgers["bob"]]:
         ledger.close()
+
+
+def test_each_connection_adds_the_charges_made_through_another(tmp_path: Path) -> None:
+    """Spent totals are summed incrementally per connection: charges another connection
+    recorded since are added, and a charge under another principal cannot escape the grant."""
+    from ethica._exceptions import BudgetExceededError, LedgerError
+    from ethica.privacy.budget import PureDP
+    from ethica.privacy.release import Rows
+    from ethica.service._budgets import AnalystLedger
+
+    path = tmp_path / "ledger.sqlite3"
+    caps = {"d": PureDP(Fraction(1, 2))}
+    first, second = (AnalystLedger(path, analyst="alice", caps=caps) for _ in range(2))
+    try:
+        first.create_dataset("d", PureDP(1), privacy_unit=Rows())
+        for ledger in (first, second):  # each connection keeps its sums from here on
+            assert ledger.status("d").charges == 0 and ledger.spent_by_analyst("d") <= caps["d"]
+        first.record_charge("d", PureDP(Fraction(1, 5)), "count")
+        assert second.spent_by_analyst("d") == PureDP(Fraction(1, 5))
+        second.record_charge("d", PureDP(Fraction(1, 5)), "count")
+        assert first.remaining_for_analyst("d") == PureDP(Fraction(1, 10))
+        with pytest.raises(BudgetExceededError) as refused:
+            first.record_charge("d", PureDP(Fraction(1, 5)), "count")
+        assert refused.value.remaining == PureDP(Fraction(1, 10))
+        with pytest.raises(LedgerError, match="escape the grant"):
+            first.record_charge("d", PureDP(Fraction(1, 20)), "count", principal="service:bob")
+        assert first.status("d").spent == PureDP(Fraction(2, 5))
+    finally:
+        first.close()
+        second.close()

@@ -2,41 +2,32 @@
 
 The dataset's total is the ledger's own (:meth:`Ledger.record_charge` checks it under
 SQLite's write lock). The analyst's cap is checked by :class:`AnalystLedger`, a ledger whose
-charges carry the analyst as principal (``service:<name>``): under one guard (a lock shared
-by every analyst ledger on the same file in this process, and an exclusive ``flock`` on
-``<ledger>.service.lock`` across processes) it sums the analyst's charges on the dataset,
-refuses a charge beyond the cap, and only then lets the ledger check the dataset's total and
-record the charge. Every service charge passes the guard, so the analyst's spent total cannot
-change between its check and its charge; the dataset's total holds against any writer.
-Both caps hold componentwise; nothing is refunded (a failed release stays spent).
+charges carry the analyst as principal (``service:<name>``), in
+:meth:`~ethica.privacy.budget._ledger.Ledger._check_charge`: inside the same write
+transaction that checks the dataset's total and inserts the charge, it sums the analyst's
+charges on the dataset and refuses a charge beyond the cap. SQLite's write lock
+(``BEGIN IMMEDIATE``) serialises every writer of the file, in every thread (each ledger has
+its own connection) and every process, so the analyst's spent total cannot change between
+its check and the charge: one lock and one transaction for both caps. Both caps hold
+componentwise; nothing is refunded (a failed release stays spent).
 """
 
 from __future__ import annotations
 
-import fcntl
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 from ethica._exceptions import BudgetExceededError, LedgerError
 from ethica.privacy.budget._budgets import Budget, zero_like
-from ethica.privacy.budget._ledger import ChargeRecord, Ledger
+from ethica.privacy.budget._ledger import Ledger
 
 __all__ = ["AnalystLedger", "principal_name"]
-
-_GUARDS: dict[Path, threading.Lock] = {}
-_GUARDS_LOCK = threading.Lock()
 
 
 def principal_name(analyst: str) -> str:
     """The ledger principal of an analyst's charges."""
     return f"service:{analyst}"
-
-
-def _thread_guard(path: Path) -> threading.Lock:
-    with _GUARDS_LOCK:
-        return _GUARDS.setdefault(path.resolve(), threading.Lock())
 
 
 class AnalystLedger(Ledger):
@@ -56,16 +47,6 @@ class AnalystLedger(Ledger):
         super().__init__(path, principal=principal_name(analyst))
         self.analyst = analyst
         self.caps = dict(caps)
-        self._guard_path = Path(f"{self.path}.service.lock")
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        with _thread_guard(self.path), open(self._guard_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def spent_by_analyst(self, dataset: str) -> Budget:
         """Exact sum of this analyst's charges on ``dataset`` (any status)."""
@@ -79,37 +60,31 @@ class AnalystLedger(Ledger):
         left = self.status(dataset).remaining
         return cap_left.minimum(left)
 
-    def record_charge(
+    def _check_charge(
         self,
+        conn: sqlite3.Connection,
         dataset: str,
         cost: Budget,
         description: str,
-        *,
-        principal: str | None = None,
-        request_id: str | None = None,
-        fingerprint: str | None = None,
-    ) -> ChargeRecord:
-        """Check the analyst's cap, then charge the dataset (its total checked atomically)."""
+        principal: str,
+        total: Budget,
+    ) -> None:
+        """Refuse a charge beyond the analyst's cap on ``dataset`` (under the write lock)."""
         cap = self.caps.get(dataset)
         if cap is None:
             raise LedgerError(f"analyst {self.analyst!r} holds no budget on {dataset!r}.")
-        with self._guard():
-            if request_id is None or self.find_request(dataset, request_id) is None:
-                spent = self.spent_by_analyst(dataset)
-                if not spent + cost <= cap:
-                    left = cap - spent if spent <= cap else zero_like(cap)
-                    raise BudgetExceededError(
-                        f"{description!r} asks for {cost} but analyst {self.analyst!r} has only "
-                        f"{left} left on {dataset!r} (grant {cap}); nothing was read, released "
-                        "or charged.",
-                        requested=cost,
-                        remaining=left,
-                    )
-            return super().record_charge(
-                dataset,
-                cost,
-                description,
-                principal=self.principal,
-                request_id=request_id,
-                fingerprint=fingerprint,
+        if principal != self.principal:
+            raise LedgerError(
+                f"analyst {self.analyst!r}'s ledger records charges as {self.principal!r}, not "
+                f"{principal!r}: a charge under another name would escape the grant."
+            )
+        spent = self._spent_in(conn, dataset, total, self.principal)
+        if not spent + cost <= cap:
+            left = cap - spent if spent <= cap else zero_like(cap)
+            raise BudgetExceededError(
+                f"{description!r} asks for {cost} but analyst {self.analyst!r} has only "
+                f"{left} left on {dataset!r} (grant {cap}); nothing was read, released "
+                "or charged.",
+                requested=cost,
+                remaining=left,
             )

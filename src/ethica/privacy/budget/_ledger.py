@@ -16,7 +16,11 @@ Proof obligations:
 * Atomic check-and-spend: :meth:`Ledger.record_charge` runs ``BEGIN IMMEDIATE`` (the SQLite
   write lock), recomputes the spent total from the charges table, and inserts the charge only
   if ``spent + cost <= total``; concurrent processes are serialised by the lock, so the
-  ledger never spends more than its total.
+  ledger never spends more than its total. A subclass adds its own cap in
+  :meth:`Ledger._check_charge`, which runs inside the same transaction (one lock, one
+  round trip). Spent totals are exact sums of every charge; each ledger keeps the sum it last
+  read and adds only the charges recorded since (ids only grow and a charge's cost never
+  changes), so a check costs the same after a million charges as after ten.
 * Durability: WAL journal with ``synchronous=FULL``; a charge is committed *before*
   :meth:`Ledger.charge` yields, so killing the process at any later point cannot lose it,
   and killing it earlier leaves no trace.
@@ -260,6 +264,8 @@ class Ledger:
             self._make_parent()
         self._lock = threading.RLock()
         self._conn = self._connect()
+        # (dataset, principal) -> (largest charge id summed, exact sum): see _spent_in
+        self._sums: dict[tuple[str, str | None], tuple[int, Budget]] = {}
 
     # ----------------------------------------------------------------- opening
     def _make_parent(self) -> None:
@@ -446,7 +452,7 @@ class Ledger:
         with self._read() as conn:
             row = self._dataset_row(conn, name)
             total = _load(row[1])
-            spent = _spent(conn, name, total)
+            spent = self._spent_in(conn, name, total)
             count = conn.execute(
                 "SELECT count(*) FROM charges WHERE dataset = ?", (name,)
             ).fetchone()[0]
@@ -457,7 +463,47 @@ class Ledger:
         """Exact sum of the charges on ``name`` (any status), or of one ``principal``'s."""
         with self._read() as conn:
             total = _load(self._dataset_row(conn, name)[1])
-            return _spent(conn, name, total, principal)
+            return self._spent_in(conn, name, total, principal)
+
+    def _spent_in(
+        self, conn: sqlite3.Connection, name: str, total: Budget, principal: str | None = None
+    ) -> Budget:
+        """Exact sum of every charge on ``name`` (any status: spent budget is never refunded),
+        or of ``principal``'s charges only, read on ``conn`` under this ledger's lock.
+
+        Incremental: the sum last read is kept with the largest charge id in it, and only
+        charges with a larger id are read and added. Exact, because ids only grow (SQLite's
+        ``AUTOINCREMENT``, assigned under the write lock, so a charge committed later always
+        has a larger id than every charge visible before), a charge's cost is never updated,
+        and no charge is ever deleted.
+        """
+        key = (name, principal)
+        last, spent = self._sums.get(key, (0, zero_like(total)))
+        query, values = "SELECT id, cost FROM charges WHERE dataset = ? AND id > ?", [name, last]
+        if principal is not None:
+            query, values = query + " AND principal = ?", [*values, principal]
+        for charge_id, text in conn.execute(query + " ORDER BY id", values):
+            spent, last = spent + _load(text), charge_id
+        self._sums[key] = (last, spent)
+        return spent
+
+    def _check_charge(
+        self,
+        conn: sqlite3.Connection,
+        dataset: str,
+        cost: Budget,
+        description: str,
+        principal: str,
+        total: Budget,
+    ) -> None:
+        """A subclass's own check of a new charge, inside :meth:`record_charge`'s write
+        transaction (after the replay check, before the dataset's total is checked).
+
+        Raise to refuse the charge (nothing is recorded); read spent totals with
+        :meth:`_spent_in` on ``conn``. The SQLite write lock is held, so nothing read here can
+        change before the charge is inserted, in any thread or process. The base ledger adds
+        no check.
+        """
 
     def datasets(self) -> list[DatasetStatus]:
         """Status of every dataset, by name."""
@@ -518,7 +564,9 @@ class Ledger:
                 existing = _charges(conn, "dataset = ? AND request_id = ?", (dataset, request_id))
                 if existing:
                     return _replayed(existing[0], cost, fingerprint, self.path)
-            remaining = total - _spent(conn, dataset, total)
+            who = principal or self.principal
+            self._check_charge(conn, dataset, cost, description, who, total)
+            remaining = total - self._spent_in(conn, dataset, total)
             if not cost <= remaining:
                 raise BudgetExceededError(
                     f"charge {cost} for {description!r} exceeds the budget left on "
@@ -534,7 +582,7 @@ class Ledger:
                     dataset,
                     _dump(cost),
                     description,
-                    principal or self.principal,
+                    who,
                     _now(),
                     request_id,
                     fingerprint,
@@ -694,20 +742,6 @@ def _row(conn: sqlite3.Connection, name: str) -> _DatasetRow | None:
         (name,),
     ).fetchone()
     return None if row is None else (row[0], row[1], row[2], row[3], row[4])
-
-
-def _spent(
-    conn: sqlite3.Connection, name: str, total: Budget, principal: str | None = None
-) -> Budget:
-    """Exact sum of every charge on ``name`` (any status: spent budget is never refunded),
-    or of ``principal``'s charges only."""
-    spent = zero_like(total)
-    query, values = "SELECT cost FROM charges WHERE dataset = ?", [name]
-    if principal is not None:
-        query, values = query + " AND principal = ?", [name, principal]
-    for (text,) in conn.execute(query, values):
-        spent = spent + _load(text)
-    return spent
 
 
 def _charges(
