@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ethica.privacy import ZCDP, ApproxDP, PureDP
+from ethica.privacy import ZCDP, ApproxDP, Ledger, PureDP
 from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.release._noise import LaplaceNoise, Noise
 from ethica.privacy.release._sensitivity import Sensitivity
 from ethica.privacy.stream import (
     MECHANISMS,
+    Stream,
+    StreamSpec,
     UserWindow,
     build_strategy,
     series_sensitivity,
@@ -185,3 +188,25 @@ def test_block_bounded_series_keeps_its_claim_and_ignoring_displacement_is_caugh
     two_d = Sensitivity(Fraction(2 * cap), Fraction(2 * cap))  # the window's cells alone
     control = _audit(exact, spend(two_d, claim), pair, claim)
     assert control.epsilon_lower_bound > 1, control.to_frame()
+
+
+def test_the_audited_values_are_the_streams(tmp_path: Path) -> None:
+    """The audits bound the whole table in one engine query, each bucket on its own; a real
+    stream appends one file per bucket. Both give the same exact values (on both data sets of
+    the pair), so the audited measurement ``R x`` is the stream's."""
+    exact, pair = _stream_case("tree")
+    for i, data in enumerate((pair.first, pair.second)):
+        ledger = Ledger(tmp_path / f"l{i}.sqlite3")
+        ledger.create_dataset("v", PureDP(1), privacy_unit=UNIT.to_dict())
+        spec = StreamSpec(
+            name="s", dataset="v", unit=UNIT, start=START, horizon=HORIZON, budget=PureDP(1),
+            mechanism="tree", time="t",
+        )  # fmt: skip
+        with Stream.create(spec, ledger) as stream:
+            for day in range(HORIZON):
+                path = tmp_path / f"{i}-{day}.parquet"
+                data[(data["t"] - START).dt.days == day].to_parquet(path)
+                stream.append(spec.bucket_start(day), path)
+            stored = stream._store.exact("s", HORIZON, 1)
+        strategy = build_strategy("tree", HORIZON)
+        np.testing.assert_array_equal(strategy.matrix @ stored[:, 0], exact(data))
