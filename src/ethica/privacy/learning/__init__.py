@@ -11,6 +11,8 @@
   (2018) with a private protected attribute (Jagielski et al. 2019): exponential-mechanism
   best responses over a finite public class (:func:`stump_hypotheses`,
   :func:`public_hypotheses`), violations measured from noisy counts.
+- :func:`private_frontier`: the three-way frontier error × unfairness × epsilon of the DP
+  fair learners, with Wilson and Newcombe intervals.
 - :func:`privacy_cost_by_group`: who pays for privacy — accuracy, FPR and FNR by protected
   group for each model, with Wilson intervals (Bagdasaryan, Poursaeed & Shmatikov 2019).
 
@@ -26,6 +28,11 @@ from ethica.privacy.learning._fair_reduction import DPExponentiatedGradient
 from ethica.privacy.learning._hypotheses import public_hypotheses, stump_hypotheses
 from ethica.privacy.learning._linear import DPLinearRegression
 from ethica.privacy.learning._logistic import DPLogisticRegression
+from ethica.privacy.learning._private_frontier import (
+    PrivateFrontierPoint,
+    PrivateFrontierResult,
+    private_frontier,
+)
 from ethica.privacy.learning._who_pays import GroupCost, PrivacyCostResult, privacy_cost_by_group
 
 __all__ = [
@@ -35,7 +42,10 @@ __all__ = [
     "DPThresholdOptimizer",
     "GroupCost",
     "PrivacyCostResult",
+    "PrivateFrontierPoint",
+    "PrivateFrontierResult",
     "privacy_cost_by_group",
+    "private_frontier",
     "public_hypotheses",
     "stump_hypotheses",
 ]
