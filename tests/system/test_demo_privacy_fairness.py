@@ -14,6 +14,8 @@ from ethica.workflows._demo import _scored, train_ordinary_model
 from ethica.workflows._demo_privacy_fairness import (
     DEMO_EPSILONS,
     DRAWS,
+    FRONTIER_BOUNDS,
+    FRONTIER_EPSILONS,
     PrivacyFairnessRun,
     run_privacy_fairness,
     sections_of,
@@ -41,7 +43,7 @@ def test_private_model_costs_membership_and_private_audit(
 ) -> None:
     exact = scored_and_exact[1]
     run, messages = run  # type: ignore[assignment]
-    assert len(messages) == 3
+    assert len(messages) == 4
     # every model, every group: DRAWS DP models per epsilon plus the non-private ceiling
     models = {r.model for r in run.cost.rows}
     assert len(models) == 1 + DRAWS * len(DEMO_EPSILONS)
@@ -66,17 +68,35 @@ def test_private_model_costs_membership_and_private_audit(
             assert d.verdict == verdicts[(d.name, d.attributes)], d
     ratio = run.private.privacy.median_width_ratio("selection_rate")
     assert ratio is not None and ratio > 1.0
+    # the three-way frontier: both learners, every (epsilon, bound), plus no-noise references
+    frontier = run.frontier
+    assert frontier is not None
+    assert len(frontier.points) == 2 * len(FRONTIER_BOUNDS) * (len(FRONTIER_EPSILONS) + 1)
+    by = {(p.learner, p.epsilon, p.bound): p for p in frontier.points}
+    for learner in ("reduction", "postprocessing"):
+        tight = by[(learner, None, FRONTIER_BOUNDS[0])]
+        loose = by[(learner, None, FRONTIER_BOUNDS[-1])]
+        # measured without noise: tight 0.007-0.013, loose 0.068-0.070
+        assert tight.disparity < 0.03 < loose.disparity
+        largest = by[(learner, FRONTIER_EPSILONS[-1], FRONTIER_BOUNDS[0])]
+        assert largest.disparity < 0.03  # at eps 5 the noise barely matters (0.008-0.013)
 
 
 @pytest.mark.slow
 def test_sections_render_with_figures(run: tuple[PrivacyFairnessRun, list[str]]) -> None:
     sections = sections_of(run[0])
-    assert [s.id for s in sections] == ["privacy-fairness-learning", "privacy-fairness-audit"]
-    learning, audited = sections
+    assert [s.id for s in sections] == [
+        "privacy-fairness-learning",
+        "privacy-fairness-audit",
+        "privacy-fairness-frontier",
+    ]
+    learning, audited, frontier = sections
+    assert "<svg" in frontier.html and "Pareto (3-way)" in frontier.html
+    assert re.search(r"gap 0\.\d{3} at ε=0\.05", frontier.lead)
     assert "<svg" in learning.html and "<svg" in audited.html
     assert "Membership inference" in learning.html and "leaks" in learning.html
     assert re.search(r"AUC falls from 0\.\d\d without noise", learning.lead)
     assert re.search(r"\d+ of \d+ verdicts agree with the exact audit", audited.lead)
-    assert "three-way frontier" in learning.html  # out of scope, and said so
+    assert "three-way frontier" in learning.html  # pointed to
     page = Report("t", "s", sections).render()
-    assert page.count("<svg") >= 2
+    assert page.count("<svg") >= 3

@@ -6,7 +6,10 @@ Reads only result objects, never rows:
   each epsilon (:class:`ethica.privacy.learning.PrivacyCostResult`; Bagdasaryan, Poursaeed &
   Shmatikov 2019), with the membership attack's AUC at each epsilon;
 - :func:`private_audit_section`: a private audit next to the exact one, interval by interval,
-  verdict by verdict, and what privacy cost in interval width.
+  verdict by verdict, and what privacy cost in interval width;
+- :func:`private_frontier_section`: the three-way frontier error × unfairness × epsilon of
+  the DP fair learners (:class:`ethica.privacy.learning.PrivateFrontierResult`; Jagielski et
+  al. 2019).
 """
 
 from __future__ import annotations
@@ -23,15 +26,14 @@ from ethica.report._page import Section, render_template
 if TYPE_CHECKING:
     from ethica.fairness import AuditResult
     from ethica.fairness._private_audit import PrivateAuditResult
-    from ethica.privacy.learning import PrivacyCostResult
+    from ethica.privacy.learning import PrivacyCostResult, PrivateFrontierResult
 
-__all__ = ["dp_learning_cost_section", "private_audit_section"]
+__all__ = ["dp_learning_cost_section", "private_audit_section", "private_frontier_section"]
 
 _OUT_OF_SCOPE = (
-    "Not shown here: fair learning when the protected attribute is private. Private "
-    "post-processing (Jagielski et al. 2019) is in ethica.privacy.learning "
-    "(DPThresholdOptimizer); the private exponentiated gradient and the three-way frontier "
-    "error × unfairness × ε are the next step of this story."
+    "Fair learning when the protected attribute itself is private (Jagielski et al. 2019: "
+    "private post-processing and private exponentiated gradient) is the section 'the "
+    "three-way frontier' below."
 )
 
 
@@ -374,3 +376,146 @@ def _interval(iv: Any) -> str:
     if iv.value is None:
         return "–"
     return f"{iv.value:+.3f} [{_fmt(iv.ci_low)}, {_fmt(iv.ci_high)}]"
+
+
+#: What each learner is called on the page.
+_LEARNER_NAMES = {
+    "reduction": "DP exponentiated gradient (no group at predict)",
+    "postprocessing": "DP post-processing (group at predict)",
+}
+
+
+def frontier_frame(result: PrivateFrontierResult) -> pd.DataFrame:
+    """One row per point with a budget label (``"ε=0.5"``, ``"no noise"``) and learner name."""
+    frame = result.to_frame()
+    frame["budget"] = [
+        "no noise" if pd.isna(e) else f"ε={e:g}" for e in frame["epsilon"].astype(float)
+    ]
+    frame["learner_name"] = frame["learner"].map(_LEARNER_NAMES)
+    return frame
+
+
+def _frontier_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    order = list(dict.fromkeys(frame.sort_values("epsilon", na_position="last")["budget"]))
+    color = alt.Color(
+        "budget:N", sort=order, scale=alt.Scale(scheme="viridis"),
+        legend=alt.Legend(orient="bottom", title="privacy budget of each fit"),
+    )  # fmt: skip
+    shape = alt.Shape("bound:N", legend=alt.Legend(orient="bottom", title="parity bound"))
+    x = alt.X("disparity:Q", title="demographic-parity gap on Adult test")
+    y = alt.Y("error:Q", title="error on Adult test", scale=alt.Scale(zero=False))
+    base = alt.Chart(frame)
+    layers = [
+        base.mark_rule(opacity=0.5).encode(x="disparity_ci_low:Q", x2="disparity_ci_high:Q",
+                                           y=y, color=color),
+        base.mark_rule(opacity=0.5).encode(x=x, y="error_ci_low:Q", y2="error_ci_high:Q",
+                                           color=color),
+        base.mark_point(filled=True, size=70).encode(
+            x=x, y=y, color=color, shape=shape,
+            tooltip=["learner", "budget", "bound", "error", "disparity", "disparity_min",
+                     "disparity_max", "fits", "pareto"],
+        ),
+    ]  # fmt: skip
+    chart = (
+        alt.layer(*layers, data=frame)
+        .properties(width=PAGE_WIDTH // 2 - 90, height=300)
+        .facet(column=alt.Column("learner_name:N", title=None))
+    )
+    return cast(alt.TopLevelMixin, chart.configure_view(stroke=None))
+
+
+def _gap_story(frame: pd.DataFrame) -> str:
+    """One sentence per learner at the tightest bound: the gap at the smallest and largest
+    budget (and without noise, when measured)."""
+    tight = frame[frame["bound"] == frame["bound"].min()]
+    parts = []
+    for learner, rows in tight.groupby("learner", sort=False):
+        private = rows[rows["epsilon"].notna()].sort_values("epsilon")
+        if private.empty:
+            continue
+        first, last = private.iloc[0], private.iloc[-1]
+        text = (
+            f"{_LEARNER_NAMES.get(str(learner), learner)}: gap {first['disparity']:.3f} at "
+            f"{first['budget']}, {last['disparity']:.3f} at {last['budget']}"
+        )
+        free = rows[rows["epsilon"].isna()]
+        if not free.empty:
+            text += f", {free.iloc[0]['disparity']:.3f} without noise"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def private_frontier_section(
+    result: PrivateFrontierResult,
+    *,
+    section_id: str = "privacy-fairness-frontier",
+    title: str = "Fair learning with a private protected attribute: the three-way frontier",
+) -> Section:
+    """Error × unfairness × epsilon of the DP fair learners, with intervals (module doc)."""
+    frame = frontier_frame(result)
+    bound = float(frame["bound"].min())
+    lead = (
+        f"Two DP fair learners fitted on Adult with the sex column private, over a grid of "
+        f"budgets and parity bounds ({len(frame)} points, {result.n_test:,} test rows). At "
+        f"the bound {bound:g}: {_gap_story(frame)}. Jagielski et al. (2019) show the trade "
+        "is milder when the group may be used at predict time (post-processing): compare "
+        "the two panels."
+    )
+    rows = [
+        [
+            _LEARNER_NAMES.get(str(r.learner), r.learner),
+            r.budget,
+            f"{r.bound:g}",
+            f"{r.error:.3f} [{r.error_ci_low:.3f}, {r.error_ci_high:.3f}]",
+            f"{r.disparity:.3f} [{r.disparity_ci_low:.3f}, {r.disparity_ci_high:.3f}]",
+            f"{r.disparity_min:.3f}–{r.disparity_max:.3f}",
+            "yes" if r.pareto else "",
+        ]
+        for r in frame.itertuples()
+    ]
+    html = render_template(
+        "privacy_fairness.html.j2",
+        figures=[
+            {
+                "title": (
+                    "Error against demographic-parity gap on Adult test for each learner, "
+                    "budget and bound: each point the expected classifier over its fits, "
+                    f"whiskers {result.confidence:.0%} Wilson (error) and Newcombe (gap) "
+                    "intervals"
+                ),
+                "svg": chart_to_svg(_frontier_chart(frame)),
+            }
+        ],
+        tables=[
+            {
+                "title": "The three-way frontier (gap range: over the individual noisy fits)",
+                "columns": [
+                    "learner",
+                    "budget",
+                    "bound",
+                    "error [CI]",
+                    "gap [CI]",
+                    "gap range",
+                    "Pareto (3-way)",
+                ],
+                "rows": rows,
+            }
+        ],
+        notes=[
+            "Adult train is split: the first half stands for public data (the reduction's "
+            "finite hypothesis class: best responses on it for a grid of multipliers; the "
+            "post-processing's scorer), the second half is private. The features leave out "
+            "the sex column; the budget protects the private rows, sex included.",
+            "DP exponentiated gradient: exponential-mechanism best responses over the public "
+            "class, constraint violations from exact-noise counts, the rounds composed in "
+            "pure DP; DP post-processing: one noisy score histogram per group and label. "
+            "Each ε is one fit's whole budget (add/remove neighbours).",
+            f"A point is the classifier that runs one of its {int(frame['fits'].max())} fits "
+            "at random; the intervals cover test-set sampling for it, the gap range shows "
+            "how far one deployed fit can be from it. 'No noise' fits the same learner with "
+            "a budget so large that no count moves (a reference, not a private model).",
+            f"Total budget of the private fits: ε = {result.total_epsilon:g} (a frontier "
+            "spends one budget per fit).",
+        ],
+    )
+    return Section(id=section_id, title=title, html=html, lead=lead)

@@ -11,6 +11,14 @@
 2. **A private audit next to the exact one.** The ordinary model's decisions on Adult test,
    audited exactly and under ``PureDP(1)`` with declared groups; the private audit's
    intervals are compared with the exact ones.
+3. **Fair learning with a private protected attribute: the three-way frontier.** Adult train
+   is cut in two: the first half is treated as public (it gives the finite hypothesis class of
+   :class:`~ethica.privacy.learning.DPExponentiatedGradient` and the scorer of
+   :class:`~ethica.privacy.learning.DPThresholdOptimizer`), the second as private (its sex
+   column is what the budget protects). Both DP fair learners run over a grid of epsilons
+   and demographic-parity bounds (:func:`~ethica.privacy.learning.private_frontier`) and are
+   measured on Adult test: error × unfairness × epsilon. The features of this part leave
+   out the sex column, so the reduction's classifiers never read it.
 
 Encoding: numeric columns scaled into [0, 1] by declared public ranges, categories one-hot,
 so every row has norm at most ``sqrt(5 + number of categorical columns)``: ``data_norm`` is
@@ -30,12 +38,14 @@ import pandas as pd
 if TYPE_CHECKING:
     from ethica.fairness import AuditResult
     from ethica.fairness._private_audit import PrivateAuditResult
-    from ethica.privacy.learning import PrivacyCostResult
+    from ethica.privacy.learning import PrivacyCostResult, PrivateFrontierResult
     from ethica.report import Section
 
 __all__ = [
     "AUDIT_EPSILON",
     "DEMO_EPSILONS",
+    "FRONTIER_BOUNDS",
+    "FRONTIER_EPSILONS",
     "MembershipPoint",
     "PrivacyFairnessRun",
     "privacy_fairness_sections",
@@ -78,6 +88,15 @@ GROUPS = {
 MEMBERS, SPLITS, MEMBERSHIP_C = 150, 6, 1e4
 #: "No noise": an epsilon so large the DP learner is the ordinary one.
 NO_NOISE = 1e6
+#: The three-way frontier's grid: budgets of each fit, demographic-parity bounds, fits per
+#: point, and the public half's multiplier grid (the reduction's hypothesis class).
+FRONTIER_EPSILONS = (0.05, 0.5, 5.0)
+FRONTIER_BOUNDS = (0.01, 0.05)
+FRONTIER_REPEATS = 2
+FRONTIER_HYPOTHESES = 12
+#: Public rows the hypothesis class is fitted on (a sample of the public half: enough for
+#: 14 classifiers, and fast).
+FRONTIER_PUBLIC_ROWS = 4000
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,7 @@ class PrivacyFairnessRun:
     exact: AuditResult
     private: PrivateAuditResult
     chance_sd: float
+    frontier: PrivateFrontierResult | None = None
 
 
 def encode(frame: pd.DataFrame, columns: pd.Index | None = None) -> pd.DataFrame:
@@ -147,6 +167,34 @@ def _membership(train: pd.DataFrame, seed: int) -> tuple[tuple[MembershipPoint, 
         )
     chance_sd = math.sqrt((2 * MEMBERS + 1) / (12 * MEMBERS**2)) / math.sqrt(SPLITS)
     return tuple(points), chance_sd
+
+
+def _frontier(train: pd.DataFrame, test: pd.DataFrame) -> PrivateFrontierResult:
+    """The three-way frontier on Adult (module docstring, part 3)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from ethica.fairness import DemographicParity
+    from ethica.privacy.learning import private_frontier, public_hypotheses
+
+    frame = encode(train)
+    features = [c for c in frame.columns if not c.startswith("sex_")]
+    X = frame[features].to_numpy()
+    X_test = encode(test, frame.columns)[features].to_numpy()
+    y, sex = _income(train), train["sex"].astype(str).to_numpy()
+    half = X.shape[0] // 2
+    public, private = slice(0, min(half, FRONTIER_PUBLIC_ROWS)), slice(half, None)
+    spec = DemographicParity(difference_bound=FRONTIER_BOUNDS[0])
+    hypotheses = public_hypotheses(
+        X[public], y[public], sensitive_features=sex[public], constraints=spec,
+        estimator=LogisticRegression(max_iter=300), grid_size=FRONTIER_HYPOTHESES,
+    )  # fmt: skip
+    scorer = LogisticRegression(max_iter=1000).fit(X[public], y[public])
+    return private_frontier(
+        X[private], y[private], sex[private], X_test, _income(test),
+        test["sex"].astype(str).to_numpy(), groups=GROUPS["sex"], constraints=spec,
+        epsilons=FRONTIER_EPSILONS, bounds=FRONTIER_BOUNDS, hypotheses=hypotheses,
+        scorer=scorer, repeats=FRONTIER_REPEATS,
+    )  # fmt: skip
 
 
 def run_privacy_fairness(
@@ -205,7 +253,12 @@ def run_privacy_fairness(
         harm=exact.harm,
     )
     assert isinstance(private, PrivateAuditResult)
-    return PrivacyFairnessRun(cost, attribute, membership, exact, private, chance_sd)
+    step(
+        "Privacy and fairness: the three-way frontier (DP fair learners at ε in "
+        f"{FRONTIER_EPSILONS}, bounds {FRONTIER_BOUNDS})"
+    )
+    frontier = _frontier(train, test)
+    return PrivacyFairnessRun(cost, attribute, membership, exact, private, chance_sd, frontier)
 
 
 def sections_of(run: PrivacyFairnessRun) -> tuple[Section, ...]:
@@ -213,14 +266,18 @@ def sections_of(run: PrivacyFairnessRun) -> tuple[Section, ...]:
     from ethica.report._privacy_fairness_section import (
         dp_learning_cost_section,
         private_audit_section,
+        private_frontier_section,
     )
 
-    return (
+    sections = (
         dp_learning_cost_section(
             run.cost, run.membership, chance_sd=run.chance_sd, data_norm=DATA_NORM
         ),
         private_audit_section(run.exact, run.private),
     )
+    if run.frontier is None:
+        return sections
+    return (*sections, private_frontier_section(run.frontier))
 
 
 def privacy_fairness_sections(
@@ -231,7 +288,8 @@ def privacy_fairness_sections(
     train: pd.DataFrame | None = None,
     test: pd.DataFrame | None = None,
 ) -> tuple[Section, ...]:
-    """The demo's two sections: who pays for a private model, and a private audit."""
+    """The demo's three sections: who pays for a private model, a private audit, and fair
+    learning with a private protected attribute (the three-way frontier)."""
     return sections_of(
         run_privacy_fairness(scored, exact, progress=progress, train=train, test=test)
     )
