@@ -55,6 +55,8 @@ def test_create_charges_the_horizon_once_and_appends_release_each_bucket(
         first = stream.append("2026-03-01", _day(tmp_path / "d0.parquet", 0))
         second = stream.append("2026-03-02", _day(tmp_path / "d1.parquet", 1))
         assert second.running[0] != first.running[0] and len(second.daily) == 2
+        assert first.bounding["report"].startswith("not offered for streams")
+        assert "max_rows=1" in first.bounding["rows_dropped_by_caps"]  # words, no numbers
         again = stream.append("2026-03-02", tmp_path / "d0.parquet")  # other file: not read
         assert again.replayed and again.to_dict() == second.to_dict() and again == second
     history = ledger.history("visits")

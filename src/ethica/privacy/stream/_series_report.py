@@ -123,15 +123,21 @@ def plan_report(
     )
 
 
-def bounding_notes(unit: UserWindow, *, keyed: bool, measured: bool) -> dict[str, str]:
-    """What bounding may have removed, without any number from the data (no report asked)."""
+def bounding_notes(
+    unit: UserWindow, *, keyed: bool, measured: bool, stream: bool = False
+) -> dict[str, str]:
+    """What bounding may have removed, without any number from the data (no report asked,
+    or a stream's bucket, for which no report is offered)."""
     per_block = (
         f"{unit.max_keys} key(s) per user per bucket"
         if unit.max_buckets is None
         else f"{unit.max_buckets * unit.max_keys} (bucket, key) cells per user per block"
     )
     notes = {
-        "report": "not requested: pass bounding_share (a fraction of the budget) to release "
+        "report": "not offered for streams: how many users the caps cut and how many values "
+        "the bounds clamped is not released"
+        if stream
+        else "not requested: pass bounding_share (a fraction of the budget) to release "
         "how many users the caps cut and how many values the bounds clamped, under DP",
         "rows_dropped_by_caps": f"not released: rows beyond {per_block} and beyond "
         f"max_rows={unit.max_rows} rows per cell were dropped; how many depends on the data",

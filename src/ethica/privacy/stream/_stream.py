@@ -62,6 +62,7 @@ from ethica.privacy.release._noise import Noise
 from ethica.privacy.stream._budget import check_law
 from ethica.privacy.stream._intervals import point_half_widths
 from ethica.privacy.stream._plan import stream_noise
+from ethica.privacy.stream._series_report import bounding_notes
 from ethica.privacy.stream._specs import check_mapping, release_from_dict
 from ethica.privacy.stream._state import StreamStore, sidecar_path
 from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
@@ -257,6 +258,8 @@ class DayRelease(Result):
     ``daily[k] ± daily_half_width`` and ``running[k] ± running_half_width`` cover the bounded
     statistic with probability at least ``confidence`` (``interval = "exact"``: the exact law
     of the noise sum) or approximately (``"normal"``: the normal law with the exact variance).
+    ``bounding`` says in words what the bucket's bounding may have removed (no number from
+    the data; releases stored before it existed have none).
     """
 
     stream: str
@@ -270,6 +273,7 @@ class DayRelease(Result):
     confidence: float
     interval: str
     mechanism: str
+    bounding: dict[str, Any] = field(default_factory=dict)
     replayed: bool = field(default=False, compare=False)
 
     _not_serialised = ("replayed",)
@@ -520,7 +524,11 @@ class Stream:
             confidence=spec.confidence,
             interval="exact" if strategy.integer_weights else "normal",
             mechanism=spec.mechanism,
-        )
+            bounding=bounding_notes(
+                spec.unit, keyed=spec.key is not None, measured=spec.measure is not None,
+                stream=True,
+            ),
+        )  # fmt: skip
         return release.to_dict(), today, measured
 
 
