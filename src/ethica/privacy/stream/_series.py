@@ -31,6 +31,12 @@ is arbitrary, so the new cells can come first). Note the displacement: a window 
 blocks can change up to ``4 D`` cells, not ``2 D``. ``tests/unit/stream/test_series.py``
 checks ``C`` against a brute force over every user, window and hash order on small grids.
 
+Options
+-------
+``bounding_share`` spends a fraction of the budget on a DP report of what bounding did
+(:mod:`._series_report`); ``running`` also releases every key's running totals with a
+continual-release mechanism (:mod:`._series_running`).
+
 Privacy contract (``DESIGN.md``)
 --------------------------------
 Free checks (columns, types, keys, the ledger dataset's unit and budget kind) first; then the
