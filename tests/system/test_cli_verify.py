@@ -134,8 +134,15 @@ def test_verify_audits_each_query_at_the_budget_left_after_the_bounding_report(
     document = json.loads(out.read_text(encoding="utf-8"))
     for query in document["queries"][:-1]:
         assert query["audit"]["claimed"] == PureDP(Fraction(1, 4)).to_dict()
-    assert [q["name"] for q in document["queries"]][-1] == "bounding report"
-    assert document["queries"][-1]["audit"] is None  # listed as not audited, never as "ok"
+    whole = document["queries"][-1]
+    assert whole["name"] == "the whole release with its bounding report"
+    assert whole["audit"]["claimed"] == PureDP(1).to_dict()  # queries and report together
+    assert whole["audit"]["epsilon_lower_bound"] <= 1
+    assert any(
+        c["component"].startswith("report")
+        for p in whole["audit"]["pairs"]
+        for c in p["sensitivity"]
+    )
 
 
 def test_verify_exits_3_when_the_real_command_audits_a_broken_release(

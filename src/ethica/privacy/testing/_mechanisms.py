@@ -15,6 +15,10 @@ is NaN). Three kinds:
   rejection sampler (:mod:`ethica.privacy.noise._selection`), keeping every accepted proposal
   (each is an independent exact draw). Under user-level privacy the aggregation is repeated
   (``aggregations`` times) so that the randomised bounding of the neighbour's rows is covered.
+* :class:`ReportedQueryMechanism`: the same release with its DP bounding report
+  (``Session.evaluate(..., bounding_share=...)``): the queries spend ``1 - bounding_share`` of
+  the budget, the report's noisy counts (users capped, values clamped) the rest; both are
+  features, so the audit tests the whole release against the whole budget.
 * :class:`CallableMechanism`: any ``f(data) -> output`` (a number, an array, a mapping, a
   pandas object or an ethica :class:`~ethica.privacy.Release`), called ``runs`` times. An
   exception is an output too (feature ``raised``): a mechanism that fails on one data set and
@@ -41,11 +45,15 @@ from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.noise._bernoulli import bernoulli_exp_array
 from ethica.privacy.noise._random import uniform_below
 from ethica.privacy.noise._selection import _gaps
+from ethica.privacy.release._cells import Component, noise_vector, share
 from ethica.privacy.release._evaluate import (
     Aggregates,
     Part,
     PartAggregate,
+    _report_plan,
+    _ReportGroup,
     aggregate_parts,
+    bounding_mechanisms,
     check_parts,
     release_from_aggregates,
     selection_epsilon,
@@ -59,6 +67,7 @@ __all__ = [
     "CallableMechanism",
     "Mechanism",
     "QueryMechanism",
+    "ReportedQueryMechanism",
     "Samples",
     "VectorisedMechanism",
     "flatten_output",
@@ -372,6 +381,111 @@ class QueryMechanism:
         for part, agg in quantiles:
             features.update(_quantile_draws(part, agg, self.unit, runs))
         return features
+
+
+@dataclass(frozen=True)
+class ReportedQueryMechanism(QueryMechanism):
+    """:class:`QueryMechanism` with the release's DP bounding report (module docstring).
+
+    Parameters
+    ----------
+    bounding_share
+        The share of ``budget`` the report spends (as ``Session.evaluate``'s
+        ``bounding_share``); the queries spend the rest.
+    """
+
+    bounding_share: Fraction = Fraction(1, 10)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        fraction = Fraction(self.bounding_share)
+        if not 0 < fraction < 1:
+            raise InvalidParameterError(
+                f"bounding_share must lie strictly between 0 and 1, got {self.bounding_share!r}."
+            )
+        parts = tuple(_parts(self.query, share(self.budget, 1 - fraction)))
+        if bounding_mechanisms(parts, self.unit) == 0:
+            raise InvalidParameterError(
+                f"{self.query.describe()} under this unit neither caps users nor clamps values: "
+                "it has no bounding report to audit; use QueryMechanism."
+            )
+        object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "bounding_share", fraction)
+
+    def report_plan(self) -> list[_ReportGroup]:
+        """The report's noisy vectors and their sensitivities: the release's own plan."""
+        return _report_plan(self.parts, self.unit)
+
+    @property
+    def report_budget(self) -> Budget:
+        """What the bounding report spends."""
+        return share(self.budget, self.bounding_share)
+
+    def check(self, data: pd.DataFrame) -> None:
+        """The release's free checks, the report's included."""
+        check_parts(
+            data,
+            list(self.parts),
+            self.unit,
+            confidence=self.confidence,
+            bounding_budget=self.report_budget,
+        )
+
+    def aggregate(self, data: pd.DataFrame) -> Aggregates:
+        """The exact aggregate and bounding counts of ``data`` (one engine run)."""
+        return aggregate_parts(data, list(self.parts), self.unit, bounding_report=True)
+
+    def draw(self, aggregates: Aggregates, runs: int) -> dict[str, FloatArray]:
+        """The queries' features, plus ``runs`` noisy draws of every report count (its noise
+        and sensitivity from the release's own report plan)."""
+        features = super().draw(Aggregates(aggregates.parts), runs)
+        groups = self.report_plan()
+        each = share(self.report_budget, Fraction(1, bounding_mechanisms(self.parts, self.unit)))
+        counted = {c.parts: c for c in aggregates.bounding}
+        for g, group in enumerate(groups):
+            counts = counted[group.parts]
+            if group.capped is not None and counts.users_capped is not None:
+                values = np.full(runs, counts.users_capped, dtype=np.int64)
+                noisy = noise_vector(
+                    Component("users_capped", values, Fraction(1)),
+                    group.capped,
+                    each,
+                    self.confidence,
+                )
+                features[f"report{g}: users capped"] = noisy.noisy.astype(float)
+            for clamp, below, above in counts.clamped:
+                values = np.tile(np.array([below, above], dtype=np.int64), runs)
+                noisy = noise_vector(
+                    Component(clamp.label(), values, Fraction(1)),
+                    group.clamp_sensitivity,
+                    each,
+                    self.confidence,
+                )
+                pairs = noisy.noisy.astype(float).reshape(runs, 2)
+                features[f"report{g}: {clamp.label()} below"] = pairs[:, 0]
+                features[f"report{g}: {clamp.label()} above"] = pairs[:, 1]
+        return features
+
+    def contribution(self, rows: pd.DataFrame) -> dict[str, tuple[int, Fraction]]:
+        """The queries' sensitivity test, plus the report's: the counts of ``rows`` alone
+        against the report's stated L1 sensitivities."""
+        out = super().contribution(rows)
+        groups = self.report_plan()
+        repeats = 1 if isinstance(self.unit, Rows) else self.aggregations
+        for _ in range(repeats):
+            counted = {c.parts: c for c in self.aggregate(rows).bounding}
+            for g, group in enumerate(groups):
+                counts = counted[group.parts]
+                found: list[tuple[str, int, Fraction]] = []
+                if group.capped is not None and counts.users_capped is not None:
+                    found.append(("users capped", counts.users_capped, group.capped.l1))
+                for clamp, below, above in counts.clamped:
+                    found.append((clamp.label(), below + above, group.clamp_sensitivity.l1))
+                for name, change, stated in found:
+                    key = f"report{g}: {name}"
+                    if key not in out or change > out[key][0]:
+                        out[key] = (change, stated)
+        return out
 
 
 def _stack_runs(agg: PartAggregate, runs: int) -> PartAggregate:
