@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ethica.data._bounding import ClampedSum
 from ethica.privacy import ZCDP, ApproxDP, Ledger, PureDP
 from ethica.privacy.budget._budgets import Budget
 from ethica.privacy.release._noise import LaplaceNoise, Noise
@@ -109,6 +110,42 @@ def test_stream_mechanism_keeps_its_claim_and_an_off_by_one_window_is_caught(nam
     assert result.epsilon_lower_bound <= 1, result.to_frame()
     # negative control: noise calibrated to a window of WINDOW - 1 buckets
     short, _ = stream_noise(strategy, dataclasses.replace(UNIT, window=WINDOW - 1), claim)
+    control = _audit(exact, short, pair, claim)
+    assert control.epsilon_lower_bound > 1, control.to_frame()
+
+
+SUM_HORIZON = 4
+SUM = ClampedSum("value", "x", 0.0, 2.0, 1.0)
+"""Clamped to [0, 2] on a grid of 1: a row adds at most ``B = 2`` units."""
+
+
+@pytest.mark.parametrize("name", MECHANISMS)
+def test_stream_sum_keeps_its_claim_and_a_row_bound_one_unit_short_is_caught(name: str) -> None:
+    """A sum over one-bucket windows: the adversary's rows hold 10 (clamped to 2, the most a
+    row adds); the control calibrates the noise to ``B - 1 = 1`` unit per row. Horizon 4:
+    the factorisation spreads a bucket over every later measurement, and fewer coordinates
+    keep the likelihood ratio's top event frequent enough to resolve."""
+    unit = dataclasses.replace(UNIT, window=1)
+    strategy = build_strategy(name, SUM_HORIZON)
+    first = int(np.argmax(window_norms(strategy, 1)[0]))
+    base = visits(SUM_HORIZON).assign(x=np.resize([0.0, 1.0, 2.0], len(visits(SUM_HORIZON))))
+    pair = add_rows(f"add a user in bucket {first}", base, rows_of("adv", [first]).assign(x=10.0))
+
+    def exact(data: pd.DataFrame) -> np.ndarray:
+        frame = series_frame(
+            data, unit, time="t", start=START, periods=SUM_HORIZON, by=None, keys=(), clamped=SUM,
+            block=1, max_cells=1,
+        )  # fmt: skip
+        x = grid_of(frame, by=None, keys=(), periods=SUM_HORIZON, clamped=SUM)
+        return np.asarray(strategy.matrix @ x).ravel()
+
+    claim = PureDP(1)
+    noise, sens = stream_noise(strategy, unit, claim, per_row=SUM.per_row())
+    assert SUM.per_row() == 2
+    assert LinearRelease.for_pair(exact, noise, pair, name).change_l1 == sens.l1
+    result = _audit(exact, noise, pair, claim)
+    assert result.epsilon_lower_bound <= 1, result.to_frame()
+    short, _ = stream_noise(strategy, unit, claim, per_row=SUM.per_row() - 1)
     control = _audit(exact, short, pair, claim)
     assert control.epsilon_lower_bound > 1, control.to_frame()
 
