@@ -32,7 +32,9 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 def test_each_fit_is_charged_and_recorded(ledger: Ledger, data: tuple) -> None:
     X, y = data
-    model = DPLogisticRegression(epsilon=0.4, data_norm=2.0, ledger=ledger, dataset="train")
+    model = DPLogisticRegression(
+        epsilon=0.4, data_norm=2.0, classes=(0, 1), ledger=ledger, dataset="train"
+    )
     model.fit(X, y)
     model.fit(X, y)
     status = ledger.status("train")
@@ -45,9 +47,13 @@ def test_each_fit_is_charged_and_recorded(ledger: Ledger, data: tuple) -> None:
 
 def test_over_budget_refused_before_reading(ledger: Ledger, data: tuple) -> None:
     X, y = data
-    DPLogisticRegression(epsilon=0.7, data_norm=2.0, ledger=ledger, dataset="train").fit(X, y)
+    DPLogisticRegression(
+        epsilon=0.7, data_norm=2.0, classes=(0, 1), ledger=ledger, dataset="train"
+    ).fit(X, y)
     with pytest.raises(BudgetExceededError):
-        DPLogisticRegression(epsilon=0.7, data_norm=2.0, ledger=ledger, dataset="train").fit(X, y)
+        DPLogisticRegression(
+            epsilon=0.7, data_norm=2.0, classes=(0, 1), ledger=ledger, dataset="train"
+        ).fit(X, y)
     assert ledger.status("train").charges == 1
 
 
@@ -60,7 +66,9 @@ def test_failure_after_charge_keeps_charge_and_says_nothing(
         raise RuntimeError("secret value 42.125 from the data")
 
     monkeypatch.setattr(logistic_module, "_newton", broken)  # fault injection after the charge
-    model = DPLogisticRegression(epsilon=0.5, data_norm=2.0, ledger=ledger, dataset="train")
+    model = DPLogisticRegression(
+        epsilon=0.5, data_norm=2.0, classes=(0, 1), ledger=ledger, dataset="train"
+    )
     with pytest.raises(ReleaseFailedError) as raised:
         model.fit(X, y)
     assert "42.125" not in str(raised.value) and raised.value.__cause__ is None
@@ -95,7 +103,13 @@ def test_budget_kinds_spent_as_given(tmp_path: Path, data: tuple) -> None:
         ledger.create_dataset("approx", ApproxDP(4, 1e-5))
         ledger.create_dataset("zcdp", ZCDP(1))
         DPLogisticRegression(
-            method="dp-sgd", epsilon=1, delta=1e-6, max_iter=10, ledger=ledger, dataset="approx"
+            method="dp-sgd",
+            epsilon=1,
+            delta=1e-6,
+            max_iter=10,
+            classes=(0, 1),
+            ledger=ledger,
+            dataset="approx",
         ).fit(X, y)
         DPLinearRegression(budget=ZCDP(0.5), ledger=str(ledger.path), dataset="zcdp").fit(
             X, X[:, 0]
@@ -125,7 +139,9 @@ def test_user_level_dataset_refused_before_any_charge(tmp_path: Path, data: tupl
         book.create_dataset(
             "people", PureDP(1), privacy_unit=UserLevel("user_id", max_groups_per_user=3)
         )
-        model = DPLogisticRegression(epsilon=0.4, data_norm=2.0, ledger=book, dataset="people")
+        model = DPLogisticRegression(
+            epsilon=0.4, data_norm=2.0, classes=(0, 1), ledger=book, dataset="people"
+        )
         with pytest.raises(InvalidParameterError, match="rows"):
             model.fit(X, y)
         assert book.status("people").charges == 0

@@ -44,19 +44,24 @@ def _target(model: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 IMPOSSIBLE = [
     # objective perturbation: Delta overflows / the Gamma norm's rate / the radius / 1/C
-    ("pure", DPLogisticRegression(epsilon=1e-300)),
-    ("pure", DPLogisticRegression(epsilon=1e300)),
-    ("pure", DPLogisticRegression(epsilon=1, data_norm=1e300)),
-    ("pure", DPLogisticRegression(epsilon=1, C=1e-300)),
+    ("pure", DPLogisticRegression(classes=(0, 1), epsilon=1e-300)),
+    ("pure", DPLogisticRegression(classes=(0, 1), epsilon=1e300)),
+    ("pure", DPLogisticRegression(classes=(0, 1), epsilon=1, data_norm=1e300)),
+    ("pure", DPLogisticRegression(classes=(0, 1), epsilon=1, C=1e-300)),
     # DP-SGD: the accountant finds no noise multiplier / zCDP level / sampler range
     (
         "approx",
         DPLogisticRegression(
-            method="dp-sgd", epsilon=1e-3, delta=1e-6, sampling_rate=0.1, max_iter=5
+            classes=(0, 1), method="dp-sgd", epsilon=1e-3, delta=1e-6, sampling_rate=0.1, max_iter=5
         ),
     ),
-    ("approx", DPLogisticRegression(method="dp-sgd", epsilon=1e-9, delta=1e-300)),
-    ("approx", DPLogisticRegression(method="dp-sgd", epsilon=1, delta=1e-6, sampling_rate=1e-300)),
+    ("approx", DPLogisticRegression(classes=(0, 1), method="dp-sgd", epsilon=1e-9, delta=1e-300)),
+    (
+        "approx",
+        DPLogisticRegression(
+            classes=(0, 1), method="dp-sgd", epsilon=1, delta=1e-6, sampling_rate=1e-300
+        ),
+    ),
     # sufficient statistics: Laplace scale beyond the sampler, no zCDP level, bounds overflow
     ("pure", DPLinearRegression(epsilon=1e-12)),
     ("approx", DPLinearRegression(epsilon=1e-9, delta=1e-300)),
@@ -79,10 +84,10 @@ def test_impossible_calibration_is_refused_before_the_charge(
 
 
 LEARNERS = [
-    ("pure", DPLogisticRegression(epsilon=1e6), logistic_module, "_newton"),
+    ("pure", DPLogisticRegression(classes=(0, 1), epsilon=1e6), logistic_module, "_newton"),
     (
         "approx",
-        DPLogisticRegression(method="dp-sgd", epsilon=1, delta=1e-6, max_iter=4),
+        DPLogisticRegression(classes=(0, 1), method="dp-sgd", epsilon=1, delta=1e-6, max_iter=4),
         logistic_module,
         "grid_gradients",
     ),
@@ -119,8 +124,13 @@ def test_failure_injected_after_the_charge_is_generic(
 @pytest.mark.parametrize(
     ("dataset", "model"),
     [
-        ("pure", DPLogisticRegression(epsilon=1e6)),
-        ("approx", DPLogisticRegression(method="dp-sgd", epsilon=1, delta=1e-6, max_iter=4)),
+        ("pure", DPLogisticRegression(classes=(0, 1), epsilon=1e6)),
+        (
+            "approx",
+            DPLogisticRegression(
+                classes=(0, 1), method="dp-sgd", epsilon=1, delta=1e-6, max_iter=4
+            ),
+        ),
         ("pure", DPLinearRegression(epsilon=1e6, bounds_X=(-1e40, 1e40))),
     ],
     ids=repr,
@@ -144,8 +154,10 @@ def test_extreme_private_values_never_fail_after_the_charge(
 @pytest.mark.parametrize(
     "model",
     [
-        DPLogisticRegression(epsilon=0.3),
-        DPLogisticRegression(method="dp-sgd", epsilon=2, delta=1e-5, sampling_rate=0.5, max_iter=6),
+        DPLogisticRegression(classes=(0, 1), epsilon=0.3),
+        DPLogisticRegression(
+            classes=(0, 1), method="dp-sgd", epsilon=2, delta=1e-5, sampling_rate=0.5, max_iter=6
+        ),
         DPLinearRegression(epsilon=0.3),
         DPLinearRegression(epsilon=1, delta=1e-6),
     ],

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -79,7 +80,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from ethica._exceptions import InvalidParameterError
-from ethica.fairness._learning_base import EstimatorNotFittedError, binary_labels
+from ethica.fairness._learning_base import EstimatorNotFittedError
 from ethica.privacy.budget._accounting import gaussian_sigma
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
@@ -95,6 +96,7 @@ from ethica.privacy.learning._charging import (
     run_charged,
     zcdp_of,
 )
+from ethica.privacy.learning._labels import code_labels, declared_codes
 from ethica.privacy.noise import discrete_gaussian
 from ethica.privacy.noise._gaussian import MAX_SIGMA
 
@@ -197,6 +199,12 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         scaled down onto the ball, in ``fit`` and in ``predict``. Never read from the data.
     C
         Inverse L2 regularisation, as in scikit-learn (``lambda = 1/C`` on the summed loss).
+    classes
+        ``(negative, positive)``, declared (public): then which labels occur in ``y`` is
+        never read; only ``y``'s dtype is checked before the charge, and after it a row
+        whose label is neither class is dropped (never refused). ``None`` (default, the
+        scikit-learn habit) reads ``classes_`` from ``y``, which the budget does not cover:
+        refused when a ledger is charged (:mod:`ethica.privacy.learning._labels`).
     fit_intercept
         Learn an intercept (a constant feature 1, regularised with the rest).
     max_iter
@@ -231,6 +239,7 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         method: Literal["objective", "dp-sgd"] = "objective",
         data_norm: float = 1.0,
         C: float = 1.0,
+        classes: Sequence[Any] | None = None,
         fit_intercept: bool = True,
         max_iter: int = 100,
         sampling_rate: float = 1.0,
@@ -244,6 +253,7 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         self.method = method
         self.data_norm = data_norm
         self.C = C
+        self.classes = classes
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.sampling_rate = sampling_rate
@@ -422,9 +432,11 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         """
         budget = self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
-        classes, coded = binary_labels(y)
         plan = self._calibrate(budget, X.shape[1] + (1 if self.fit_intercept else 0))
         ledger = check_ledger(type(self).__name__, self.ledger, self.dataset, budget)
+        classes, coded = code_labels(
+            type(self).__name__, self.classes, y, charged=ledger is not None
+        )
         description = f"{type(self).__name__}(method={self.method!r}) on {X.shape[1]} features"
 
         def train() -> npt.NDArray[np.float64]:
@@ -432,11 +444,15 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 _blas_controller().limit(limits=1, user_api="blas"),  # tall thin: one thread
                 np.errstate(all="ignore"),  # an overflow: a non-finite value, refused below
             ):
-                features = self._features(X)
+                rows, labels = X, coded
+                if labels is None:  # declared classes: other labels drop their rows
+                    labels, keep = declared_codes(classes, y)
+                    rows, labels = X[keep], labels[keep]
+                features = self._features(rows)
                 if self.method == "objective":
-                    w = self._objective(features, coded, plan)
+                    w = self._objective(features, labels, plan)
                 else:
-                    w = self._dp_sgd(features, coded, plan)
+                    w = self._dp_sgd(features, labels, plan)
             if not np.all(np.isfinite(w)):
                 raise ArithmeticError("non-finite coefficients")
             return w
