@@ -89,6 +89,10 @@ def test_register_create_append_show_and_plan(tmp_path: Path) -> None:
     )
     assert plan.exit_code == 0, plan.output
     assert json.loads(plan.output)["recommended"] == "naive"
+    day = runner.invoke(
+        app, ["stream", "append", "shop", str(files[1]), "--at", "2026-03-02", "--ledger", ledger]
+    )
+    assert day.exit_code == 0 and "bounding: not reported" in day.output, day.output
 
 
 SERIES = """dataset: trips

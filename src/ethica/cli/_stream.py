@@ -114,6 +114,8 @@ def append(
         )
     console.print(table_)
     console.print(f"intervals: {level}", highlight=False)
+    if release.bounding:
+        console.print(_bounding_line(release.bounding), highlight=False)
 
 
 @stream_app.command("show")

@@ -193,3 +193,36 @@ def test_a_csv_buckets_types_come_from_its_header_not_its_rows(
     # DuckDB's sniffer would call "place" an integer column here, a text one if any row
     # held a letter: read for a release, it is the text written either way
     assert checked.table.schema()["place"].is_string() and checked.keys == ["0", "1"]
+
+
+def test_bounding_report_spends_its_share_in_every_bucket(ledger: Ledger, tmp_path: Path) -> None:
+    """``bounding_share = 1/4`` of ``ZCDP(2)``: the measurements spend ``3/2``, the report
+    ``1/2`` on ``users_capped`` per bucket, whose window of 7 buckets gives ``Δ2² = 7``."""
+    from fractions import Fraction
+
+    from ethica.privacy.release._noise import GaussianNoise
+    from ethica.privacy.release._sensitivity import Sensitivity
+    from ethica.privacy.stream import build_strategy, spec_from_mapping, stream_noise
+
+    spec = _spec(bounding_share=Fraction(1, 4))
+    with Stream.create(spec, ledger) as stream:
+        day = stream.append("2026-03-01", _day(tmp_path / "d0.parquet", 0))  # 400 rows, 200 ids
+        again = stream.append("2026-03-01", tmp_path / "d0.parquet")
+        expected, _ = stream_noise(build_strategy("tree", 20), UNIT, ZCDP(Fraction(3, 2)), keys=2)
+        assert stream.noise == expected
+    capped = day.bounding["users_capped"]
+    sigma = GaussianNoise.calibrated(Sensitivity(Fraction(7), Fraction(7)), ZCDP(Fraction(1, 2)))
+    assert capped["noise"] == {"sigma": str(sigma.parameter)}
+    assert capped["sensitivity"] == {"l1": "7", "l2_squared": "7"}
+    assert capped["ci_low"] < capped["value"] < capped["ci_high"]
+    assert "in this bucket" in capped["counts"]
+    assert again.bounding == day.bounding  # stored with the release, never redrawn
+    assert ledger.status("visits").spent == ZCDP(2)  # the stream's budget, once
+    read = spec_from_mapping(
+        {"name": "s", "dataset": "visits", "start": "2026-03-01", "horizon": 20,
+         "budget": {"rho": 2}, "privacy_unit": {"user": "user"}, "bounding_share": 0.25}
+    )  # fmt: skip
+    assert read.bounding_share == Fraction(1, 4)
+    assert StreamSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(InvalidParameterError, match="bounding_share"):
+        _spec(bounding_share=Fraction(1))

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -80,10 +79,10 @@ from ethica.privacy.stream._series_report import (
     ReportPlan,
     bounding_fraction,
     bounding_notes,
-    plan_report,
+    series_report,
 )
 from ethica.privacy.stream._series_running import plan_running
-from ethica.privacy.stream._specs import release_from_dict
+from ethica.privacy.stream._specs import exact_number, release_from_dict
 from ethica.privacy.stream._stream import _as_datetime
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
 
@@ -345,7 +344,7 @@ def release_series(
     if bounding_share is not None:
         fraction = bounding_fraction(bounding_share)
         spent = budget.fraction(1 - fraction)
-        report = plan_report(
+        report = series_report(
             budget.fraction(fraction), law=law, cells=cells, max_rows=unit.max_rows,
             clamped=clamped,
         )  # fmt: skip
@@ -624,14 +623,6 @@ def read_series_spec(path: Path) -> dict[str, Any]:
         "noise": data.get("noise"),
         "confidence": data.get("confidence", 0.95),
         "table": data.get("table"),
-        "bounding_share": _exact(data.get("bounding_share")),
+        "bounding_share": exact_number(data.get("bounding_share")),
         "running": data.get("running"),
     }
-
-
-def _exact(value: object) -> object:
-    """A YAML number as the exact decimal it spells (``0.1`` is 1/10); anything else as is,
-    for :func:`release_series` to refuse with its own message."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return Fraction(str(value))
-    return value

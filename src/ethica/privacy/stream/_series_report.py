@@ -38,7 +38,7 @@ from ethica.privacy.release._session import _bounding_fraction
 from ethica.privacy.stream._budget import NoiseLaw, spend
 from ethica.privacy.stream._unit import UserWindow
 
-__all__ = ["ReportPlan", "bounding_fraction", "bounding_notes", "plan_report"]
+__all__ = ["ReportPlan", "bounding_fraction", "bounding_notes", "plan_report", "series_report"]
 
 bounding_fraction = _bounding_fraction
 """``bounding_share`` as an exact fraction in (0, 1), as :meth:`Session.evaluate` reads it."""
@@ -55,17 +55,22 @@ class ReportPlan:
     each
         Each noisy vector's share of the budget.
     capped
-        Noise of ``users_capped`` (sensitivity 1).
+        Noise of ``users_capped``.
     clamped
         Noise of the ``(below, above)`` pair of a sum (``None`` for counts).
-    clamp_sensitivity
-        ``Δ1 = C m``, ``Δ2² = (C m)²`` (module docstring).
+    capped_sensitivity, clamp_sensitivity
+        What the noises are calibrated to (a batch series: 1, and ``Δ1 = C m``, ``Δ2² =
+        (C m)²``; module docstring).
+    scope
+        Where the counts count, for the texts ("anywhere in the series", "in this bucket").
     """
 
     each: Budget
     capped: Noise
     clamped: Noise | None
+    capped_sensitivity: Sensitivity
     clamp_sensitivity: Sensitivity
+    scope: str = "anywhere in the series"
 
     def report(
         self, frame: pd.DataFrame, clamped: ClampedSum | None, confidence: float
@@ -77,11 +82,11 @@ class ReportPlan:
             "users_capped": _entry(
                 [int(frame[CAPPED].sum())] if len(frame) else [0],
                 self.capped,
-                _ONE,
+                self.capped_sensitivity,
                 self.each,
                 confidence,
                 "users with at least one row dropped by the caps (max_keys or max_buckets "
-                "cells per block, max_rows rows per cell), anywhere in the series",
+                f"cells per block, max_rows rows per cell), {self.scope}",
             ),
             "rows_dropped_by_caps": "not released (one user could change it without bound); "
             "users_capped counts the users who lost rows",
@@ -107,20 +112,34 @@ def plan_report(
     budget: Budget,
     *,
     law: NoiseLaw,
-    cells: int,
-    max_rows: int,
-    clamped: ClampedSum | None,
+    capped: Sensitivity,
+    clamp: Sensitivity | None,
+    scope: str = "anywhere in the series",
 ) -> ReportPlan:
-    """The report's noise on ``budget`` (the report's whole share), checked for free."""
-    rows = cells * max_rows
-    clamp_sensitivity = Sensitivity(Fraction(rows), Fraction(rows * rows))
-    each = budget.fraction(Fraction(1, 1 if clamped is None else 2))
+    """The report's noise on ``budget`` (the report's whole share), checked for free.
+
+    ``capped`` and ``clamp`` are the sensitivities of the ``users_capped`` count and of the
+    ``(below, above)`` pair (``None``: counts, no pair); :func:`series_report` gives a batch
+    series' (module docstring), a stream computes its own per-bucket ones."""
+    each = budget.fraction(Fraction(1, 1 if clamp is None else 2))
     return ReportPlan(
         each,
-        spend(_ONE, each, law),
-        None if clamped is None else spend(clamp_sensitivity, each, law),
-        clamp_sensitivity,
+        spend(capped, each, law),
+        None if clamp is None else spend(clamp, each, law),
+        capped,
+        clamp or _ONE,
+        scope,
     )
+
+
+def series_report(
+    budget: Budget, *, law: NoiseLaw, cells: int, max_rows: int, clamped: ClampedSum | None
+) -> ReportPlan:
+    """A batch series' report: ``users_capped`` of sensitivity 1, the clamp pair of ``Δ1 = C
+    m``, ``Δ2² = (C m)²`` with ``C`` the cells a window changes (module docstring)."""
+    rows = cells * max_rows
+    clamp = Sensitivity(Fraction(rows), Fraction(rows * rows))
+    return plan_report(budget, law=law, capped=_ONE, clamp=None if clamped is None else clamp)
 
 
 def bounding_notes(

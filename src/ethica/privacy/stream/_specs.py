@@ -4,13 +4,15 @@ reader of their release documents."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ethica._exceptions import InvalidParameterError
 
-__all__ = ["check_mapping", "release_from_dict"]
+__all__ = ["check_mapping", "exact_number", "release_from_dict"]
 
 R = TypeVar("R")
 
@@ -67,3 +69,11 @@ def release_from_dict(cls: type[R], data: Mapping[str, Any], **given: Any) -> R:
         if f.init and f.name in data and f.name not in given
     }
     return cls(**values, **given)
+
+
+def exact_number(value: object) -> object:
+    """A YAML number as the exact decimal it spells (``0.1`` is 1/10); anything else as is,
+    for the caller's own check to refuse with its message."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return Fraction(str(value))
+    return value

@@ -59,11 +59,17 @@ from ethica.privacy.budget._budgets import (
 from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._noise import Noise
+from ethica.privacy.release._sensitivity import Sensitivity
 from ethica.privacy.stream._budget import check_law
 from ethica.privacy.stream._intervals import point_half_widths
 from ethica.privacy.stream._plan import stream_noise
-from ethica.privacy.stream._series_report import bounding_notes
-from ethica.privacy.stream._specs import check_mapping, release_from_dict
+from ethica.privacy.stream._series_report import (
+    ReportPlan,
+    bounding_fraction,
+    bounding_notes,
+    plan_report,
+)
+from ethica.privacy.stream._specs import check_mapping, exact_number, release_from_dict
 from ethica.privacy.stream._state import StreamStore, sidecar_path
 from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
@@ -110,6 +116,9 @@ class StreamSpec:
         With an ``ApproxDP`` budget: ``"gaussian"`` (default; the tightest ``rho`` meeting
         ``(epsilon, delta)``) or ``"laplace"`` (``epsilon``-DP, ``delta`` unused). Other
         budgets fix the law (:mod:`._budget`).
+    bounding_share
+        Off by default. A fraction in (0, 1) of ``budget`` spent on a DP bounding report in
+        every bucket's release (:func:`stream_report`); the measurements spend the rest.
     """
 
     name: str
@@ -125,6 +134,7 @@ class StreamSpec:
     time: str | None = None
     confidence: float = 0.95
     noise: str | None = None
+    bounding_share: Fraction | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name:
@@ -145,6 +155,8 @@ class StreamSpec:
         if len(set(map(repr, self.keys))) != len(self.keys):
             raise InvalidParameterError(f"keys must be distinct, got {list(self.keys)!r}.")
         check_confidence(self.confidence)
+        if self.bounding_share is not None:
+            object.__setattr__(self, "bounding_share", bounding_fraction(self.bounding_share))
         if self.unit.max_buckets is not None:
             raise InvalidParameterError(
                 f"a stream reads one bucket at a time and bounds each bucket on its own; "
@@ -192,20 +204,24 @@ class StreamSpec:
         if self.measure is not None:
             m = self.measure
             measure = {"sum": m.column, "lower": m.lower, "upper": m.upper, "step": m.step}
-        return {
-            "name": self.name,
-            "dataset": self.dataset,
-            "privacy_unit": self.unit.to_dict(),
-            "start": self.start.isoformat(),
-            "horizon": self.horizon,
-            "budget": self.budget.to_dict(),
-            "mechanism": self.mechanism,
-            "key": self.key,
-            "keys": list(self.keys),
-            "measure": measure,
-            "time": self.time,
-            "confidence": self.confidence,
-        } | ({"noise": self.noise} if self.noise is not None else {})
+        return (
+            {
+                "name": self.name,
+                "dataset": self.dataset,
+                "privacy_unit": self.unit.to_dict(),
+                "start": self.start.isoformat(),
+                "horizon": self.horizon,
+                "budget": self.budget.to_dict(),
+                "mechanism": self.mechanism,
+                "key": self.key,
+                "keys": list(self.keys),
+                "measure": measure,
+                "time": self.time,
+                "confidence": self.confidence,
+            }
+            | ({"noise": self.noise} if self.noise is not None else {})
+            | ({"bounding_share": str(self.bounding_share)} if self.bounding_share else {})
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StreamSpec:
@@ -229,6 +245,9 @@ class StreamSpec:
             time=data.get("time"),
             confidence=data.get("confidence", 0.95),
             noise=data.get("noise"),
+            bounding_share=(
+                Fraction(data["bounding_share"]) if data.get("bounding_share") else None
+            ),
         )
 
     def fingerprint(self) -> str:
@@ -296,10 +315,12 @@ class Stream:
         self._store = store
         self.strategy: Strategy = build_strategy(spec.mechanism, spec.horizon)
         self.noise: Noise
+        share = spec.bounding_share
+        self._report = None if share is None else stream_report(spec, spec.budget.fraction(share))
         self.noise, self.sensitivity = stream_noise(
             self.strategy,
             spec.unit,
-            spec.budget,
+            spec.budget if share is None else spec.budget.fraction(1 - share),
             per_row=spec.per_row,
             keys=spec.cells,
             noise=spec.noise,
@@ -489,6 +510,7 @@ class Stream:
             start=spec.bucket_start(index) if spec.time else None,
             bucket_seconds=bucket_seconds(spec.unit.bucket),
             drop_null_users=spec.unit.nulls == "drop",
+            report=self._report is not None,
         )
         column = COUNT if spec.measure is None else spec.measure.name
         today = np.zeros(spec.cells, dtype=np.int64)
@@ -527,7 +549,9 @@ class Stream:
             bounding=bounding_notes(
                 spec.unit, keyed=spec.key is not None, measured=spec.measure is not None,
                 stream=True,
-            ),
+            )
+            if self._report is None
+            else self._report.report(frame, spec.measure, spec.confidence),
         )  # fmt: skip
         return release.to_dict(), today, measured
 
@@ -560,7 +584,7 @@ def spec_from_mapping(data: dict[str, Any]) -> StreamSpec:
     """A spec from the YAML mapping's plain values (friendly names, checked)."""
     allowed = {
         "name", "dataset", "start", "horizon", "bucket", "mechanism", "budget", "confidence",
-        "privacy_unit", "key", "keys", "measure", "time", "noise",
+        "privacy_unit", "key", "keys", "measure", "time", "noise", "bounding_share",
     }  # fmt: skip
     required = ("name", "dataset", "start", "horizon", "budget", "privacy_unit")
     check_mapping(data, allowed=allowed, required=required, what="stream spec")
@@ -598,6 +622,7 @@ def spec_from_mapping(data: dict[str, Any]) -> StreamSpec:
         time=data.get("time"),
         confidence=data.get("confidence", 0.95),
         noise=data.get("noise"),
+        bounding_share=exact_number(data.get("bounding_share")),  # type: ignore[arg-type]
     )
 
 
@@ -615,3 +640,28 @@ def budget_from_mapping(budget: object) -> Budget:
     if "delta" in values:
         return ApproxDP(values["epsilon"], values["delta"])
     return PureDP(values["epsilon"])
+
+
+def stream_report(spec: StreamSpec, budget: Budget) -> ReportPlan:
+    """A stream's per-bucket bounding report on ``budget`` (the report's share).
+
+    Each bucket releases ``users_capped`` (users with a row dropped by the caps in that
+    bucket) and, for a sum, the kept values below / above its bounds; over the horizon these
+    are one vector per count, with i.i.d. noise drawn bucket by bucket. One user's rows in a
+    window of ``w' = min(window, horizon)`` buckets change at most ``w'`` buckets' entries,
+    each by one user (``users_capped``: ``Δ1 = Δ2² = w'``) or by the user's kept rows in the
+    bucket, at most ``r = min(max_keys, keys) * max_rows``, each on one side (the pair:
+    ``Δ1 = w' r``, ``Δ2² = w' r²``). The buckets are bounded independently, so no other
+    bucket changes.
+    """
+    width = min(spec.unit.window, spec.horizon)
+    rows = min(spec.unit.max_keys, spec.cells) * spec.unit.max_rows
+    return plan_report(
+        budget,
+        law=check_law(spec.budget, spec.noise),
+        capped=Sensitivity(Fraction(width), Fraction(width)),
+        clamp=None
+        if spec.measure is None
+        else Sensitivity(Fraction(width * rows), Fraction(width * rows * rows)),
+        scope="in this bucket",
+    )
