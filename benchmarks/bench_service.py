@@ -14,6 +14,7 @@ The server runs in its own process (``ethica serve``), so the clients' Python do
 its GIL. Every request is a real release: charged to the ledger, fresh noise.
 
     python benchmarks/bench_service.py [--rows N] [--throughput-rows N] [--seconds S]
+                                       [--engine-threads T]    # --rows 0: throughput only
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def bare_duckdb(path: Path, repeat: int) -> list[float]:
     return timings
 
 
-def write_config(folder: Path, path: Path) -> Path:
-    config = {
+def write_config(folder: Path, path: Path, engine_threads: int | None = None) -> Path:
+    config: dict[str, object] = {
         "ledger": "ledger.sqlite3",
         "store": "service.sqlite3",
         "datasets": {
@@ -93,6 +94,8 @@ def write_config(folder: Path, path: Path) -> Path:
         },
         "analysts": {f"a{i}": {"visits": {"epsilon": 30_000}} for i in range(32)},
     }
+    if engine_threads is not None:
+        config["engine_threads"] = engine_threads
     out = folder / "service.yaml"
     out.write_text(yaml.safe_dump(config), encoding="utf-8")
     return out
@@ -122,9 +125,11 @@ def start(config: Path) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.2)
 
 
-def serve(path: Path) -> tuple[subprocess.Popen[bytes], str, list[str], Path]:
+def serve(
+    path: Path, engine_threads: int | None = None
+) -> tuple[subprocess.Popen[bytes], str, list[str], Path]:
     folder = Path(tempfile.mkdtemp(prefix="bench_service_"))
-    config = write_config(folder, path)
+    config = write_config(folder, path, engine_threads)
     keys = [
         ethica("serve", "keys", "create", f"a{i}", "--config", str(config)).strip().splitlines()[-1]
         for i in range(32)
@@ -187,16 +192,10 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--throughput-rows", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--repeat", type=int, default=21)
-    args = parser.parse_args()
-
+def latency(args: argparse.Namespace) -> None:
+    """p50 of the query through HTTP vs bare DuckDB on the same ``--rows`` Parquet."""
     big = make_parquet(args.rows)
-    process, url, keys, _ = serve(big)
+    process, url, keys, _ = serve(big, args.engine_threads)
     try:
         service = http_latency(url, keys[0], args.repeat)
     finally:
@@ -209,8 +208,11 @@ def main() -> None:
     print(f"  ethica serve over HTTP (a release)       p50 {1000 * p50_service:8.1f} ms")
     print(f"  ratio  x{p50_service / p50_bare:.2f}  (target <= 2)")
 
+
+def run_throughput(args: argparse.Namespace) -> None:
+    """Queries per second with 32 concurrent clients on ``--throughput-rows`` rows."""
     small = make_parquet(args.throughput_rows)
-    process, url, keys, _ = serve(small)
+    process, url, keys, _ = serve(small, args.engine_threads)
     try:
         rate, latencies, errors = throughput(url, keys, args.seconds)
     finally:
@@ -222,6 +224,22 @@ def main() -> None:
         f"  latency p50 {1000 * percentile(latencies, 50):.0f} ms, "
         f"p99 {1000 * percentile(latencies, 99):.0f} ms"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="0: no latency run")
+    parser.add_argument("--throughput-rows", type=int, default=1_000_000, help="0: no run")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument(
+        "--engine-threads", type=int, default=None, help="DuckDB threads per query (default: cores)"
+    )
+    args = parser.parse_args()
+    if args.rows:
+        latency(args)
+    if args.throughput_rows:
+        run_throughput(args)
 
 
 if __name__ == "__main__":

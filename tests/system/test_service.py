@@ -48,7 +48,7 @@ def test_query_releases_values_with_intervals_and_charges_both_caps(
     assert 300 < sum(count["values"]) < 2000  # adults among 2,000 rows, with noise
     assert body["bounding"][1]["clamped_to"] == [0.0, 200_000.0]
     assert body["remaining"]["epsilon"] == "1/2"  # alice's grant 1 minus 0.5
-    assert core.ledgers["alice"].status("visits").spent.epsilon == 0.5  # type: ignore[attr-defined]
+    assert core.ledgers["alice"].status("visits").spent.epsilon == 0.5  # type: ignore[union-attr]
     history = client.get("/api/v1/history", headers=alice).json()
     assert [h["status"] for h in history] == ["released"]
     assert (
@@ -243,3 +243,32 @@ def test_pages_are_self_contained(service: tuple[TestClient, ServiceCore]) -> No
         assert "<script" in page.text
         assert "http://" not in page.text.replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in page.text and "src=" not in page.text
+
+
+def test_plan_gives_approx_dp_intervals_equal_to_the_release(tmp_path: Path) -> None:
+    """ApproxDP with public keys: Laplace noise on epsilon (delta unused), planned exactly."""
+    import yaml
+
+    path = write_service(tmp_path)
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["datasets"]["visits"]["total"] = {"epsilon": 3, "delta": 1e-6}
+    config["analysts"] = {"alice": {"visits": {"epsilon": 1, "delta": 1e-6}}}
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    app, core = build_app(str(path))
+    sql = "SELECT region, COUNT(*), SUM(income) FROM visits GROUP BY region"
+    budget = {"epsilon": 0.5, "delta": 1e-7}
+    try:
+        with TestClient(app) as client:
+            alice = _auth(core, "alice")
+            plan = client.post("/api/v1/plan", headers=alice, json={"sql": sql, "budget": budget})
+            assert plan.status_code == 200, plan.text
+            planned = [a["half_width"] for a in plan.json()["aggregates"]]
+            assert all(isinstance(h, float) and h > 0 for h in planned)
+            released = client.post(
+                "/api/v1/query", headers=alice, json={"sql": sql, "budget": budget}
+            ).json()
+    finally:
+        core.close()
+    for table, half in zip(released["tables"], planned, strict=True):
+        widths = [hi - v for v, hi in zip(table["values"], table["ci_high"], strict=True)]
+        assert widths == pytest.approx([half] * 4, rel=1e-12)

@@ -17,9 +17,10 @@ from fractions import Fraction
 from typing import Any
 
 from ethica._exceptions import EthicaError, InvalidParameterError
-from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
+from ethica.privacy.budget._budgets import Budget, PureDP
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
-from ethica.privacy.release._plan import error_table, plan_sensitivity
+from ethica.privacy.release._noise import noise_for
+from ethica.privacy.release._plan import plan_sensitivity
 from ethica.privacy.release._queries import Count, Mean, Sum
 from ethica.privacy.release._session import Session
 from ethica.privacy.sql import SqlQuery, TableSchema, plan_sql
@@ -175,7 +176,12 @@ class ServiceCore:
                 "half_width": None,
                 "note": "",
             }
-            if isinstance(q, Count | Sum):
+            if isinstance(q, Sum) and q.private_keys:
+                row["note"] = (
+                    "with private keys a SUM shares its budget with the count that selects "
+                    "its cells; the interval comes with the release"
+                )
+            elif isinstance(q, Count | Sum):
                 row["half_width"] = _half_width(q, unit, part, confidence)
             elif isinstance(q, Mean):
                 half = part.fraction(Fraction(1, 2))
@@ -184,17 +190,21 @@ class ServiceCore:
                 hs = _half_width(total, unit, half, confidence)
                 hc = _half_width(count, unit, half, confidence)
                 row["sum_half_width"], row["count_half_width"] = hs, hc
-                if hs is not None and hc is not None:
-                    row["note"] = (
-                        f"a mean over n rows has a half-width of about ({hs:g} + |mean| × "
-                        f"{hc:g}) / n (noisy sum and noisy count, half the budget each)"
-                    )
+                row["note"] = (
+                    f"a mean over n rows has a half-width of about ({hs:g} + |mean| × "
+                    f"{hc:g}) / n (noisy sum and noisy count, half the budget each)"
+                )
             else:
                 row["note"] = "the interval depends on the data; it comes with the release"
             if row["half_width"] is not None:
                 row["note"] = row["note"] or (
                     f"{100 * confidence:g}% of releases fall within ± this of the bounded value"
                 )
+                if query.keys is None and query.by:
+                    row["note"] += (
+                        " (private keys: a cell is released only if its noisy count passes "
+                        "the selection threshold, and its interval holds given that it did)"
+                    )
             rows.append(row)
         return {
             "dataset": query.table,
@@ -308,17 +318,13 @@ class ServiceCore:
         }
 
 
-def _half_width(query: Count | Sum, unit: Any, budget: Budget, confidence: float) -> float | None:
+def _half_width(query: Count | Sum, unit: Any, budget: Budget, confidence: float) -> float:
+    """The half-width of the noise a release of ``query`` spending ``budget`` draws, from the
+    very law the release uses (:func:`~ethica.privacy.release._noise.noise_for`: discrete
+    Laplace for PureDP and ApproxDP, whose delta only pays for partition selection; discrete
+    Gaussian for ZCDP), in the query's units."""
     planned = plan_sensitivity(query, unit)
-    s = planned.sensitivity
-    if isinstance(budget, PureDP):
-        rows = error_table(s.l1, s.l2_squared, [budget.epsilon], confidence, PureDP)
-    elif isinstance(budget, ZCDP):
-        rows = error_table(s.l1, s.l2_squared, [budget.rho], confidence, ZCDP)
-    else:
-        assert isinstance(budget, ApproxDP)
-        return None
-    return float(rows[0]["half_width"] * planned.grid)
+    return float(noise_for(planned.sensitivity, budget).half_width(confidence) * planned.grid)
 
 
 def _bounding(query: SqlQuery) -> list[dict[str, Any]]:

@@ -9,7 +9,9 @@ DuckDB documents as the way to use one database from several threads) wrapped in
 Ibis backend. A DuckDB connection, and Ibis's registration of in-memory tables on it, is not
 thread-safe, which is why :func:`ethica.data._engine.to_arrow` holds a lock per connection;
 with a connection per thread that lock is never contended, and releases on different
-threads read in parallel (DuckDB releases the GIL while it runs a query).
+threads read in parallel (DuckDB releases the GIL while it runs a query). Each thread's
+backend keeps the SQL Ibis compiled for each expression it ran
+(:func:`ethica.data._engine.compile_once`): a repeated query shape runs without compiling.
 
 The shared default connection (:func:`ethica.data._engine.default_connection`) is used only
 at startup, to read the sources; the service never queries it while serving.
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from ethica.data._engine import compile_once
 from ethica.data._memory import copy_private_source, duckdb_tables
 from ethica.service._config import DatasetConfig
 
@@ -77,6 +80,8 @@ class EnginePool:
                 cursor = self._database.cursor()
                 self._connections.append(cursor)
             tables = duckdb_tables(cursor, self.rows)
+            if tables:  # the same query shapes again and again: compile each once
+                compile_once(next(iter(tables.values())).get_backend())
             self._local.tables = tables
         return tables
 
