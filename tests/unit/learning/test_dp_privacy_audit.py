@@ -14,9 +14,14 @@ Clopper–Pearson at 99% confidence on the other half. The output statistics:
   ``beta (||b_D(w)|| - ||b_D'(w)||)`` is the log-likelihood ratio up to the Jacobian term,
   computed from the released model, the two candidate data sets and public parameters.
 
+The private post-processing (:class:`DPThresholdOptimizer`) is audited on what it releases,
+its noisy histogram ``H[group, label, bin]``: 60 rows and the same plus one canary row, each
+cell an output statistic (the auditor finds the canary's cell itself).
+
 Claims hold: the bound never exceeds the claimed epsilon. Negative controls: the same
 learner with its noise scale halved (objective perturbation) or its sensitivity understated
-(SSP calibrated to one entry's change instead of the L1 norm over all entries) is caught.
+(SSP calibrated to one entry's change instead of the L1 norm over all entries), or the
+histogram's noise calibrated to sensitivity 1/2 instead of 1, is caught.
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
 
 from ethica.privacy import PureDP
 from ethica.privacy.budget._budgets import Budget
-from ethica.privacy.learning import DPLinearRegression, DPLogisticRegression
+from ethica.privacy.learning import DPLinearRegression, DPLogisticRegression, DPThresholdOptimizer
 from ethica.privacy.testing import AuditResult, CallableMechanism, NeighbouringPair, audit
 
 pytestmark = pytest.mark.slow
 FEATURES = ["a", "b", "c"]
 EPSILON = 3.0
+#: The private post-processing's claim (its histogram's discrete Laplace has scale 1/1).
+THRESHOLD_EPSILON = 1.0
 
 
 class HalvedNoise(DPLogisticRegression):
@@ -165,4 +173,72 @@ def test_sufficient_statistics_pass_their_audit() -> None:
 def test_sufficient_statistics_with_understated_sensitivity_are_caught() -> None:
     result = audit_linear(UnderstatedSensitivity, runs=2000)
     assert result.epsilon_lower_bound > EPSILON
+    assert result.violated
+
+
+# ------------------------------------------------------------ private post-processing
+@cache
+def _scorer() -> LogisticRegression:
+    """A public scorer, fitted on public rows (not the audited ones)."""
+    rng = np.random.default_rng(23)
+    score = rng.uniform(0, 1, (200, 1))
+    return LogisticRegression().fit(score, (score[:, 0] > 0.5).astype(int))
+
+
+class HalvedSensitivity(DPThresholdOptimizer):
+    """The histogram's noise calibrated to sensitivity 1/2 instead of 1 (discrete Laplace of
+    scale ``1 / (2 epsilon)``) while claiming epsilon: a privacy bug."""
+
+    def _calibrate(self, budget: Budget) -> dict[str, Any]:
+        plan = super()._calibrate(budget)
+        plan["_scale"] = plan["_scale"] / 2
+        return plan
+
+
+@cache
+def _thresholds_pair() -> NeighbouringPair:
+    """60 rows of two groups, and the same plus one canary (group B, label 1, top bin)."""
+    rng = np.random.default_rng(22)
+    base = pd.DataFrame(
+        {
+            "score": rng.uniform(0, 1, 60),
+            "group": np.repeat(["A", "B"], 30),
+            "y": rng.integers(0, 2, 60),
+        }
+    )
+    row = pd.DataFrame({"score": [0.95], "group": ["B"], "y": [1]})
+    return NeighbouringPair("add the canary", base, pd.concat([base, row], ignore_index=True), row)
+
+
+def audit_thresholds(learner: type[DPThresholdOptimizer], runs: int) -> AuditResult:
+    """Audit the released histogram ``H[g, y, b]`` (2 groups x 2 labels x 2 bins): every
+    cell is an output statistic; the auditor finds the canary's cell on its own."""
+    pair = _thresholds_pair()
+
+    def fit(frame: pd.DataFrame) -> dict[str, float]:
+        model = learner(estimator=_scorer(), groups=["A", "B"], n_bins=2, epsilon=THRESHOLD_EPSILON)
+        model.fit(frame[["score"]].to_numpy(), frame["y"].to_numpy(),
+                  sensitive_features=frame["group"].to_numpy())  # fmt: skip
+        cells = model.noisy_histogram_.ravel()
+        return {f"cell_{i}": float(v) for i, v in enumerate(cells)}
+
+    return audit(
+        CallableMechanism(fit, learner.__name__),
+        pairs=[pair],
+        claimed=PureDP(THRESHOLD_EPSILON),
+        runs=runs,
+        confidence=0.99,
+    )
+
+
+def test_private_postprocessing_histogram_passes_its_audit() -> None:
+    result = audit_thresholds(DPThresholdOptimizer, runs=1500)  # measured: 0.79
+    assert result.worst.errors == (0, 0)
+    assert 0 <= result.epsilon_lower_bound <= THRESHOLD_EPSILON
+    assert not result.violated
+
+
+def test_private_postprocessing_with_halved_sensitivity_is_caught() -> None:
+    result = audit_thresholds(HalvedSensitivity, runs=1500)  # measured: 1.89
+    assert result.epsilon_lower_bound > THRESHOLD_EPSILON
     assert result.violated
