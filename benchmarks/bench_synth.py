@@ -1,11 +1,14 @@
-"""Synthetic Adult (13 columns): ε sweep, the smartnoise-synth MST peer, and a 10M-row run.
+"""Synthetic Adult (13 columns): ε sweep, the smartnoise-synth MST and AIM peers, a 10M-row run.
 
-    python benchmarks/bench_synth.py                 # ε sweep (MST, AIM) + peer MST at ε = 1
-    python benchmarks/bench_synth.py --no-sweep      # peer comparison only
+    python benchmarks/bench_synth.py                 # ε sweep (MST, AIM) + peers at ε = 1
+    python benchmarks/bench_synth.py --no-sweep      # peer comparison only (MST and AIM)
+    python benchmarks/bench_synth.py --no-sweep --peer-methods aim --repeats 2
     python benchmarks/bench_synth.py --rows 10000000 # 10M-row Parquet through DuckDB, peak RSS
 
-Peer: smartnoise-synth's MST (``Synthesizer.create("mst")``; it pins ``mbi`` 1.x, opacus and
-torch, so it lives in a bench-only venv ``benchmarks/.data/peer-smartnoise``, created on first
+Peer: smartnoise-synth's MST and AIM (``Synthesizer.create("mst" | "aim")``, AIM with its
+defaults: all 2-way workload, 80 MB model size, 1000 mirror-descent steps per round; it pins
+``mbi`` 1.x, opacus and torch, so it lives in a bench-only venv
+``benchmarks/.data/peer-smartnoise``, created on first
 use, and runs in a subprocess). Both fit the same encoded Adult (every column as its level
 index under ethica's declared domain; the peer is told they are categorical and reads their
 sets from the data, which a DP release could not do, with ``preprocessor_eps=0``). Both run
@@ -49,28 +52,31 @@ import numpy as np, pandas as pd
 warnings.filterwarnings("ignore")
 from snsynth import Synthesizer
 folder, eps, delta, seed = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+method = sys.argv[5]
 np.random.seed(seed)
 codes = np.load(f"{folder}/adult_codes.npy")
 names = json.load(open(f"{folder}/names.json"))
 frame = pd.DataFrame({n: codes[:, j].astype(str) for j, n in enumerate(names)})
-start = time.perf_counter()
-synth = Synthesizer.create("mst", epsilon=eps, delta=delta)
+start, cpu = time.perf_counter(), time.process_time()
+synth = Synthesizer.create(method, epsilon=eps, delta=delta)
 synth.fit(frame, preprocessor_eps=0.0, categorical_columns=names)
-fit_s = time.perf_counter() - start
+fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
 n = len(frame)
 start = time.perf_counter()
 rounded = synth.sample(n)
 round_s = time.perf_counter() - start
 start = time.perf_counter()
 model = synth.synthesizer.synthetic_data(rows=n, method="sample")
-iid = synth._transformer.inverse_transform(
-    [tuple(t[1:]) for t in synth.undo_compress_fn(model).df.itertuples()]
-)
+if method == "mst":
+    frame_iid = synth.undo_compress_fn(model).df
+else:  # AIM: the model's columns are col0, col1, ... (its sample() reorders them the same way)
+    frame_iid = model.df[["col" + str(i) for i in range(synth._transformer.output_width)]]
+iid = synth._transformer.inverse_transform([tuple(t[1:]) for t in frame_iid.itertuples()])
 iid_s = time.perf_counter() - start
 for name, rows in (("round", rounded), ("iid", iid)):
     arr = np.asarray(pd.DataFrame(rows, columns=names).astype(int).to_numpy(), dtype=np.int64)
-    np.save(f"{folder}/peer_{name}.npy", arr)
-print(json.dumps({"fit_s": fit_s, "round_s": round_s, "iid_s": iid_s}))
+    np.save(f"{folder}/peer_{method}_{seed}_{name}.npy", arr)
+print(json.dumps({"fit_s": fit_s, "fit_cpu": fit_cpu, "round_s": round_s, "iid_s": iid_s}))
 """
 
 SCALE_CHILD = """
@@ -127,7 +133,15 @@ def sweep() -> None:
             )
 
 
-def peer_comparison(repeats: int) -> None:
+def peer_comparison(method: str, repeats: int, saved: Path | None = None) -> None:
+    """ethica vs smartnoise-synth, same method, same data, same scoring; wall and CPU time.
+
+    CPU seconds (``time.process_time`` of the fitting process, all its threads) are reported
+    next to wall seconds: on a shared machine the wall clock measures the neighbours too.
+    ``saved``: a folder of the peer's earlier runs (``timing_<method>_<r>.json`` and
+    ``peer_<method>_<r>_{round,iid}.npy``, as this function writes them) instead of running
+    it again (smartnoise's AIM takes many CPU-minutes).
+    """
     data = load_adult()
     domain = adult_domain()
     names = list(domain.names)
@@ -137,14 +151,21 @@ def peer_comparison(repeats: int) -> None:
     codes = np.column_stack([arrow[n].to_numpy() for n in names]).astype(np.int64)
     np.save(folder / "adult_codes.npy", codes)
     (folder / "names.json").write_text(json.dumps(names))
-    print(f"\nMST on Adult ({len(codes)} rows, {len(names)} columns), ε = {EPSILON}, δ = {DELTA}")
-    ours_tv, ours_s = [], []
+    print(
+        f"\n{method.upper()} on Adult ({len(codes)} rows, {len(names)} columns), "
+        f"ε = {EPSILON}, δ = {DELTA}, workload all-2way"
+    )
+    ours_tv, ours_s, ours_cpu = [], [], []
     for r in range(repeats):
-        start = time.perf_counter()
-        result = synthesize(data, domain=domain, budget=ApproxDP(EPSILON, DELTA), method="mst")
+        start, cpu = time.perf_counter(), time.process_time()
+        result = synthesize(data, domain=domain, budget=ApproxDP(EPSILON, DELTA), method=method)
         ours_s.append(time.perf_counter() - start)
+        ours_cpu.append(time.process_time() - cpu)
         card = report_card(data, result, attack_rows=0, seed=r)
         ours_tv.append(card.workload_error["2way_mean"])
+        print(
+            f"  ethica run {r}: TV {ours_tv[-1]:.4f}, {ours_s[-1]:.1f} s, {ours_cpu[-1]:.1f} cpu-s"
+        )
     python = peer_python()
     if python is None:
         print(f"smartnoise-synth unavailable: pip install {PEER_REQUIREMENTS} into {PEER} failed")
@@ -153,33 +174,49 @@ def peer_comparison(repeats: int) -> None:
     env.pop("PYTHONPATH", None)
     peer_tv: dict[str, list[float]] = {"round": [], "iid": []}
     peer_s: list[float] = []
+    peer_cpu: list[float] = []
     for r in range(repeats):
-        out = subprocess.run(
-            [str(python), "-c", PEER_SCRIPT, str(folder), str(EPSILON), str(DELTA), str(r)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        ).stdout
-        timing = json.loads(out.strip().splitlines()[-1])
+        if saved is not None:  # runs of the peer saved by an earlier (or concurrent) invocation
+            folder = saved
+            timing = json.loads((saved / f"timing_{method}_{r}.json").read_text())
+        else:
+            argv = [str(python), "-c", PEER_SCRIPT, str(folder), str(EPSILON), str(DELTA)]
+            ran = subprocess.run([*argv, str(r), method], capture_output=True, text=True, env=env)
+            ran.check_returncode()
+            out = ran.stdout
+            timing = json.loads(out.strip().splitlines()[-1])
+            (folder / f"timing_{method}_{r}.json").write_text(json.dumps(timing))
         peer_s.append(timing["fit_s"])
+        peer_cpu.append(timing["fit_cpu"])
         for way in peer_tv:
-            peer_codes = np.load(folder / f"peer_{way}.npy")
+            peer_codes = np.load(folder / f"peer_{method}_{r}_{way}.npy")
             card = report_card(data, result, synthetic=peer_codes, attack_rows=0)
             peer_tv[way].append(card.workload_error["2way_mean"])
+        print(
+            f"  peer run {r}: TV {peer_tv['round'][-1]:.4f} (round), {peer_tv['iid'][-1]:.4f}"
+            f" (i.i.d.), {peer_s[-1]:.1f} s, {peer_cpu[-1]:.1f} cpu-s"
+        )
 
     def cell(values: list[float]) -> str:
         sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         return f"{np.mean(values):.4f} ± {sd:.4f}"
 
-    print(f"  ({repeats} runs each; mean ± sd)   mean 2-way TV       fit seconds")
-    print(f"  ethica MST (i.i.d.)            {cell(ours_tv):>18}   {np.mean(ours_s):8.2f}")
-    print(f"  smartnoise MST, round (default){cell(peer_tv['round']):>18}   {np.mean(peer_s):8.2f}")
-    print(f"  smartnoise MST, i.i.d.         {cell(peer_tv['iid']):>18}")
+    label = method.upper()
+    print(f"  ({repeats} runs each; mean ± sd)     mean 2-way TV       fit s   fit cpu-s")
+    print(
+        f"  ethica {label} (i.i.d.)          {cell(ours_tv):>18}   {np.mean(ours_s):7.1f}"
+        f"   {np.mean(ours_cpu):7.1f}"
+    )
+    print(
+        f"  smartnoise {label}, round (default){cell(peer_tv['round']):>18}   "
+        f"{np.mean(peer_s):7.1f}   {np.mean(peer_cpu):7.1f}"
+    )
+    print(f"  smartnoise {label}, i.i.d.         {cell(peer_tv['iid']):>18}")
     print(
         f"  TV ratio ethica / peer: {np.mean(ours_tv) / np.mean(peer_tv['round']):.2f} (round),"
-        f" {np.mean(ours_tv) / np.mean(peer_tv['iid']):.2f} (i.i.d.); "
-        f"time ratio ethica / peer: {np.mean(ours_s) / np.mean(peer_s):.3f}"
+        f" {np.mean(ours_tv) / np.mean(peer_tv['iid']):.2f} (i.i.d.); time ratio ethica / peer:"
+        f" {np.mean(ours_s) / np.mean(peer_s):.3f} wall,"
+        f" {np.mean(ours_cpu) / np.mean(peer_cpu):.3f} CPU"
     )
 
 
@@ -229,6 +266,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per side (peer)")
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument(
+        "--peer-results", type=Path, default=None, help="reuse the peer's saved runs in DIR"
+    )
+    parser.add_argument(
+        "--peer-methods", default="mst,aim", help="methods compared with the peer: mst,aim"
+    )
     args = parser.parse_args()
     if args.rows:
         scale(args.rows, args.method)
@@ -236,7 +279,8 @@ def main() -> None:
     if not args.no_sweep:
         sweep()
     if not args.no_peer:
-        peer_comparison(args.repeats)
+        for method in args.peer_methods.split(","):
+            peer_comparison(method, args.repeats, args.peer_results)
 
 
 if __name__ == "__main__":

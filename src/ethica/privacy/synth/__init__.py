@@ -2,7 +2,8 @@
 
 :func:`synthesize` fits MST (McKenna, Miklau & Sheldon 2021) or AIM (McKenna et al. 2022) on
 noisy marginals, each a GROUP BY pushed down to the engine, with exact discrete Gaussian noise
-and zCDP accounting; the model is a forest fitted exactly (:mod:`._model`) and sampled i.i.d.
+and zCDP accounting; MST's model is a forest fitted exactly (:mod:`._model`), AIM's a
+junction-tree graphical model fitted by mirror descent (:mod:`._graphical`); both sampled i.i.d.
 :func:`report_card` scores a synthetic copy against the real data (for the custodian only).
 """
 

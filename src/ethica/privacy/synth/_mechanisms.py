@@ -12,10 +12,11 @@ PVLDB 15(11)): measures the 1-way marginals, then rounds of: select a candidate 
 exponential mechanism on ``q_r = w_r (||M_r(D) - M_r(p̂_t)||_1 - sqrt(2/π) sigma_t n_r)``
 (``w_r`` = overlap of ``r`` with the workload, sensitivity ``max w_r``), measure it, refit;
 when the model moved less than the expected noise, halve ``sigma`` and double ``eps``
-(annealing); stop when the budget is spent. ethica's AIM keeps the model a forest so that
-inference stays exact (:mod:`._model`): candidates are the 1-way marginals and the 2-way
-marginals that are forest edges already or join two trees; 3-way workload queries weight the
-candidates but are not measured directly (documented restriction).
+(annealing); stop when the budget is spent. Candidates are the cliques of up to three columns
+inside a workload query (the workload's downward closure), subject to AIM's model-size rule
+(the junction tree with the candidate within ``max_model_size * rho_used / rho``); the model is
+the junction-tree graphical model of :mod:`._graphical` (Private-PGM inference, own code). MST
+keeps the exact tree model of :mod:`._model` (closed form, no iterations).
 
 Costs (Bun & Steinke 2016; Cesar & Rogers 2021): a marginal (L2 sensitivity 1) with discrete
 Gaussian noise ``sigma`` costs ``1 / (2 sigma**2)``; an exponential mechanism at ``eps`` costs
@@ -38,9 +39,10 @@ from ethica.privacy.budget._budgets import ZCDP
 from ethica.privacy.noise._gaussian import discrete_gaussian
 from ethica.privacy.noise._selection import exponential_mechanism
 from ethica.privacy.synth._domain import Domain
+from ethica.privacy.synth._graphical import GraphicalModel, fit_graphical, model_cells
 from ethica.privacy.synth._model import ForestModel, Measurement, fit_forest
 
-__all__ = ["Fit", "aim", "mst"]
+__all__ = ["Fit", "aim", "measure_noise", "mst"]
 
 Counts = Callable[[Sequence[str]], NDArray[np.float64]]
 
@@ -49,22 +51,34 @@ Counts = Callable[[Sequence[str]], NDArray[np.float64]]
 class Fit:
     """A fitted model, its measurements, the selections, and the zCDP spent."""
 
-    model: ForestModel
+    model: ForestModel | GraphicalModel
     measurements: list[Measurement] = field(default_factory=list)
     selected: list[tuple[str, ...]] = field(default_factory=list)
     rho_spent: Fraction = Fraction(0)
+
+
+def measure_noise(
+    exact: NDArray[np.float64], rho: Fraction, *, runs: int = 1, sensitivity: object = 1
+) -> tuple[NDArray[np.float64], Fraction, Fraction]:
+    """``runs`` noisy copies of a marginal (shape ``(runs, *exact.shape)``), the discrete
+    Gaussian ``sigma`` for L2 ``sensitivity`` at ``rho``, and the exact cost (rounded up).
+
+    The synthesizers always pass ``sensitivity=1`` (one person moves one cell by one); the
+    privacy audit passes a smaller one as its negative control.
+    """
+    sigma = gaussian_sigma(sensitivity, ZCDP(rho))
+    noise = discrete_gaussian(sigma, runs * exact.size).reshape(runs, *exact.shape)
+    cost = Fraction(1) / (2 * sigma * sigma)
+    grid = 1 << 60  # round the cost *up* to a fixed grid: exact, and small rationals
+    return exact + noise, sigma, Fraction(math.ceil(cost * grid), grid)
 
 
 def _measure(
     counts: Counts, clique: tuple[str, ...], rho: Fraction
 ) -> tuple[Measurement, Fraction]:
     """Noisy marginal spending at most ``rho`` (sensitivity 1), and its exact cost."""
-    sigma = gaussian_sigma(1, ZCDP(rho))
-    exact = counts(clique)
-    noise = discrete_gaussian(sigma, exact.size).reshape(exact.shape)
-    cost = 1 / (2 * sigma * sigma)
-    grid = 1 << 60  # round the cost *up* to a fixed grid: exact, and small rationals
-    return Measurement(clique, exact + noise, float(sigma)), Fraction(math.ceil(cost * grid), grid)
+    values, sigma, cost = measure_noise(counts(clique), rho)
+    return Measurement(clique, values[0], float(sigma)), cost
 
 
 def _eps_for(rho: Fraction) -> Fraction:
@@ -120,18 +134,27 @@ def mst(domain: Domain, counts: Counts, rho: Fraction) -> Fit:
     return fit
 
 
+MAX_CLIQUE = 3
+MAX_MODEL_SIZE = 80.0  # megabytes of float64 clique tables: AIM's default (McKenna et al. 2022)
+
+
 def workload_weights(
-    domain: Domain, workload: Sequence[tuple[str, ...]]
+    domain: Domain, workload: Sequence[tuple[str, ...]], max_clique: int = MAX_CLIQUE
 ) -> dict[tuple[str, ...], float]:
-    """AIM's candidate weights ``w_r = sum_{s in W} |r ∩ s|`` over 1- and 2-way cliques."""
-    cands: list[tuple[str, ...]] = [(v,) for v in domain.names]
-    cands += list(itertools.combinations(domain.names, 2))
-    out = {}
-    for r in cands:
-        w = float(sum(len(set(r) & set(s)) for s in workload))
-        if w > 0 and (len(r) == 1 or any(set(r) <= set(s) for s in workload)):
-            out[r] = w
-    return out
+    """AIM's candidates and weights: every clique of at most ``max_clique`` columns inside a
+    workload query (the workload's downward closure), ``w_r = sum_{s in W} |r ∩ s|``."""
+    index = {v: i for i, v in enumerate(domain.names)}
+    out: dict[tuple[str, ...], float] = {}
+    for s in workload:
+        cols = sorted(set(s), key=index.__getitem__)
+        for k in range(1, min(max_clique, len(cols)) + 1):
+            for r in itertools.combinations(cols, k):
+                out.setdefault(r, 0.0)
+    for v in domain.names:
+        out.setdefault((v,), 0.0)
+    for r in out:
+        out[r] = float(sum(len(set(r) & set(s)) for s in workload))
+    return {r: w for r, w in out.items() if w > 0}
 
 
 def aim(
@@ -141,23 +164,32 @@ def aim(
     workload: Sequence[tuple[str, ...]],
     *,
     max_rounds: int | None = None,
+    max_model_size: float = MAX_MODEL_SIZE,
+    max_clique: int = MAX_CLIQUE,
+    round_iters: int = 50,
+    final_iters: int = 1000,
 ) -> Fit:
-    """Forest-restricted AIM (module docstring) spending at most ``rho``."""
+    """AIM (module docstring) spending at most ``rho``.
+
+    ``max_model_size`` (megabytes of float64 tables) is AIM's size rule: a candidate that is
+    not already inside a clique of the model is considered only if the junction tree with it
+    stays within ``max_model_size * rho_used / rho``. ``round_iters`` mirror-descent steps
+    (warm-started) refit the model after each round, ``final_iters`` at the end.
+    """
     names, shape = domain.names, domain.shape
     d = len(names)
     alpha = Fraction(9, 10)
     rounds = 16 * d
-    weights = workload_weights(domain, workload)
-    fit = Fit(model=fit_forest(names, shape, [], []))
+    weights = workload_weights(domain, workload, max_clique)
     per_round = rho / rounds
-    one_way = alpha * per_round  # AIM measures all 1-way marginals at the round's sigma
+    fit = Fit(model=fit_forest(names, shape, [], []))
     for v in names:
-        m, cost = _measure(counts, (v,), min(one_way, rho / (2 * d)))
+        m, cost = _measure(counts, (v,), min(alpha * per_round, rho / (2 * d)))
         fit.measurements.append(m)
         fit.rho_spent += cost
-    edges: list[tuple[str, str]] = []
-    model = fit_forest(names, shape, fit.measurements, edges)
+    model, warm = fit_graphical(names, shape, fit.measurements, iters=round_iters)
     rho_meas, rho_sel = alpha * per_round, (1 - alpha) * per_round
+    budget_cells = max_model_size * (1 << 20) / 8
     final = False
     steps = 0
     while not final:
@@ -168,9 +200,12 @@ def aim(
             rho_meas, rho_sel, final = alpha * remaining, (1 - alpha) * remaining, True
         sigma = float(gaussian_sigma(1, ZCDP(rho_meas)))
         eps = _eps_for(rho_sel)
-        tree = _trees(names, edges)
+        limit = budget_cells * float((fit.rho_spent + rho_meas + rho_sel) / rho)
+        cliques = [m.clique for m in fit.measurements]
         options = [
-            r for r in weights if len(r) == 1 or tuple(r) in edges or tree[r[0]] != tree[r[1]]
+            r
+            for r in weights
+            if model.tree.home(r) is not None or model_cells(names, shape, [*cliques, r]) <= limit
         ]
         scores = []
         for r in options:
@@ -183,10 +218,8 @@ def aim(
         fit.rho_spent += cost
         fit.measurements.append(m)
         fit.selected.append(pick)
-        if len(pick) == 2 and pick not in edges:
-            edges.append((pick[0], pick[1]))
         before = model.counts(pick)
-        model = fit_forest(names, shape, fit.measurements, edges)
+        model, warm = fit_graphical(names, shape, fit.measurements, iters=round_iters, warm=warm)
         n_pick = float(np.prod([domain[c].size for c in pick]))
         moved = float(np.abs(model.counts(pick) - before).sum())
         if moved <= math.sqrt(2 / math.pi) * sigma * n_pick:
@@ -194,19 +227,5 @@ def aim(
         steps += 1
         if max_rounds is not None and steps >= max_rounds:
             break
-    fit.model = model
+    fit.model, _ = fit_graphical(names, shape, fit.measurements, iters=final_iters, warm=warm)
     return fit
-
-
-def _trees(names: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Component label of every node of the forest."""
-    label = {v: v for v in names}
-
-    def find(v: str) -> str:
-        while label[v] != v:
-            v = label[v]
-        return v
-
-    for a, b in edges:
-        label[find(a)] = find(b)
-    return {v: find(v) for v in names}

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ForestModel", "Measurement", "fit_forest"]
+__all__ = ["ForestModel", "Measurement", "combine", "draw", "estimate_total", "fit_forest"]
 
 _FLOOR = 1e-9
 
@@ -152,7 +152,7 @@ class ForestModel:
             if root in done:
                 continue
             p = self.probabilities([root])
-            out[:, col[root]] = _draw(np.tile(np.cumsum(p), (1, 1)), np.zeros(n, np.int64), rng)
+            out[:, col[root]] = draw(np.tile(np.cumsum(p), (1, 1)), np.zeros(n, np.int64), rng)
             done.add(root)
             queue = [root]
             while queue:
@@ -161,27 +161,32 @@ class ForestModel:
                     if child in done:
                         continue
                     cond = np.cumsum(self.conditional(parent, child), axis=1)
-                    out[:, col[child]] = _draw(cond, out[:, col[parent]], rng)
+                    out[:, col[child]] = draw(cond, out[:, col[parent]], rng)
                     done.add(child)
                     queue.append(child)
         return out
 
 
-def _draw(
+def draw(
     cum: NDArray[np.float64], rows: NDArray[np.int64], rng: np.random.Generator
 ) -> NDArray[np.int64]:
-    """Inverse-CDF draws, row ``rows[i]`` of the cumulative table ``cum`` for draw ``i``."""
-    n = rows.size
-    out = np.empty(n, dtype=np.int64)
+    """Inverse-CDF draws, row ``rows[i]`` of the cumulative table ``cum`` for draw ``i``.
+
+    Each row is scaled to end at 1 and shifted by its index, so the whole table is one
+    non-decreasing sequence and draw ``i`` is one binary search for ``rows[i] + u_i``:
+    memory stays that of the table, however many levels a row has.
+    """
     k = cum.shape[1]
-    for start in range(0, n, 1 << 16):
-        r = rows[start : start + (1 << 16)]
-        u = rng.random(r.size) * cum[r, -1]
-        out[start : start + r.size] = np.minimum((u[:, None] >= cum[r]).sum(axis=1), k - 1)
+    ends = cum[:, -1:]
+    scaled = np.where(ends > 0, cum / np.maximum(ends, 1e-300), np.arange(1, k + 1) / k)
+    flat = (scaled + np.arange(cum.shape[0])[:, None]).ravel()
+    u = rng.random(rows.size)
+    found = np.searchsorted(flat, rows + u, side="right") - rows * k
+    out: NDArray[np.int64] = np.clip(found, 0, k - 1).astype(np.int64)
     return out
 
 
-def _combine(
+def combine(
     items: Iterable[Measurement],
 ) -> dict[tuple[str, ...], tuple[NDArray[np.float64], float]]:
     """Inverse-variance average of repeated measurements of a clique: (values, sigma)."""
@@ -196,6 +201,16 @@ def _combine(
     return out
 
 
+def estimate_total(combined: dict[tuple[str, ...], tuple[NDArray[np.float64], float]]) -> float:
+    """The total ``N``: inverse-variance weighted mean of every measurement's sum (at least 1)."""
+    num = den = 0.0
+    for values, sigma in combined.values():
+        var = sigma**2 * values.size
+        num += values.sum() / var
+        den += 1.0 / var
+    return max(num / den, 1.0) if den else 1.0
+
+
 def fit_forest(
     names: Sequence[str],
     shape: Sequence[int],
@@ -203,14 +218,8 @@ def fit_forest(
     edges: Sequence[tuple[str, str]],
 ) -> ForestModel:
     """Fit the forest model (module docstring) from 1-way and edge measurements."""
-    combined = _combine(_oriented(measurements, edges))
-    # total N: inverse-variance weighted mean of every measurement's sum
-    num = den = 0.0
-    for values, sigma in combined.values():
-        var = sigma**2 * values.size
-        num += values.sum() / var
-        den += 1.0 / var
-    total = max(num / den, 1.0) if den else 1.0
+    combined = combine(_oriented(measurements, edges))
+    total = estimate_total(combined)
     nodes: dict[str, NDArray[np.float64]] = {}
     for i, v in enumerate(names):
         estimates: list[tuple[NDArray[np.float64], float]] = []

@@ -40,6 +40,7 @@ from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget
 from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.synth._domain import Domain
+from ethica.privacy.synth._graphical import GraphicalModel
 from ethica.privacy.synth._marginals import MarginalReader, check_schema, encode
 from ethica.privacy.synth._mechanisms import Fit, aim, mst
 from ethica.privacy.synth._model import ForestModel
@@ -162,7 +163,8 @@ class SynthResult:
     total
         The model's noisy estimate of the number of rows.
     model
-        The fitted forest model (node marginals and edge tables, noisy counts).
+        The fitted model: MST's forest (node marginals and edge tables, noisy counts) or
+        AIM's junction-tree graphical model (clique marginals).
     """
 
     method: str
@@ -171,7 +173,7 @@ class SynthResult:
     domain: Domain
     workload: tuple[tuple[str, ...], ...]
     selected: tuple[tuple[str, ...], ...]
-    model: ForestModel = field(repr=False, compare=False)
+    model: ForestModel | GraphicalModel = field(repr=False, compare=False)
     source: str = ""
 
     @property
@@ -224,7 +226,10 @@ class SynthResult:
             "domain": self.domain.to_dict(),
             "workload": [list(c) for c in self.workload],
             "selected": [list(c) for c in self.selected],
-            "model": {
+            "model": m.to_dict()
+            if isinstance(m, GraphicalModel)
+            else {
+                "kind": "forest",
                 "total": m.total,
                 "nodes": {k: v.tolist() for k, v in m.nodes.items()},
                 "edges": [[a, b, t.tolist()] for (a, b), t in m.edges.items()],
@@ -238,13 +243,17 @@ class SynthResult:
 
         domain = Domain.from_dict(data["domain"])
         m = data["model"]
-        model = ForestModel(
-            domain.names,
-            domain.shape,
-            float(m["total"]),
-            {k: np.asarray(v, dtype=np.float64) for k, v in m["nodes"].items()},
-            {(a, b): np.asarray(t, dtype=np.float64) for a, b, t in m["edges"]},
-        )
+        model: ForestModel | GraphicalModel
+        if m.get("kind") == "junction_tree":
+            model = GraphicalModel.from_dict(m, domain.names, domain.shape)
+        else:
+            model = ForestModel(
+                domain.names,
+                domain.shape,
+                float(m["total"]),
+                {k: np.asarray(v, dtype=np.float64) for k, v in m["nodes"].items()},
+                {(a, b): np.asarray(t, dtype=np.float64) for a, b, t in m["edges"]},
+            )
         return cls(
             method=str(data["method"]),
             budget=budget_from_dict(data["budget"]),
@@ -353,7 +362,8 @@ def synthesize(
     budget
         ``ZCDP(rho)`` or ``ApproxDP(epsilon, delta)``; the whole budget is charged.
     method
-        ``"mst"`` (McKenna et al. 2021) or ``"aim"`` (McKenna et al. 2022, forest-restricted).
+        ``"mst"`` (McKenna et al. 2021) or ``"aim"`` (McKenna et al. 2022; cliques of up to 3
+        columns).
     workload
         ``"all-2way"``, ``"all-3way"``, a JSON file or a list of column lists: what AIM targets
         and what the report card scores.
