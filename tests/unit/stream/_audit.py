@@ -33,7 +33,11 @@ from ethica.privacy.testing._audit import data_digest
 
 START = datetime(2026, 1, 1)
 RUNS = 100_000
-CONFIDENCE = 0.99
+#: 99.9%: with the likelihood-ratio feature the audits of the naive and tree releases are
+#: nearly tight (lower bounds 0.94-0.96 at a claim of 1), so each correct release could fail
+#: by chance with probability up to 1 - CONFIDENCE; a dozen such tests at 99% would turn the
+#: suite red about one run in ten. The controls (true epsilon twice the claim) keep their margin.
+CONFIDENCE = 0.999
 
 Exact = Callable[[pd.DataFrame], NDArray[np.int64]]
 
