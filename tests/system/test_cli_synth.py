@@ -71,3 +71,35 @@ def test_synth_cli_end_to_end(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "exceeds" in again.output
     with Ledger(ledger) as book:
         assert len(book.history("adult")) == 1
+
+
+def test_synth_cli_aim_with_a_3way_workload_file(tmp_path: Path) -> None:
+    columns = ("race", "sex", "income")
+    data = load_adult().sample(3000, random_state=1)[list(columns)]
+    source = tmp_path / "adult.csv"
+    data.to_csv(source, index=False)
+    domain = tmp_path / "domain.json"
+    domain.write_text(json.dumps(adult_domain(columns).to_dict()))
+    workload = tmp_path / "workload.json"
+    workload.write_text(json.dumps([list(columns)]))
+    ledger = tmp_path / "ledger.db"
+    with Ledger(ledger) as book:
+        book.create_dataset("adult", ApproxDP(2, Fraction(1, 10**6)), privacy_unit=Rows())
+    out, report = tmp_path / "synth.csv", tmp_path / "model.json"
+    args = ["synth", str(source), "--dataset", "adult", "--domain", str(domain)]
+    args += ["--method", "aim", "--workload", str(workload), "--rows", "300", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--json", str(report), "--ledger", str(ledger)])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == 300
+    model = json.loads(report.read_text())["model"]
+    assert model["workload"] == [list(columns)]
+    assert model["model"]["kind"] == "junction_tree"  # AIM's general graphical model
+    assert all(len(c) <= 3 for c in model["selected"])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([["race", "no_such_column"]]))
+    refused = CliRunner().invoke(
+        app, [*args[:-6], "--workload", str(bad), "--out", str(out), "--ledger", str(ledger)]
+    )
+    assert refused.exit_code == 2 and "no_such_column" in refused.output
+    with Ledger(ledger) as book:
+        assert len(book.history("adult")) == 1  # the refused workload charged nothing
