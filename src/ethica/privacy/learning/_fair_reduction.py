@@ -40,9 +40,9 @@ Sensitivity (neighbours: add or remove one row, ethica's ``Rows()`` unit)
   width ``|d_{g,y}| <= Delta = max_{g,y} |d_{g,y}|`` (over all declared groups and both labels,
   not only those present). Sampling ``P(h) ∝ exp(eta u(h) / Delta)`` therefore has log
   probability ratios within an interval of width ``eta``: it is ``eta``-bounded-range, hence
-  ``eta``-DP and ``eta**2 / 8``-zCDP (Durfee & Rogers 2019; Cesar & Rogers 2021, "Bounding,
-  Concentrating, and Truncating: Unifying Privacy Loss Composition for Data Analytics",
-  Lemma 3.2).
+  ``eta``-DP and ``eta**2 / 8``-zCDP (bounded range: Durfee & Rogers 2019; its zCDP bound:
+  Cesar & Rogers 2021, "Bounding, Concentrating, and Truncating: Unifying Privacy Loss
+  Composition for Data Analytics", ALT).
 
 Accounting over the ``T`` rounds (stated, then charged once, before the data is read)
 ----------------------------------------------------------------------------------------
@@ -420,7 +420,8 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, *, sensitive_features: Any = None) -> DPExponentiatedGradient:
-        """Play the private game and keep the learner's average play.
+        """Play the private game, then keep the best mixture (or the average play) of the
+        classifiers met, from the released counts.
 
         Raises
         ------
