@@ -14,12 +14,17 @@ checked: neighbours one user apart straddling the wrap are not told apart beyond
 
 from __future__ import annotations
 
+from datetime import datetime
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from ethica.privacy import ZCDP, Ledger
 from ethica.privacy.budget._budgets import PureDP
+from ethica.privacy.stream import Stream, StreamSpec
 from ethica.privacy.stream._budget import spend
 from ethica.privacy.stream._series import series_sensitivity
 from ethica.privacy.stream._series_running import RunningPlan, plan_running
@@ -50,3 +55,31 @@ def test_factorization_running_totals_do_not_wrap_on_sums_the_engine_produces() 
     half = np.asarray(plan.running_half_width)
     # 1,000 half-widths: a correct release misses this with probability ~0
     assert np.all(np.abs(running[:, 0] - truth) <= 1000 * half), (running[:, 0], truth, half)
+
+
+@pytest.mark.xfail(strict=True, reason="finding 6: a stream's day request id can be squatted")
+def test_another_request_under_a_streams_day_id_does_not_block_the_stream(
+    tmp_path: Path,
+) -> None:
+    """Request ids are one namespace per dataset, shared by streams (``<name>:horizon``,
+    ``<name>:<bucket start>``), series, sessions and the service. Any charge recorded first
+    under a stream's future day id (here a Session-style charge; ``release_series(...,
+    request_id=...)`` does the same) makes that day's append fail with a LedgerError
+    forever, and the stream can never go past it (buckets are appended in order)."""
+    unit = UserWindow("user", window=7)
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.create_dataset("visits", ZCDP(5), privacy_unit=unit)
+        spec = StreamSpec(
+            name="shop", dataset="visits", unit=unit, start=datetime(2026, 3, 1), horizon=4,
+            budget=ZCDP(2), mechanism="tree",
+        )  # fmt: skip
+        day = tmp_path / "d.parquet"
+        pd.DataFrame({"user": np.arange(50)}).to_parquet(day)
+        with Stream.create(spec, ledger) as stream:
+            stream.append("2026-03-01", day)
+            ledger.record_charge(
+                "visits", ZCDP(Fraction(1, 1000)), "someone else's count",
+                request_id="shop:2026-03-02T00:00:00",
+            )  # fmt: skip
+            released = stream.append("2026-03-02", day)
+            assert released.index == 1
