@@ -101,6 +101,16 @@ def _arrays(pair: NeighbouringPair) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     }
 
 
+def _audit_fits(
+    fit: Any, name: str, pair: NeighbouringPair, epsilon: float, runs: int
+) -> AuditResult:
+    """Audit ``fit`` (one draw per call) on ``pair`` against ``PureDP(epsilon)`` at 99%."""
+    return audit(
+        CallableMechanism(fit, name), pairs=[pair], claimed=PureDP(epsilon), runs=runs,
+        confidence=0.99,
+    )  # fmt: skip
+
+
 def audit_logistic(learner: type[DPLogisticRegression], runs: int) -> AuditResult:
     """Audit objective perturbation (no intercept: 3 coefficients) on the canary pair."""
     pair, canary = _classification()
@@ -122,13 +132,7 @@ def audit_logistic(learner: type[DPLogisticRegression], runs: int) -> AuditResul
             "llr": noise["beta"] * ratio,
         }
 
-    return audit(
-        CallableMechanism(fit, learner.__name__),
-        pairs=[pair],
-        claimed=PureDP(EPSILON),
-        runs=runs,
-        confidence=0.99,
-    )
+    return _audit_fits(fit, learner.__name__, pair, EPSILON, runs)
 
 
 def audit_linear(learner: type[DPLinearRegression], runs: int) -> AuditResult:
@@ -141,13 +145,7 @@ def audit_linear(learner: type[DPLinearRegression], runs: int) -> AuditResult:
         prediction = float(canary @ model.coef_ + model.intercept_)  # inside bounds_X
         return {"prediction": prediction, "loss": (prediction + 1.0) ** 2}
 
-    return audit(
-        CallableMechanism(fit, learner.__name__),
-        pairs=[pair],
-        claimed=PureDP(EPSILON),
-        runs=runs,
-        confidence=0.99,
-    )
+    return _audit_fits(fit, learner.__name__, pair, EPSILON, runs)
 
 
 def test_objective_perturbation_passes_its_audit() -> None:
@@ -222,13 +220,7 @@ def audit_thresholds(learner: type[DPThresholdOptimizer], runs: int) -> AuditRes
         cells = model.noisy_histogram_.ravel()
         return {f"cell_{i}": float(v) for i, v in enumerate(cells)}
 
-    return audit(
-        CallableMechanism(fit, learner.__name__),
-        pairs=[pair],
-        claimed=PureDP(THRESHOLD_EPSILON),
-        runs=runs,
-        confidence=0.99,
-    )
+    return _audit_fits(fit, learner.__name__, pair, THRESHOLD_EPSILON, runs)
 
 
 def test_private_postprocessing_histogram_passes_its_audit() -> None:
