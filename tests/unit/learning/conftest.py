@@ -33,4 +33,5 @@ def encode(
 
 def income(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
     """1 for income above 50K (train and test spellings alike)."""
-    return frame["income"].astype(str).str.startswith(">50K").to_numpy().astype(np.int64)
+    flags = frame["income"].astype(str).str.startswith(">50K").to_numpy()
+    return np.asarray(flags, dtype=np.int64)

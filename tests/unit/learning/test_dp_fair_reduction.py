@@ -263,3 +263,27 @@ def test_undeclared_labels_and_groups_are_dropped_not_refused(adult: Any) -> Non
         [np.sum(kept & (a[:n] == g) & (y[:n] == label)) for label in (0, 1)] for g in GROUPS
     ]
     assert np.abs(model.noisy_sizes_ - np.array(expected)).max() <= 1  # noise of scale ~3e-5
+
+
+def test_randomised_hypotheses_are_refused_before_the_charge(adult: Any, ledger: Ledger) -> None:
+    """A mixture's labels are drawn by row position: one added row would shift the draws of
+    the rows after it and move many counts, beyond the sensitivity 1 the noise covers."""
+    hypotheses, (X, y, a), _ = adult
+    X, y, a = X[:2000], y[:2000], a[:2000]
+    mixture = DPExponentiatedGradient(
+        constraints=BOUND, groups=GROUPS, classes=(0, 1), hypotheses=hypotheses, epsilon=1e6,
+        random_state=0,
+    ).fit(X, y, sensitive_features=a)  # fmt: skip
+    for candidate in ([mixture], [*hypotheses, mixture]):
+        with pytest.raises(InvalidParameterError, match="predicts at random"):
+            DPExponentiatedGradient(
+                constraints=BOUND, groups=GROUPS, classes=(0, 1), hypotheses=candidate,
+                epsilon=0.1, ledger=ledger, dataset="train",
+            ).fit(X, y, sensitive_features=a)  # fmt: skip
+    assert ledger.status("train").charges == 0
+    members = list(mixture.predictors_)  # its deterministic members are fine
+    DPExponentiatedGradient(
+        constraints=BOUND, groups=GROUPS, classes=(0, 1), hypotheses=members, epsilon=0.1,
+        ledger=ledger, dataset="train",
+    ).fit(X, y, sensitive_features=a)  # fmt: skip
+    assert ledger.status("train").charges == 1

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from ethica._exceptions import InvalidParameterError
+from ethica._exceptions import BudgetExceededError, InvalidParameterError
 from ethica.fairness import DemographicParity, ErrorRateParity
 from ethica.fairness._frontier import disparity_interval, error_interval
 from ethica.privacy import Ledger, PureDP
@@ -147,3 +147,23 @@ def test_refusals_before_any_fit(adult: dict[str, Any], tmp_path: Path) -> None:
         status = ledger.status("adult")
         assert status.charges == 3 and status.spent == PureDP(1.5)
         assert charged.total_epsilon == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize(
+    "epsilons, total",
+    [((1.0,), 1.5), ((0.5, 1e-30), 10.0)],
+    ids=["the sweep needs 2 of 1.5", "one epsilon out of the samplers' range"],
+)
+def test_a_sweep_that_cannot_finish_charges_nothing(
+    adult: dict[str, Any], tmp_path: Path, epsilons: tuple[float, ...], total: float
+) -> None:
+    X, y, a = adult["train"]
+    with Ledger(tmp_path / "l.sqlite3") as ledger:
+        ledger.create_dataset("adult", PureDP(total))
+        with pytest.raises((BudgetExceededError, InvalidParameterError)):
+            private_frontier(
+                X[:1000], y[:1000], a[:1000], *adult["test"], groups=GROUPS, epsilons=epsilons,
+                bounds=(0.01, 0.05), learners=("reduction",), hypotheses=adult["hypotheses"],
+                repeats=1, reference=False, ledger=ledger, dataset="adult",
+            )  # fmt: skip
+        assert ledger.status("adult").charges == 0

@@ -116,6 +116,7 @@ from ethica.privacy.noise._laplace import MAX_SCALE as MAX_LAPLACE_SCALE
 __all__ = [
     "CountLagrangian",
     "DPExponentiatedGradient",
+    "checked_plan",
     "round_plan",
     "selection_utilities",
 ]
@@ -166,6 +167,21 @@ def round_plan(budget: Budget, rounds: int) -> dict[str, Any]:
         "_scale": sigma,
         "_eta": eta,
     }
+
+
+def checked_plan(owner: str, budget: Budget, rounds: int) -> dict[str, Any]:
+    """:func:`round_plan`, refused (free, before any charge) when its noise is out of the
+    exact samplers' range."""
+    plan = round_plan(budget, rounds)
+    limit = MAX_LAPLACE_SCALE if isinstance(budget, PureDP) else MAX_SIGMA
+    if plan["_scale"] > limit or plan["_eta"] <= 0:
+        raise InvalidParameterError(
+            f"{owner}: {budget} over {rounds} rounds leaves table noise "
+            f"{float(plan['_scale']):.4g} and selection eta {float(plan['_eta']):.4g}, out "
+            "of the exact samplers' range; spend more or play fewer rounds (max_iter). "
+            "Nothing was charged."
+        )
+    return plan
 
 
 @dataclass(frozen=True)
@@ -282,7 +298,8 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         ``(negative, positive)``, declared (required with a ledger); ``None`` reads them from
         ``y`` as scikit-learn does (not protected). Rows with another label are dropped.
     hypotheses
-        The finite public class ``H``: fitted classifiers predicting 0/1 (e.g.
+        The finite public class ``H``: fitted, deterministic classifiers predicting 0/1,
+        each labelling a row from that row alone (randomised ones are refused) (e.g.
         :func:`~ethica.privacy.learning.public_hypotheses` on public data). Default: the
         decision stumps of :func:`~ethica.privacy.learning.stump_hypotheses` on
         ``feature_range`` with ``n_thresholds`` thresholds per feature.
@@ -409,6 +426,14 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         if not hypotheses:
             raise InvalidParameterError(f"{name}(hypotheses=[]) is empty; pass at least one.")
         for index, model in enumerate(hypotheses):
+            if _randomised(model):
+                raise InvalidParameterError(
+                    f"{name}: hypotheses[{index}] ({type(model).__name__}) predicts at random "
+                    "(its draws depend on each row's position, so one added row would move "
+                    "many counts, beyond the sensitivity 1 the noise covers); pass "
+                    "deterministic classifiers, e.g. the members of a mixture (predictors_). "
+                    "Nothing was charged."
+                )
             width = getattr(model, "n_features_in_", n_features)
             if not callable(getattr(model, "predict", None)) or width != n_features:
                 raise InvalidParameterError(
@@ -433,15 +458,7 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         name = type(self).__name__
         spec, groups, budget = self._check_params()
         rounds = int(self.max_iter)
-        plan = round_plan(budget, rounds)
-        limit = MAX_LAPLACE_SCALE if isinstance(budget, PureDP) else MAX_SIGMA
-        if plan["_scale"] > limit or plan["_eta"] <= 0:
-            raise InvalidParameterError(
-                f"{name}: {budget} over {rounds} rounds leaves table noise "
-                f"{float(plan['_scale']):.4g} and selection eta {float(plan['_eta']):.4g}, out "
-                "of the exact samplers' range; spend more or play fewer rounds (max_iter). "
-                "Nothing was charged."
-            )
+        plan = checked_plan(name, budget, rounds)
         require_sensitive_features(sensitive_features, name)
         X, y = validate_data(self, X, y)
         protected = protected_column(sensitive_features)
@@ -546,6 +563,19 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         """Probabilities of ``classes_`` under the mixture, shape (n, 2); no protected
         attribute is needed."""
         return self._pmf_predict(X)
+
+
+def _randomised(model: Any) -> bool:
+    """Whether ``model``'s labels are drawn at random (ethica's mixtures, or scikit-learn's
+    ``non_deterministic`` tag): its label for a row may depend on the other rows."""
+    if getattr(model, "randomised", False):
+        return True
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(model).non_deterministic)
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 def _positive_counts(

@@ -28,15 +28,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ethica._exceptions import InvalidParameterError
+from ethica._exceptions import BudgetExceededError, InvalidParameterError
 from ethica._results import ResultPart
 from ethica._typing import FloatArray
 from ethica.fairness._constraints import FairnessConstraint
 from ethica.fairness._frontier import disparity_interval, error_interval
 from ethica.fairness._learning_base import resolve_constraint
 from ethica.fairness._learning_results import LearningResult
+from ethica.privacy.budget._accounting import sequential_composition
+from ethica.privacy.budget._budgets import PureDP
+from ethica.privacy.learning._charging import check_ledger
 from ethica.privacy.learning._fair_postprocessing import DPThresholdOptimizer
-from ethica.privacy.learning._fair_reduction import DPExponentiatedGradient
+from ethica.privacy.learning._fair_reduction import DPExponentiatedGradient, checked_plan
 from ethica.privacy.learning._labels import (
     check_declared_classes,
     check_declared_groups,
@@ -97,7 +100,8 @@ class PrivateFrontierResult(LearningResult):
     n_test, confidence
         Held-out rows (of the declared groups) and the intervals' coverage.
     total_epsilon
-        The budget all private fits spent together (basic composition: the sum).
+        The budget all private fits spent together (basic composition: the sum). With a
+        ledger, the whole sum and every fit's calibration are checked before the first fit.
     """
 
     kind: ClassVar[str] = "private_frontier"
@@ -206,6 +210,7 @@ def private_frontier(
     declared = check_declared_groups("private_frontier", groups)
     labels = check_declared_classes("private_frontier", classes, y_test)
     chosen = _check_grid(spec, learners, epsilons, bounds, repeats, scorer, reference, ledger)
+    _check_sweep_budget(chosen, epsilons, bounds, repeats, max_iter, scorer, ledger, dataset)
     grid: list[tuple[str, float | None, float]] = [
         (learner, float(e), float(b)) for learner in chosen for e in epsilons for b in bounds
     ]
@@ -309,6 +314,42 @@ def _check_grid(
             "budget; pass reference=False when charging a ledger."
         )
     return chosen
+
+
+def _check_sweep_budget(
+    learners: list[str],
+    epsilons: Sequence[float],
+    bounds: Sequence[float],
+    repeats: int,
+    max_iter: int,
+    scorer: Any,
+    ledger: Any,
+    dataset: str | None,
+) -> None:
+    """Before the first fit: every fit's noise can be calibrated, and the ledger holds the
+    whole sweep (a sweep that could stop half-way would spend budget and return nothing)."""
+    owner = "private_frontier"
+    for epsilon in epsilons:
+        budget = PureDP(epsilon)
+        if "reduction" in learners:
+            checked_plan(owner, budget, int(max_iter))
+        if "postprocessing" in learners:
+            DPThresholdOptimizer(estimator=scorer)._calibrate(budget)
+    if ledger is None:
+        return
+    opened = check_ledger(owner, ledger, dataset, PureDP(1))
+    assert opened is not None and dataset is not None
+    fits = len(learners) * len(bounds) * int(repeats)
+    total = sequential_composition([PureDP(e) for e in epsilons for _ in range(fits)])
+    remaining = opened.status(dataset).remaining
+    if not total <= remaining:
+        raise BudgetExceededError(
+            f"{owner}: the sweep's {fits * len(epsilons)} fits spend {total} together but "
+            f"{dataset!r} has {remaining} left; nothing was charged. Sweep fewer epsilons, "
+            "bounds or repeats.",
+            requested=total,
+            remaining=remaining,
+        )
 
 
 def _learner(
