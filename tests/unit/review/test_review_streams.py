@@ -45,7 +45,6 @@ def _plan() -> RunningPlan:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="finding 1: int64 overflow of R~ x (factorization)")
 def test_factorization_running_totals_do_not_wrap_on_sums_the_engine_produces() -> None:
     plan = _plan()
     exact = np.array([[USERS * UNITS], [USERS * UNITS]], dtype=np.int64)  # what the engine sums

@@ -34,7 +34,7 @@ from ethica.privacy.release._sensitivity import Sensitivity
 from ethica.privacy.stream._budget import NoiseLaw
 from ethica.privacy.stream._intervals import point_half_widths
 from ethica.privacy.stream._plan import stream_noise
-from ethica.privacy.stream._strategies import Strategy, build_strategy
+from ethica.privacy.stream._strategies import Strategy, build_strategy, combine, measure
 from ethica.privacy.stream._unit import UserWindow
 
 __all__ = ["RunningPlan", "plan_running"]
@@ -67,13 +67,11 @@ class RunningPlan:
 
     def release(self, exact: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(D m, W m)`` for ``m = R x + z``, ``x = exact`` of shape ``(periods, keys)``."""
-        truth = self.strategy.matrix @ exact
-        m = truth + self.noise.draw(truth.size).reshape(truth.shape)
-        values = self.strategy.daily @ m
-        running = self.strategy.running @ m
-        if self.strategy.integer_weights:  # sums of integers: exact, no rounding residue
-            values, running = np.rint(values), np.rint(running)
-        return np.asarray(values, dtype=np.float64), np.asarray(running, dtype=np.float64)
+        strategy = self.strategy
+        draws = self.noise.draw(strategy.matrix.shape[0] * exact.shape[1])
+        m = measure(strategy.matrix, exact, draws)  # exact integers, never wrapped
+        integer = strategy.integer_weights  # sums of integers: exact, no rounding residue
+        return combine(strategy.daily, m, integer), combine(strategy.running, m, integer)
 
 
 def plan_running(

@@ -125,13 +125,16 @@ class StreamStore:
             out[day, key] = value
         return out
 
-    def measurements(self, name: str, items: int, keys: int) -> NDArray[np.int64]:
-        """Noisy measurements, shape ``(items, keys)`` (rows not yet taken are 0)."""
-        out = np.zeros((items, keys), dtype=np.int64)
-        for item, key, value in self._conn.execute(
+    def measurements(self, name: str, items: int, keys: int) -> NDArray[Any]:
+        """Noisy measurements, shape ``(items, keys)`` (rows not yet taken are 0); an object
+        array of Python integers when one of them does not fit in int64."""
+        rows = self._conn.execute(
             "SELECT item, key, value FROM measurements WHERE stream = ?", (name,)
-        ):
-            out[item, key] = value
+        ).fetchall()
+        big = any(isinstance(value, str) for _, _, value in rows)
+        out = np.zeros((items, keys), dtype=object if big else np.int64)
+        for item, key, value in rows:
+            out[item, key] = _from_stored(value)
         return out
 
     def commit_day(
@@ -140,7 +143,7 @@ class StreamStore:
         day: int,
         at: str,
         exact: NDArray[np.int64],
-        measured: dict[int, NDArray[np.int64]],
+        measured: dict[int, NDArray[Any]],
         release: dict[str, Any],
     ) -> bool:
         """Write one bucket atomically; ``False`` if it was already committed."""
@@ -156,7 +159,7 @@ class StreamStore:
             conn.executemany(
                 "INSERT INTO measurements (stream, item, key, value) VALUES (?,?,?,?)",
                 [
-                    (name, item, k, int(v))
+                    (name, item, k, _to_stored(int(v)))
                     for item, values in measured.items()
                     for k, v in enumerate(values)
                 ],
@@ -166,3 +169,16 @@ class StreamStore:
                 (name, day, at, json.dumps(release, sort_keys=True, allow_nan=False)),
             )
         return True
+
+
+_BIG = "i"
+"""Prefix of a measurement stored as text: an integer beyond SQLite's 64-bit INTEGER (the
+prefix keeps SQLite from converting the digits to a lossy REAL)."""
+
+
+def _to_stored(value: int) -> int | str:
+    return value if -(2**63) <= value < 2**63 else f"{_BIG}{value}"
+
+
+def _from_stored(value: int | str) -> int:
+    return int(value[len(_BIG) :]) if isinstance(value, str) else int(value)

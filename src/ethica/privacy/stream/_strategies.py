@@ -55,6 +55,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,6 +70,8 @@ __all__ = [
     "MECHANISMS",
     "Strategy",
     "build_strategy",
+    "combine",
+    "measure",
     "strategy_sensitivity",
     "window_norms",
 ]
@@ -305,3 +308,38 @@ def window_norms(strategy: Strategy, window: int) -> tuple[list[int], list[int]]
         l1.append(int(v.sum()))
         l2.append(int(np.dot(v, v)))
     return l1, l2
+
+
+_INT64_SAFE = 2**62
+
+
+def measure(
+    rows: NDArray[np.int64], x: NDArray[np.int64], draws: NDArray[np.int64]
+) -> NDArray[Any]:
+    """``rows @ x + draws`` in exact integers (the measurement ``m = R x + z``).
+
+    ``R`` of the factorisation has entries up to ``2**16``, so ``R x`` can leave int64 on sums
+    the engine produces without overflow; numpy would wrap silently. The product is taken in
+    int64 when a bound on it (row sums of ``|R|`` times ``max |x|``, plus the draws) stays below
+    ``2**62``, else in Python integers (an object array).
+    """
+    x = np.asarray(x, dtype=np.int64)
+    draws = np.asarray(draws, dtype=np.int64)
+    row_sum = int(np.abs(rows).sum(axis=-1).max()) if rows.size else 0
+    largest = max((int(np.abs(x).max()) if x.size else 0), 1)
+    noise = int(np.abs(draws).max()) if draws.size else 0
+    if row_sum * largest + noise < _INT64_SAFE:
+        return np.asarray(rows @ x + draws.reshape((rows @ x).shape))
+    exact = np.asarray(rows, dtype=np.int64).astype(object) @ x.astype(object)
+    return np.asarray(exact + draws.astype(object).reshape(np.shape(exact)), dtype=object)
+
+
+def combine(weights: NDArray[Any], m: NDArray[Any], integer: bool) -> NDArray[np.float64]:
+    """``weights @ m`` as floats: exact integer sums first when the weights are integers (and
+    ``m`` may hold Python integers beyond int64), float arithmetic otherwise."""
+    if integer:
+        whole = np.rint(np.asarray(weights, dtype=np.float64)).astype(np.int64)
+        if np.asarray(m).dtype == object:
+            return np.asarray(whole.astype(object) @ m, dtype=np.float64)
+        return np.asarray(whole @ m, dtype=np.float64)
+    return np.asarray(np.asarray(weights, dtype=np.float64) @ np.asarray(m, dtype=np.float64))

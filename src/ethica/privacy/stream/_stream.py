@@ -71,7 +71,13 @@ from ethica.privacy.stream._series_report import (
 )
 from ethica.privacy.stream._specs import check_mapping, exact_number, release_from_dict
 from ethica.privacy.stream._state import StreamStore, sidecar_path
-from ethica.privacy.stream._strategies import MECHANISMS, Strategy, build_strategy
+from ethica.privacy.stream._strategies import (
+    MECHANISMS,
+    Strategy,
+    build_strategy,
+    combine,
+    measure,
+)
 from ethica.privacy.stream._unit import UserWindow, bucket_seconds
 
 __all__ = ["DayRelease", "Stream", "StreamSpec", "read_spec", "spec_from_mapping"]
@@ -523,16 +529,19 @@ class Stream:
         x = np.vstack([history, today[None, :]])  # (index + 1, cells)
         strategy = self.strategy
         due = np.flatnonzero(strategy.available == index)
-        measured: dict[int, NDArray[np.int64]] = {}
+        measured: dict[int, NDArray[Any]] = {}
         for position in due.tolist():
-            truth = strategy.matrix[position, : index + 1] @ x
-            measured[position] = truth + self.noise.draw(spec.cells)
+            row = strategy.matrix[position : position + 1, : index + 1]
+            measured[position] = measure(row, x, self.noise.draw(spec.cells))[0]
         items = strategy.matrix.shape[0]
         m = self._store.measurements(spec.name, items, spec.cells)
+        if any(np.asarray(v).dtype == object for v in measured.values()):
+            m = m.astype(object)
         for item, values in measured.items():
             m[item] = values
-        running = (strategy.running[index] @ m) * spec.step
-        daily = (strategy.daily[index] @ m) * spec.step
+        whole = strategy.integer_weights
+        running = combine(strategy.running[index : index + 1], m, whole)[0] * spec.step
+        daily = combine(strategy.daily[index : index + 1], m, whole)[0] * spec.step
         integer = strategy.integer_weights and spec.measure is None
         release = DayRelease(
             stream=spec.name,
