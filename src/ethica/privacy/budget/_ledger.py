@@ -264,8 +264,8 @@ class Ledger:
             self._make_parent()
         self._lock = threading.RLock()
         self._conn = self._connect()
-        # (dataset, principal) -> (largest charge id summed, exact sum): see _spent_in
-        self._sums: dict[tuple[str, str | None], tuple[int, Budget]] = {}
+        # (dataset, principal) -> (largest charge id summed, exact sum, charges): _spent_in
+        self._sums: dict[tuple[str, str | None], tuple[int, Budget, int]] = {}
 
     # ----------------------------------------------------------------- opening
     def _make_parent(self) -> None:
@@ -453,9 +453,7 @@ class Ledger:
             row = self._dataset_row(conn, name)
             total = _load(row[1])
             spent = self._spent_in(conn, name, total)
-            count = conn.execute(
-                "SELECT count(*) FROM charges WHERE dataset = ?", (name,)
-            ).fetchone()[0]
+            count = self._sums[(name, None)][2]  # counted by _spent_in, incrementally
         unit = None if row[4] is None else json.loads(row[4])
         return DatasetStatus(name, total, spent, total - spent, count, row[2], row[3], unit)
 
@@ -471,20 +469,21 @@ class Ledger:
         """Exact sum of every charge on ``name`` (any status: spent budget is never refunded),
         or of ``principal``'s charges only, read on ``conn`` under this ledger's lock.
 
-        Incremental: the sum last read is kept with the largest charge id in it, and only
+        Incremental: the sum last read (and how many charges it adds up, for
+        :meth:`status`) is kept with the largest charge id in it, and only
         charges with a larger id are read and added. Exact, because ids only grow (SQLite's
         ``AUTOINCREMENT``, assigned under the write lock, so a charge committed later always
         has a larger id than every charge visible before), a charge's cost is never updated,
         and no charge is ever deleted.
         """
         key = (name, principal)
-        last, spent = self._sums.get(key, (0, zero_like(total)))
+        last, spent, count = self._sums.get(key, (0, zero_like(total), 0))
         query, values = "SELECT id, cost FROM charges WHERE dataset = ? AND id > ?", [name, last]
         if principal is not None:
             query, values = query + " AND principal = ?", [*values, principal]
         for charge_id, text in conn.execute(query + " ORDER BY id", values):
-            spent, last = spent + _load(text), charge_id
-        self._sums[key] = (last, spent)
+            spent, last, count = spent + _load(text), charge_id, count + 1
+        self._sums[key] = (last, spent, count)
         return spent
 
     def _check_charge(
