@@ -156,6 +156,8 @@ def round_plan(budget: Budget, rounds: int) -> dict[str, Any]:
     unit_rho = rho / parts
     sigma = gaussian_sigma(Fraction(1), ZCDP(unit_rho * COUNT_PARTS))
     eta = dyadic_below(math.sqrt(8 * float(unit_rho * SELECT_PARTS)))
+    while eta > 0 and eta * eta / 8 > unit_rho * SELECT_PARTS:  # exact: never above its share
+        eta -= Fraction(1, 1 << 40)
     return {
         "composition": "zCDP composition (Bun & Steinke 2016)",
         "table_noise": "discrete Gaussian",
