@@ -172,15 +172,20 @@ def test_refusals_before_the_charge(adult: pd.DataFrame, tmp_path: Path) -> None
     assert book.history("adult") == []  # nothing was charged
 
 
-def _mean_tv(adult: pd.DataFrame, domain: Domain, epsilon: float, seed: int) -> float:
-    result = synthesize(adult, domain=domain, budget=ApproxDP(epsilon, 1e-9), method="mst")
+def _mean_tv(
+    adult: pd.DataFrame, domain: Domain, epsilon: float, seed: int, method: str = "mst"
+) -> float:
+    result = synthesize(adult, domain=domain, budget=ApproxDP(epsilon, 1e-9), method=method)
     return float(report_card(adult, result, attack_rows=0, seed=seed).workload_error["2way_mean"])
 
 
 @pytest.mark.slow
-def test_workload_error_falls_as_epsilon_grows(adult: pd.DataFrame, domain: Domain) -> None:
-    low = np.mean([_mean_tv(adult, domain, 0.02, s) for s in range(3)])
-    high = np.mean([_mean_tv(adult, domain, 10.0, s) for s in range(3)])
+@pytest.mark.parametrize("method", ["mst", "aim"])
+def test_workload_error_falls_as_epsilon_grows(
+    adult: pd.DataFrame, domain: Domain, method: str
+) -> None:
+    low = np.mean([_mean_tv(adult, domain, 0.02, s, method) for s in range(3)])
+    high = np.mean([_mean_tv(adult, domain, 10.0, s, method) for s in range(3)])
     # at epsilon 0.02 the 1-way noise sigma is hundreds of rows per cell; at 10 a few rows
     assert low > high + 0.02, (low, high)
     assert high < 0.05
