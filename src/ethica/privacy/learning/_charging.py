@@ -43,12 +43,71 @@ __all__ = [
     "check_calibration",
     "check_positive",
     "clip_rows",
+    "finite_rows",
+    "private_inputs",
     "private_rng",
     "resolve_budget",
     "run_charged",
 ]
 
 T = TypeVar("T")
+
+
+def private_inputs(
+    estimator: Any, X: Any, y: Any, *, charged: bool, y_numeric: bool = False, dtype: Any = None
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """``X`` and ``y`` as arrays for a private fit.
+
+    Without a ledger: scikit-learn's ``validate_data`` (its contract: NaN, inf and text are
+    refused with its messages). With a ledger, no value is read before the charge (contract
+    rule 1): the features (and a numeric ``y``) must be numeric by their *dtype*, a schema
+    fact checked for free; NaN and inf are not looked for — :func:`finite_rows` drops the
+    rows that hold them after the charge (a row-local rule, so the sensitivity is unchanged).
+    """
+    from sklearn.utils import check_consistent_length, column_or_1d
+    from sklearn.utils.validation import validate_data
+
+    kind = np.float64 if dtype is None else dtype
+    if not charged:
+        X_arr, y_arr = validate_data(estimator, X, y, dtype=kind, y_numeric=y_numeric)
+        return X_arr, y_arr
+    owner = type(estimator).__name__
+    _refuse_non_numeric(owner, "X", X)
+    if y_numeric:
+        _refuse_non_numeric(owner, "y", y)
+    X_arr = validate_data(estimator, X, reset=True, dtype=kind, ensure_all_finite=False)
+    y_arr = column_or_1d(y, warn=True)
+    check_consistent_length(X_arr, y_arr)
+    return X_arr, (y_arr.astype(np.float64) if y_numeric else y_arr)
+
+
+def _refuse_non_numeric(owner: str, name: str, values: Any) -> None:
+    """Refuse by schema alone: an array's dtype or a frame's column dtypes (never values)."""
+    if hasattr(values, "dtypes"):
+        dtypes = list(values.dtypes)
+    elif hasattr(values, "dtype"):
+        dtypes = [values.dtype]
+    else:  # a list has no schema: its type would be inferred from its values
+        raise InvalidParameterError(
+            f"{owner}: {name} is a {type(values).__name__}; a fit charged to a ledger takes a "
+            "numeric NumPy array or DataFrame (its type is then a schema fact, not inferred "
+            "from the values). Nothing was charged."
+        )
+    odd = sorted({str(d) for d in dtypes if getattr(d, "kind", "O") not in "biuf"})
+    if odd:
+        raise InvalidParameterError(
+            f"{owner}: {name} has non-numeric dtype(s) {odd}; a fit charged to a ledger reads "
+            f"no value before its charge, so it cannot convert text. Encode {name} as numbers "
+            "(e.g. one-hot) first. Nothing was charged."
+        )
+
+
+def finite_rows(X: npt.NDArray[Any], y: npt.NDArray[Any] | None = None) -> npt.NDArray[np.bool_]:
+    """After the charge: the rows whose features (and numeric label) are all finite."""
+    keep = np.all(np.isfinite(np.asarray(X, dtype=np.float64)), axis=1)
+    if y is not None:
+        keep &= np.isfinite(np.asarray(y, dtype=np.float64))
+    return np.asarray(keep, dtype=bool)
 
 
 class SharedLedgerClone:

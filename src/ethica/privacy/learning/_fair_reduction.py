@@ -77,7 +77,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sklearn.utils import Tags
-from sklearn.utils.validation import validate_data
 
 from ethica._exceptions import InvalidParameterError
 from ethica._typing import FloatArray
@@ -97,6 +96,8 @@ from ethica.privacy.learning._charging import (
     SharedLedgerClone,
     check_ledger,
     dyadic_below,
+    finite_rows,
+    private_inputs,
     resolve_budget,
     run_charged,
     zcdp_of,
@@ -462,7 +463,7 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         rounds = int(self.max_iter)
         plan = checked_plan(name, budget, rounds)
         require_sensitive_features(sensitive_features, name)
-        X, y = validate_data(self, X, y)
+        X, y = private_inputs(self, X, y, charged=self.ledger is not None, dtype="numeric")
         protected = protected_column(sensitive_features)
         if protected.ndim != 1 or protected.shape[0] != X.shape[0]:
             raise InvalidParameterError(
@@ -482,9 +483,11 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
                 if coded is not None
                 else (declared_codes(classes, y))
             )
-            codes[~keep] = -1
+            codes[~keep] = -1  # undeclared labels drop their rows
             cell = np.where(codes >= 0, codes * 2 + labels, -1)
-            counts = _positive_counts(hypotheses, X, cell, n_groups)  # (2G, H) exact
+            finite = finite_rows(X)  # so do NaN or inf features (row-local)
+            counts = _positive_counts(hypotheses, X[finite], cell[finite], n_groups)  # (2G, H)
+            cell = cell[finite]
             sizes = np.bincount(cell[cell >= 0], minlength=2 * n_groups).astype(np.int64)
             noisy_sizes = sizes + _noise(plan, sizes.size)
             lagrangian = CountLagrangian(spec, noisy_sizes.reshape(n_groups, 2).astype(float))

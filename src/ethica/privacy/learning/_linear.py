@@ -46,6 +46,8 @@ from ethica.privacy.learning._charging import (
     check_calibration,
     check_ledger,
     check_positive,
+    finite_rows,
+    private_inputs,
     resolve_budget,
     run_charged,
     zcdp_of,
@@ -171,7 +173,7 @@ class DPLinearRegression(SharedLedgerClone, RegressorMixin, BaseEstimator):  # t
         budget = resolve_budget(name, self.epsilon, self.delta, self.budget)
         if self.alpha is not None:
             check_positive(name, "alpha", self.alpha)
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        X, y = private_inputs(self, X, y, charged=self.ledger is not None, y_numeric=True)
         bounds = np.vstack(
             [
                 _bounds(name, "bounds_X", self.bounds_X, X.shape[1]),
@@ -195,8 +197,10 @@ class DPLinearRegression(SharedLedgerClone, RegressorMixin, BaseEstimator):  # t
                 return fit_after_charge()
 
         def fit_after_charge() -> npt.NDArray[np.float64]:
-            columns = [X, np.ones((X.shape[0], 1))] if self.fit_intercept else [X]
-            z = np.clip(np.hstack([*columns, y[:, None]]), bounds[:, 0], bounds[:, 1])
+            keep = finite_rows(X, y)  # rows with NaN or inf are dropped (row-local)
+            rows, targets = X[keep], y[keep]
+            columns = [rows, np.ones((rows.shape[0], 1))] if self.fit_intercept else [rows]
+            z = np.clip(np.hstack([*columns, targets[:, None]]), bounds[:, 0], bounds[:, 1])
             exact = row_products(z, magnitude)
             if plan["mechanism"] == "discrete Laplace":
                 draws = discrete_laplace(plan["_scale"], len(exact))

@@ -91,6 +91,8 @@ from ethica.privacy.learning._charging import (
     check_positive,
     clip_rows,
     dyadic_below,
+    finite_rows,
+    private_inputs,
     private_rng,
     resolve_budget,
     run_charged,
@@ -446,7 +448,7 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
             Training failed after the charge (generic message; the charge stands).
         """
         budget = self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = private_inputs(self, X, y, charged=self.ledger is not None)
         plan = self._calibrate(budget, X.shape[1] + (1 if self.fit_intercept else 0))
         ledger = check_ledger(type(self).__name__, self.ledger, self.dataset, budget)
         classes, coded = code_labels(
@@ -462,6 +464,7 @@ class DPLogisticRegression(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 rows, labels = X, coded
                 if labels is None:  # declared classes: other labels drop their rows
                     labels, keep = declared_codes(classes, y)
+                    keep &= finite_rows(X)  # and so do NaN or inf features
                     rows, labels = X[keep], labels[keep]
                 features = self._features(rows)
                 if self.method == "objective":
