@@ -66,6 +66,7 @@ from ethica.privacy.learning._charging import (
     run_charged,
     zcdp_of,
 )
+from ethica.privacy.learning._hypotheses import randomised_model
 from ethica.privacy.learning._labels import (
     check_declared_classes,
     check_declared_groups,
@@ -291,6 +292,24 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         (a schema fact, not its values): free, before the charge."""
         return check_declared_classes(type(self).__name__, self.classes, y)
 
+    def _check_scorer(self) -> None:
+        """Refuse a scorer whose labels are drawn at random when its labels are the scores
+        (one added row would move many rows' bins: the histogram's sensitivity 1 fails)."""
+        model, method = self.estimator, self.predict_method
+        by_label = method == "predict" or (
+            method == "auto"
+            and not hasattr(model, "predict_proba")
+            and not hasattr(model, "decision_function")
+        )
+        if by_label and randomised_model(model):
+            raise InvalidParameterError(
+                f"{type(self).__name__}: estimator {type(model).__name__} predicts at random, "
+                "so its labels for a batch depend on each row's position and one added row "
+                "would move many rows' bins; score with predict_method='predict_proba' (its "
+                "probabilities are per-row) or pass a deterministic estimator. Nothing was "
+                "charged."
+            )
+
     def _calibrate(self, budget: Budget) -> dict[str, Any]:
         """The noise law and its scale for a table of L1 = L2 sensitivity 1 (public values
         only; runs before the charge)."""
@@ -344,6 +363,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 f"{protected.shape}; pass one label and one protected value per row."
             )
         classes = self._check_classes(y)
+        self._check_scorer()
         ledger = check_ledger(name, self.ledger, self.dataset, budget)
 
         def release_histogram() -> npt.NDArray[np.int64]:

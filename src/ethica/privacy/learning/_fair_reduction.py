@@ -102,7 +102,7 @@ from ethica.privacy.learning._charging import (
     run_charged,
     zcdp_of,
 )
-from ethica.privacy.learning._hypotheses import stump_hypotheses
+from ethica.privacy.learning._hypotheses import randomised_model, stump_hypotheses
 from ethica.privacy.learning._labels import (
     check_declared_groups,
     code_labels,
@@ -429,7 +429,7 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         if not hypotheses:
             raise InvalidParameterError(f"{name}(hypotheses=[]) is empty; pass at least one.")
         for index, model in enumerate(hypotheses):
-            if _randomised(model):
+            if randomised_model(model):
                 raise InvalidParameterError(
                     f"{name}: hypotheses[{index}] ({type(model).__name__}) predicts at random "
                     "(its draws depend on each row's position, so one added row would move "
@@ -568,19 +568,6 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         """Probabilities of ``classes_`` under the mixture, shape (n, 2); no protected
         attribute is needed."""
         return self._pmf_predict(X)
-
-
-def _randomised(model: Any) -> bool:
-    """Whether ``model``'s labels are drawn at random (ethica's mixtures, or scikit-learn's
-    ``non_deterministic`` tag): its label for a row may depend on the other rows."""
-    if getattr(model, "randomised", False):
-        return True
-    try:
-        from sklearn.utils import get_tags
-
-        return bool(get_tags(model).non_deterministic)
-    except (AttributeError, TypeError, ValueError):
-        return False
 
 
 def _positive_counts(

@@ -34,7 +34,7 @@ from ethica.fairness._learning_base import (
 )
 from ethica.fairness._reductions import multiplier_grid
 
-__all__ = ["Stump", "public_hypotheses", "stump_hypotheses"]
+__all__ = ["Stump", "public_hypotheses", "randomised_model", "stump_hypotheses"]
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,23 @@ def public_hypotheses(
     for multipliers in grid:
         models.append(fit_weighted(base, X, costs + bound.cost_gradient(multipliers)))
     return models
+
+
+def randomised_model(model: Any) -> bool:
+    """Whether ``model.predict`` draws its labels at random: ethica's mixtures and randomised
+    post-processors (``randomised = True``) or scikit-learn's ``non_deterministic`` tag, also
+    as the last step of a :class:`~sklearn.pipeline.Pipeline`. A seeded draw over a batch
+    gives each row a label that depends on its position, so one added row moves many rows'
+    labels: such a model is not a per-row function, and no count of its labels has
+    sensitivity 1."""
+    if getattr(model, "randomised", False):
+        return True
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps:
+        return randomised_model(steps[-1][1])
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(model).non_deterministic)
+    except (AttributeError, TypeError, ValueError):
+        return False
