@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import ibis
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "compile_once",
+    "compiled_scope",
     "default_connection",
     "first_line",
     "is_spark",
@@ -80,6 +83,22 @@ def to_arrow(expr: ir.Table, backend: Any) -> pa.Table:
 
 
 _COMPILED_PER_CONNECTION = 64
+_SCOPE: ContextVar[str | None] = ContextVar("ethica_compiled_scope", default=None)
+
+
+@contextlib.contextmanager
+def compiled_scope(principal: str) -> Iterator[None]:
+    """Inside, compiled SQL is kept and found for ``principal`` only.
+
+    The DP query service runs each analyst's release in that analyst's scope: a query shape
+    (filter literals included) another analyst ran before is compiled anew, so no one's
+    queries make another's faster (a timing channel between analysts).
+    """
+    token = _SCOPE.set(principal)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 def compile_once(backend: Any) -> None:
@@ -101,13 +120,15 @@ def _duckdb_arrow(expr: ir.Table, backend: Any) -> pa.Table:
     Ibis's compilation costs a release on a million rows about a sixth of its CPU, and the
     DP query service runs the same expression (same query shape, same table) again and
     again. The SQL text is kept per connection, keyed by the expression's node (structural
-    equality and hash, so an equal expression built anew hits), for the last
-    ``_COMPILED_PER_CONNECTION`` expressions. Every run still executes in the engine: the SQL's
-    ``RANDOM()`` draws afresh, and in-memory tables are registered on each run as Ibis does.
-    Called under the connection's engine lock. An unmarked backend, or an Ibis without these
-    internals, gets Ibis's own ``to_pyarrow``.
+    equality and hash, so an equal expression built anew hits) and the principal of the
+    :func:`compiled_scope`, for the last ``_COMPILED_PER_CONNECTION`` expressions. Every run
+    still executes in the engine: the SQL's ``RANDOM()`` draws afresh, and in-memory tables
+    are registered on each run as Ibis does. Called under the connection's engine lock. An
+    unmarked backend, or an Ibis without these internals, gets Ibis's own ``to_pyarrow``.
     """
-    cache: OrderedDict[Any, str] | None = getattr(backend, "_ethica_compiled", None)
+    cache: OrderedDict[tuple[str | None, Any], str] | None = getattr(
+        backend, "_ethica_compiled", None
+    )
     if cache is None:
         return backend.to_pyarrow(expr)
     try:
@@ -116,15 +137,15 @@ def _duckdb_arrow(expr: ir.Table, backend: Any) -> pa.Table:
         return backend.to_pyarrow(expr)
     if not hasattr(backend, "_run_pre_execute_hooks") or not hasattr(backend, "con"):
         return backend.to_pyarrow(expr)
-    node = expr.op()
-    sql = cache.get(node)
+    key = (_SCOPE.get(), expr.op())
+    sql = cache.get(key)
     if sql is None:
         sql = str(backend.compile(expr))
-        cache[node] = sql
+        cache[key] = sql
         if len(cache) > _COMPILED_PER_CONNECTION:
             cache.popitem(last=False)
     else:
-        cache.move_to_end(node)
+        cache.move_to_end(key)
     backend._run_pre_execute_hooks(expr)  # in-memory tables and UDFs, as to_pyarrow does
     relation = backend.con.sql(sql)
     fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 / 1

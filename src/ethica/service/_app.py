@@ -64,17 +64,21 @@ class KeyBody(BaseModel):
 
 class _Audit(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        core: ServiceCore = request.app.state.core
-        caller = getattr(request.state, "caller", None)
-        core.store.audit(
-            None if caller is None else caller.name,
-            request.method,
-            request.url.path,
-            response.status_code,
-            getattr(request.state, "detail", None),
-        )
-        return response
+        status = 500  # an exception no handler answered is logged as what the client sees
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            core: ServiceCore = request.app.state.core
+            caller = getattr(request.state, "caller", None)
+            core.store.audit(
+                None if caller is None else caller.name,
+                request.method,
+                request.url.path,
+                status,
+                getattr(request.state, "detail", None),
+            )
 
 
 def _key(request: Request) -> str | None:

@@ -10,20 +10,21 @@ reserves the budget before the engine reads any row (the privacy contract in DES
 
 from __future__ import annotations
 
-import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from ethica._exceptions import EthicaError, InvalidParameterError
+from ethica.data._engine import compiled_scope
 from ethica.privacy.budget._budgets import Budget, PureDP
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._noise import noise_for
 from ethica.privacy.release._plan import plan_sensitivity
 from ethica.privacy.release._queries import Count, Mean, Sum
 from ethica.privacy.release._session import Session
-from ethica.privacy.sql import SqlQuery, TableSchema, plan_sql
+from ethica.privacy.sql import SqlQuery, SqlRefusedError, TableSchema, plan_sql
 from ethica.service._budgets import AnalystLedger, principal_name
 from ethica.service._config import ServiceConfig, parse_budget
 from ethica.service._engines import EnginePool
@@ -113,6 +114,23 @@ class ServiceCore:
             )
         return self.ledgers[caller.name]
 
+    def _planned(self, caller: Caller, sql: str) -> SqlQuery:
+        """``sql`` planned against the datasets the caller may query: a refusal names no
+        dataset or column outside the caller's grants. A query that only another grant would
+        allow is refused as forbidden (403)."""
+        if caller.custodian:
+            return plan_sql(sql, self.schemas)
+        granted = self.config.analysts.get(caller.name, {})
+        try:
+            return plan_sql(sql, {n: s for n, s in self.schemas.items() if n in granted})
+        except SqlRefusedError as refused:
+            try:
+                other = plan_sql(sql, self.schemas)
+            except SqlRefusedError:
+                raise refused from None
+            self._granted(caller, other.table)
+            raise
+
     def _granted(self, caller: Caller, dataset: str) -> None:
         if caller.custodian:
             return
@@ -146,8 +164,7 @@ class ServiceCore:
 
     # ----------------------------------------------------------------------- plan
     def _checked(self, caller: Caller, sql: str, budget: object) -> tuple[SqlQuery, Budget]:
-        query = plan_sql(sql, self.schemas)
-        self._granted(caller, query.table)
+        query = self._planned(caller, sql)
         total = self.config.datasets[query.table].total
         cost = parse_budget(budget, "budget")
         if type(cost) is not type(total):
@@ -233,10 +250,9 @@ class ServiceCore:
         if request_id is not None:
             if not isinstance(request_id, str) or not 0 < len(request_id) <= 200:
                 raise InvalidParameterError("request_id must be a string of 1 to 200 characters.")
-            digest = hashlib.sha256(f"{query.canonical()}|{cost.to_dict()}".encode()).hexdigest()[
-                :16
-            ]
-            rid = f"{caller.name}:{request_id}:{digest}"
+            # one id per (analyst, id), unambiguous whatever the names hold; another query
+            # under the same id is refused by the ledger (its fingerprint differs)
+            rid = json.dumps([caller.name, request_id])
         session = Session(
             query.filter(self.engines.table(query.table)),
             privacy_unit=dataset.privacy_unit,
@@ -245,7 +261,8 @@ class ServiceCore:
             dataset=query.table,
             confidence=self.config.confidence,
         )
-        release = session.evaluate(query.batch, cost, request_id=rid)
+        with compiled_scope(caller.name):  # no analyst's query shapes speed up another's
+            release = session.evaluate(query.batch, cost, request_id=rid)
         out = release.to_dict()
         out["source"] = query.table
         out["sql"] = query.canonical()

@@ -105,6 +105,17 @@ def test_request_id_makes_retries_idempotent(ledger: Ledger) -> None:
     assert ledger.status("adult").charges == 1
 
 
+def test_a_request_id_never_replays_another_principals_charge(ledger: Ledger) -> None:
+    """A replay returns the stored output: only to the principal who paid for it, and the
+    refusal does not describe the other principal's request."""
+    cost = PureDP(Fraction(1, 2))
+    ledger.record_charge("adult", cost, "alice's secret count", request_id="r-1", principal="a")
+    with pytest.raises(LedgerError, match="another principal") as refused:
+        ledger.record_charge("adult", cost, "alice's secret count", request_id="r-1", principal="b")
+    assert "secret" not in str(refused.value)
+    assert ledger.status("adult").charges == 1
+
+
 def test_cost_of_another_kind_is_refused_with_the_fix(ledger: Ledger) -> None:
     with pytest.raises(InvalidParameterError, match=r"holds a PureDP budget.*convert explicitly"):
         ledger.record_charge("adult", ZCDP(Fraction(1, 10)), "gaussian count")

@@ -559,11 +559,11 @@ class Ledger:
                     f"a {type(total).__name__}, or convert explicitly (ethica.privacy."
                     "pure_to_zcdp, zcdp_to_approx, ...)."
                 )
+            who = principal or self.principal
             if request_id is not None:
                 existing = _charges(conn, "dataset = ? AND request_id = ?", (dataset, request_id))
                 if existing:
-                    return _replayed(existing[0], cost, fingerprint, self.path)
-            who = principal or self.principal
+                    return _replayed(existing[0], cost, fingerprint, who, self.path)
             self._check_charge(conn, dataset, cost, description, who, total)
             remaining = total - self._spent_in(conn, dataset, total)
             if not cost <= remaining:
@@ -711,9 +711,15 @@ def _json_output(output: object) -> str | None:
 
 
 def _replayed(
-    record: ChargeRecord, cost: Budget, fingerprint: str | None, path: Path
+    record: ChargeRecord, cost: Budget, fingerprint: str | None, principal: str, path: Path
 ) -> ChargeRecord:
-    """The stored charge for a replayed request id, if the request is the same one."""
+    """The stored charge for a replayed request id, if the request is the same one by the same
+    principal (another principal's stored output is never returned, nor described)."""
+    if record.principal != principal:
+        raise LedgerError(
+            f"request id {record.request_id!r} on {record.dataset!r} is taken by another "
+            f"principal's request; use a new id. (ledger {path})"
+        )
     if record.cost != cost or record.fingerprint != fingerprint:
         raise LedgerError(
             f"request id {record.request_id!r} was used on {record.dataset!r} for another "

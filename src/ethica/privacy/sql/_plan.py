@@ -521,10 +521,17 @@ def _literal(node: object) -> Literal | None:
         return str(node.this)
     text = str(node.this)
     try:
-        return int(text)
+        whole = int(text)
     except ValueError:
         try:
             number = float(text)
         except ValueError:
             return None
         return number if number == number and abs(number) != float("inf") else None
+    if not -(2**63) <= whole < 2**63:
+        raise SqlRefusedError(
+            f"integer literal {text[:30]}",
+            "It is outside the engine's 64-bit integer range; use a number within "
+            "±9223372036854775807.",
+        )
+    return whole
