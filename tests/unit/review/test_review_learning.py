@@ -268,14 +268,14 @@ def _seeded_dummy(seed: int) -> DummyClassifier:
     return DummyClassifier(strategy="stratified", random_state=seed)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2d")
 @pytest.mark.parametrize("kind", ["dummy", "voting", "custom"])
 def test_finding2d_position_dependent_hypotheses_without_a_tag_are_refused(kind: str) -> None:
     """caa89c8 refuses by attribute and tag; scikit-learn's own seeded
     ``DummyClassifier(strategy='stratified')``, a ``VotingClassifier`` of them and a plain
-    class with a seeded ``predict`` carry neither, and move the counts by several units (7-22 in our runs) when
-    one row is added. A free probe on public points (predict a public batch, then the same
-    batch with one row prepended, and compare) would refuse all three before the charge."""
+    class with a seeded ``predict`` carry neither, and move the counts by several units (7-22
+    in our runs) when one row is added. A free probe on public points (predict a public
+    batch, then the same batch with one row prepended, and compare) refuses all three before
+    the charge."""
     Xp, yp, _ = _data(200, seed=2)
     hypothesis: Any
     if kind == "dummy":

@@ -66,7 +66,7 @@ from ethica.privacy.learning._charging import (
     run_charged,
     zcdp_of,
 )
-from ethica.privacy.learning._hypotheses import randomised_model
+from ethica.privacy.learning._hypotheses import position_dependent, randomised_model
 from ethica.privacy.learning._labels import (
     check_declared_classes,
     check_declared_groups,
@@ -292,7 +292,12 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
         (a schema fact, not its values): free, before the charge."""
         return check_declared_classes(type(self).__name__, self.classes, y)
 
-    def _check_scorer(self) -> None:
+    def _scores_by_position(self, n_features: int) -> bool:
+        """The public probe (:func:`position_dependent`) on the scores the fit will bin."""
+        model, method = self.estimator, self.predict_method
+        return position_dependent(lambda rows: _scores(model, rows, method), n_features, (0, 1))
+
+    def _check_scorer(self, n_features: int) -> None:
         """Refuse a scorer whose labels are drawn at random when its labels are the scores
         (one added row would move many rows' bins: the histogram's sensitivity 1 fails)."""
         model, method = self.estimator, self.predict_method
@@ -301,7 +306,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
             and not hasattr(model, "predict_proba")
             and not hasattr(model, "decision_function")
         )
-        if by_label and randomised_model(model):
+        if (by_label and randomised_model(model)) or self._scores_by_position(n_features):
             raise InvalidParameterError(
                 f"{type(self).__name__}: estimator {type(model).__name__} predicts at random, "
                 "so its labels for a batch depend on each row's position and one added row "
@@ -363,7 +368,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 f"{protected.shape}; pass one label and one protected value per row."
             )
         classes = self._check_classes(y)
-        self._check_scorer()
+        self._check_scorer(_width(X))
         ledger = check_ledger(name, self.ledger, self.dataset, budget)
 
         def release_histogram() -> npt.NDArray[np.int64]:
@@ -493,3 +498,9 @@ def _solve(
     mixing = np.where(result.x < 1e-12, 0.0, result.x).reshape(n_groups, n_thresholds)
     probabilities = [row / row.sum() for row in mixing]
     return probabilities, float(result.fun)
+
+
+def _width(X: Any) -> int:
+    """Columns of ``X`` from its shape alone (public), 1 for a one-dimensional ``X``."""
+    shape = getattr(X, "shape", None) or np.shape(X)
+    return int(shape[1]) if len(shape) > 1 else 1

@@ -102,7 +102,11 @@ from ethica.privacy.learning._charging import (
     run_charged,
     zcdp_of,
 )
-from ethica.privacy.learning._hypotheses import randomised_model, stump_hypotheses
+from ethica.privacy.learning._hypotheses import (
+    position_dependent,
+    randomised_model,
+    stump_hypotheses,
+)
 from ethica.privacy.learning._labels import (
     check_declared_groups,
     code_labels,
@@ -428,21 +432,22 @@ class DPExponentiatedGradient(SharedLedgerClone, BinaryFairClassifier):
         hypotheses = list(self.hypotheses)
         if not hypotheses:
             raise InvalidParameterError(f"{name}(hypotheses=[]) is empty; pass at least one.")
+        bounds = (float(self.feature_range[0]), float(self.feature_range[1]))
         for index, model in enumerate(hypotheses):
-            if randomised_model(model):
-                raise InvalidParameterError(
-                    f"{name}: hypotheses[{index}] ({type(model).__name__}) predicts at random "
-                    "(its draws depend on each row's position, so one added row would move "
-                    "many counts, beyond the sensitivity 1 the noise covers); pass "
-                    "deterministic classifiers, e.g. the members of a mixture (predictors_). "
-                    "Nothing was charged."
-                )
             width = getattr(model, "n_features_in_", n_features)
             if not callable(getattr(model, "predict", None)) or width != n_features:
                 raise InvalidParameterError(
                     f"{name}: hypotheses[{index}] ({type(model).__name__}) must be fitted on "
                     f"{n_features} features and have predict(X); it has "
                     f"{width if hasattr(model, 'predict') else 'no predict'}."
+                )
+            if randomised_model(model) or position_dependent(model.predict, n_features, bounds):
+                raise InvalidParameterError(
+                    f"{name}: hypotheses[{index}] ({type(model).__name__}) predicts at random "
+                    "or by position (on public probe points, its label for a row changed when "
+                    "the batch did), so one added row would move many counts, beyond the "
+                    "sensitivity 1 the noise covers; pass deterministic per-row classifiers, "
+                    "e.g. the members of a mixture (predictors_). Nothing was charged."
                 )
         return hypotheses
 

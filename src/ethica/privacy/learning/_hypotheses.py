@@ -17,6 +17,9 @@ Every hypothesis predicts 0 (the declared negative class) or 1 (the positive one
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +37,13 @@ from ethica.fairness._learning_base import (
 )
 from ethica.fairness._reductions import multiplier_grid
 
-__all__ = ["Stump", "public_hypotheses", "randomised_model", "stump_hypotheses"]
+__all__ = [
+    "Stump",
+    "position_dependent",
+    "public_hypotheses",
+    "randomised_model",
+    "stump_hypotheses",
+]
 
 
 @dataclass(frozen=True)
@@ -121,3 +130,36 @@ def randomised_model(model: Any) -> bool:
         return bool(get_tags(model).non_deterministic)
     except (AttributeError, TypeError, ValueError):
         return False
+
+
+#: Public probe points: how many, and the seed of their (public, non-private) draw.
+_PROBE_ROWS, _PROBE_SEED = 64, 20261202
+
+
+def position_dependent(
+    output: Callable[[Any], Any], n_features: int, feature_range: tuple[float, float]
+) -> bool:
+    """Whether ``output`` (a model's ``predict`` or score) gives a row a value that depends on
+    the other rows of the batch, probed on public points only (no private value is read).
+
+    A seeded public batch is scored twice, then again with one public row prepended: a
+    per-row function returns the same values for the same rows every time. Randomised or
+    position-dependent models (a seeded ``DummyClassifier(strategy="stratified")``, a vote of
+    them, a mixture's ``predict``) fail the probe, which no denylist of tags can promise. A
+    model that cannot score the probe (it needs named columns) is not judged here.
+    """
+    rng = np.random.default_rng(_PROBE_SEED)
+    low, high = feature_range
+    batch = rng.uniform(low, high, (_PROBE_ROWS, n_features))
+    extra = rng.uniform(low, high, (1, n_features))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            first = np.asarray(output(batch), dtype=np.float64)
+            second = np.asarray(output(batch), dtype=np.float64)
+            shifted = np.asarray(output(np.vstack([extra, batch])), dtype=np.float64)[1:]
+        except Exception:
+            return False
+    # a per-row score may differ in its last bits with the batch (BLAS blocking): a tolerance
+    same = functools.partial(np.allclose, rtol=1e-9, atol=1e-12, equal_nan=True)
+    return not (same(first, second) and same(first, shifted))

@@ -184,6 +184,8 @@ def private_frontier(
         The private training rows (labels in the declared ``classes``).
     X_test, y_test, sensitive_test
         Held-out rows; only rows of the declared ``groups`` and ``classes`` are measured.
+        **They are measured exactly, without noise or charge**: pass public rows (or rows
+        whose owner may see exact figures), never private ones.
     groups, classes
         Declared (public) groups and ``(negative, positive)`` labels.
     epsilons, bounds
