@@ -60,9 +60,12 @@ if TYPE_CHECKING:
         zcdp_to_approx,
     )
     from ethica.privacy.learning import (
+        DPExponentiatedGradient,
         DPLinearRegression,
         DPLogisticRegression,
+        DPThresholdOptimizer,
         privacy_cost_by_group,
+        private_frontier,
     )
     from ethica.privacy.noise import (
         bernoulli_exp,
@@ -97,9 +100,12 @@ if TYPE_CHECKING:
 
 #: Public name -> the module that defines it (imported on first use).
 _LAZY: dict[str, str] = {
+    "DPExponentiatedGradient": "ethica.privacy.learning",
     "DPLinearRegression": "ethica.privacy.learning",
     "DPLogisticRegression": "ethica.privacy.learning",
+    "DPThresholdOptimizer": "ethica.privacy.learning",
     "privacy_cost_by_group": "ethica.privacy.learning",
+    "private_frontier": "ethica.privacy.learning",
     "Stream": "ethica.privacy.stream",
     "UserWindow": "ethica.privacy.stream",
     "plan_stream": "ethica.privacy.stream",
@@ -162,8 +168,10 @@ __all__ = [
     "ChargeHandle",
     "ChargeRecord",
     "Count",
+    "DPExponentiatedGradient",
     "DPLinearRegression",
     "DPLogisticRegression",
+    "DPThresholdOptimizer",
     "DatasetStatus",
     "Histogram",
     "Ledger",
@@ -200,6 +208,7 @@ __all__ = [
     "plan_budget",
     "plan_stream",
     "privacy_cost_by_group",
+    "private_frontier",
     "private_quantile",
     "pure_to_approx",
     "pure_to_zcdp",
