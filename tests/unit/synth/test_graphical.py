@@ -141,6 +141,7 @@ def test_fit_reproduces_consistent_exact_marginals() -> None:
     again, _ = fit_graphical(NAMES, SHAPE, ms, iters=5, warm=params)
     np.testing.assert_allclose(again.counts(("b", "c")), model.counts(("b", "c")), atol=0.5)
     back = GraphicalModel.from_dict(model.to_dict(), NAMES, SHAPE)
+    assert back.tree == model.tree  # the stored tree itself, never re-triangulated
     np.testing.assert_allclose(
         back.probabilities(("a", "f", "g")), model.probabilities(("a", "f", "g"))
     )

@@ -169,6 +169,16 @@ def junction_tree(
         if ra != rb:
             label[ra] = rb
             edges.append((a, b))
+    return tree_of(names, shape, maximal, edges)
+
+
+def tree_of(
+    names: Sequence[str],
+    shape: Sequence[int],
+    cliques: Sequence[Clique],
+    edges: Sequence[tuple[int, int]],
+) -> JunctionTree:
+    """The :class:`JunctionTree` of given maximal cliques and tree edges (root: clique 0)."""
     order: list[tuple[int, int]] = [(0, -1)]
     seen = {0}
     for node, _ in order:  # breadth first: the list grows while it is walked
@@ -177,7 +187,9 @@ def junction_tree(
             if child >= 0 and child not in seen:
                 seen.add(child)
                 order.append((child, node))
-    return JunctionTree(tuple(names), tuple(shape), tuple(maximal), tuple(edges), tuple(order))
+    return JunctionTree(
+        tuple(names), tuple(shape), tuple(cliques), tuple((a, b) for a, b in edges), tuple(order)
+    )
 
 
 def model_cells(
@@ -391,10 +403,9 @@ class GraphicalModel:
         cls, data: Mapping[str, Any], names: Sequence[str], shape: Sequence[int]
     ) -> GraphicalModel:
         """Rebuild from :meth:`to_dict`."""
-        cliques = [tuple(c) for c in data["cliques"]]
-        tree = junction_tree(names, shape, cliques)
-        if list(tree.cliques) != cliques:  # pragma: no cover - a stored model is canonical
-            raise ValueError("stored cliques are not the junction tree of themselves")
+        cliques = [tuple(str(v) for v in c) for c in data["cliques"]]
+        edges = [(int(a), int(b)) for a, b in data["edges"]]
+        tree = tree_of(names, shape, cliques, edges)  # as stored: never re-triangulated
         return cls(
             tree,
             [np.asarray(b, dtype=np.float64) for b in data["beliefs"]],
