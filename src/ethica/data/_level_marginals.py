@@ -175,6 +175,14 @@ def _as_view(encoded: ir.Table) -> ir.Table:
     if getattr(backend, "name", None) != "duckdb":
         return encoded
     name = f"_ethica_synth_{uuid.uuid4().hex}"
-    view = backend.create_view(name, encoded, overwrite=True)
+    try:
+        view = backend.create_view(name, encoded, overwrite=True)
+    except Exception:  # a read-only file's catalog: a TEMP view, else no view
+        try:
+            backend._run_pre_execute_hooks(encoded)  # in-memory tables the query reads
+            backend.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {backend.compile(encoded)}')
+            view = backend.table(name)
+        except Exception:  # the expression itself still runs, compiled each time
+            return encoded
     weakref.finalize(view, _drop_view, backend, name)
     return view

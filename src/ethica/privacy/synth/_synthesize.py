@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ethica._exceptions import InvalidParameterError, LedgerError
-from ethica.data._private_sources import private_table
+from ethica.data._private_sources import private_table, source_identity
 from ethica.privacy.budget._accounting import zcdp_to_approx
 from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget
@@ -409,7 +409,16 @@ def synthesize(
         assert dataset is not None
         fingerprint = hashlib.sha256(
             json.dumps(
-                [method, dom.to_dict(), [list(c) for c in cliques], label], sort_keys=True
+                # what the synthesis reads: the source (its table and schema) as releases do
+                [
+                    method,
+                    dom.to_dict(),
+                    [list(c) for c in cliques],
+                    label,
+                    table,
+                    source_identity(source, t),
+                ],
+                sort_keys=True,
             ).encode()
         ).hexdigest()
         record = ledger.record_charge(
