@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -116,7 +117,7 @@ def test_serve_starts_and_a_kill_9_mid_load_leaves_a_consistent_ledger(tmp_path:
         body = {
             "sql": sql,
             "budget": {"epsilon": 0.01},
-            "request_id": released.request_id.split(":")[1],
+            "request_id": json.loads(released.request_id)[1],  # stored as [analyst, id]
         }
         again = httpx.post(url, json=body, headers=headers, timeout=30)
         assert again.status_code == 200

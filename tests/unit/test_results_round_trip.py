@@ -159,6 +159,17 @@ def _privacy_cost() -> Any:
     return privacy_cost_by_group({"logistic": model}, X[400:], y[400:], s[400:])
 
 
+def _private_frontier() -> Any:
+    from ethica.privacy.learning import private_frontier
+
+    model, (X, y, s) = _model()
+    return private_frontier(
+        X[400:600], y[400:600], s[400:600], X[600:], y[600:], s[600:], groups=["F", "M"],
+        epsilons=(1.0,), bounds=(0.05,), learners=("postprocessing",), scorer=model, repeats=1,
+        reference=False,
+    )  # fmt: skip
+
+
 def _subset_sum() -> Any:
     from ethica.attacks import subset_sum_attack
 
@@ -277,6 +288,9 @@ BUILDERS: dict[str, Builder] = {
     "ethica.attacks.census._results.BlockReconstruction": lambda _: _blocks(),
     "ethica.privacy.testing._result.AuditResult": lambda _: _privacy_audit(),
     "ethica.privacy.learning._who_pays.PrivacyCostResult": lambda _: _privacy_cost(),
+    "ethica.privacy.learning._private_frontier.PrivateFrontierResult": (
+        lambda _: _private_frontier()
+    ),
     "ethica.privacy.release._release.Release": lambda d: _ledgered(d, lambda _, r: r),
     "ethica.privacy.budget._ledger.ChargeRecord": lambda d: _ledgered(
         d, lambda book, _: book.history("toy")[0]
