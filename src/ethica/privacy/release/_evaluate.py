@@ -110,6 +110,7 @@ __all__ = [
     "evaluate_parts",
     "numeric_columns",
     "release_from_aggregates",
+    "report_entry",
 ]
 
 CellQuery = Count | Sum | Mean | Variance
@@ -930,7 +931,11 @@ def _bounding_counts(group: _ReportGroup, agg: pd.DataFrame, capped: str | None)
     return BoundingCounts(group.parts, users, clamped)
 
 
-def _entry(noisy: NoisyComponent, budget: Budget, confidence: float, what: str) -> dict[str, Any]:
+def report_entry(
+    noisy: NoisyComponent, budget: Budget, confidence: float, what: str
+) -> dict[str, Any]:
+    """One noisy count (or a ``(below, above)`` pair) of a bounding report, as JSON: what it
+    counts, its noise, sensitivity and budget, and each value with its exact interval."""
     values = [int(v) for v in noisy.noisy.tolist()]
     entry: dict[str, Any] = {
         "counts": what,
@@ -985,7 +990,7 @@ def _with_report(
                 "users_capped", np.array([counts.users_capped], np.int64), _ONE.l1
             )
             noisy = noise_vector(component, group.capped, each, confidence)
-            users = _entry(
+            users = report_entry(
                 noisy,
                 each,
                 confidence,
@@ -997,7 +1002,7 @@ def _with_report(
         for clamp, below, above in counts.clamped:
             component = Component(clamp.label(), np.array([below, above], np.int64), Fraction(1))
             noisy = noise_vector(component, group.clamp_sensitivity, each, confidence)
-            clamped[clamp] = _entry(
+            clamped[clamp] = report_entry(
                 noisy,
                 each,
                 confidence,

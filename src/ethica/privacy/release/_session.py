@@ -49,7 +49,7 @@ from ethica.privacy.release._release import Release
 from ethica.privacy.release._sensitivity import PrivacyUnit, Rows, UserLevel
 from ethica.privacy.release._stored import release_from_dict
 
-__all__ = ["Session"]
+__all__ = ["Session", "bounding_fraction"]
 
 _FAILED = (
     "the release failed after its budget was charged; the charge stands (status 'failed') "
@@ -234,7 +234,7 @@ class Session:
         parts = _parts(query, budget)
         report_budget: Budget | None = None
         if bounding_share is not None:
-            fraction = _bounding_fraction(bounding_share)
+            fraction = bounding_fraction(bounding_share)
             if bounding_mechanisms(parts, self.unit) == 0:
                 raise InvalidParameterError(
                     f"bounding_share={bounding_share} asks for a bounding report, but "
@@ -364,7 +364,7 @@ class Session:
         }
 
 
-def _bounding_fraction(value: object) -> Fraction:
+def bounding_fraction(value: object) -> Fraction:
     """``bounding_share`` as an exact fraction in (0, 1) (a float is its exact binary value)."""
     finite = not isinstance(value, float) or math.isfinite(value)
     if isinstance(value, int | float | Fraction) and not isinstance(value, bool) and finite:

@@ -74,10 +74,10 @@ from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._queries import Sum
 from ethica.privacy.release._sensitivity import Sensitivity
+from ethica.privacy.release._session import bounding_fraction
 from ethica.privacy.stream._budget import check_law, spend
 from ethica.privacy.stream._series_report import (
     ReportPlan,
-    bounding_fraction,
     bounding_notes,
     series_report,
 )

@@ -27,21 +27,21 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ethica.data._bounding import ClampedSum
 from ethica.data._time_bounding import CAPPED, clamp_columns
 from ethica.privacy.budget._budgets import Budget
+from ethica.privacy.release._cells import NoisyComponent
+from ethica.privacy.release._evaluate import report_entry
 from ethica.privacy.release._noise import Noise
 from ethica.privacy.release._sensitivity import Sensitivity
-from ethica.privacy.release._session import _bounding_fraction
 from ethica.privacy.stream._budget import NoiseLaw, spend
 from ethica.privacy.stream._unit import UserWindow
 
-__all__ = ["ReportPlan", "bounding_fraction", "bounding_notes", "plan_report", "series_report"]
+__all__ = ["ReportPlan", "bounding_notes", "plan_report", "series_report"]
 
-bounding_fraction = _bounding_fraction
-"""``bounding_share`` as an exact fraction in (0, 1), as :meth:`Session.evaluate` reads it."""
 
 _ONE = Sensitivity(Fraction(1), Fraction(1))
 
@@ -182,21 +182,11 @@ def _entry(
     confidence: float,
     what: str,
 ) -> dict[str, Any]:
+    """Noise ``values`` with the report's own (window-calibrated) ``noise``; the entry is the
+    release's (:func:`~ethica.privacy.release._evaluate.report_entry`)."""
     noisy = [v + int(z) for v, z in zip(values, noise.draw(len(values)), strict=True)]
-    half = noise.half_width(confidence)
-    entry: dict[str, Any] = {
-        "counts": what,
-        "mechanism": noise.mechanism,
-        "noise": {noise.parameter_name: str(noise.parameter)},
-        "sensitivity": {"l1": str(sensitivity.l1), "l2_squared": str(sensitivity.l2_squared)},
-        "budget": budget.to_dict(),
-        "confidence": confidence,
-    }
-    sides = ("value",) if len(noisy) == 1 else ("below", "above")
-    for side, v in zip(sides, noisy, strict=True):
-        point = {"value": v, "ci_low": v - half, "ci_high": v + half}
-        if len(noisy) == 1:
-            entry |= point
-        else:
-            entry[side] = point
-    return entry
+    component = NoisyComponent(
+        "report", np.array(noisy, dtype=object), noise, noise.half_width(confidence), 1.0,
+        sensitivity.to_dict(),
+    )  # fmt: skip
+    return report_entry(component, budget, confidence, what)

@@ -60,12 +60,12 @@ from ethica.privacy.budget._ledger import Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._noise import Noise
 from ethica.privacy.release._sensitivity import Sensitivity
+from ethica.privacy.release._session import bounding_fraction
 from ethica.privacy.stream._budget import check_law
 from ethica.privacy.stream._intervals import point_half_widths
 from ethica.privacy.stream._plan import stream_noise
 from ethica.privacy.stream._series_report import (
     ReportPlan,
-    bounding_fraction,
     bounding_notes,
     plan_report,
 )
