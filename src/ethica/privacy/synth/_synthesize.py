@@ -414,7 +414,6 @@ def synthesize(
                     method,
                     dom.to_dict(),
                     [list(c) for c in cliques],
-                    label,
                     table,
                     source_identity(source, t),
                 ],
