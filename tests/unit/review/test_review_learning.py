@@ -46,6 +46,7 @@ from ethica.privacy.learning import (
     DPExponentiatedGradient,
     DPLogisticRegression,
     DPThresholdOptimizer,
+    _charging,
     _fair_reduction,
     private_frontier,
 )
@@ -204,7 +205,7 @@ def test_recomputed_privacy_loss_of_a_fit_equals_the_charge(
         return real_lap(scale, size)
 
     monkeypatch.setattr(_fair_reduction, "exponential_mechanism", em)
-    monkeypatch.setattr(_fair_reduction, "discrete_laplace", lap)
+    monkeypatch.setattr(_charging, "discrete_laplace", lap)  # every learner's table noise
     X, y, a = _data()
     budget = PureDP(Fraction(7, 10))
     DPExponentiatedGradient(groups=GROUPS, classes=(0, 1), budget=budget, max_iter=5).fit(

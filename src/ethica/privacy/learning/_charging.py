@@ -35,6 +35,7 @@ from ethica._exceptions import InvalidParameterError
 from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget, PureDP
 from ethica.privacy.budget._ledger import Ledger
+from ethica.privacy.noise import discrete_gaussian, discrete_laplace
 
 __all__ = [
     "FAILED",
@@ -43,6 +44,7 @@ __all__ = [
     "check_calibration",
     "check_positive",
     "clip_rows",
+    "draw_noise",
     "finite_rows",
     "private_inputs",
     "private_rng",
@@ -100,6 +102,14 @@ def _refuse_non_numeric(owner: str, name: str, values: Any) -> None:
             f"no value before its charge, so it cannot convert text. Encode {name} as numbers "
             "(e.g. one-hot) first. Nothing was charged."
         )
+
+
+def draw_noise(mechanism: str, scale: Fraction, size: int) -> npt.NDArray[np.int64]:
+    """``size`` exact draws of a learner's calibrated noise: ``"discrete Laplace"`` (scale) or
+    ``"discrete Gaussian"`` (sigma), from ethica's samplers (OS CSPRNG)."""
+    if mechanism == "discrete Laplace":
+        return np.asarray(discrete_laplace(scale, size), dtype=np.int64)
+    return np.asarray(discrete_gaussian(scale, size), dtype=np.int64)
 
 
 def finite_rows(X: npt.NDArray[Any], y: npt.NDArray[Any] | None = None) -> npt.NDArray[np.bool_]:

@@ -62,6 +62,7 @@ from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
     SharedLedgerClone,
     check_ledger,
+    draw_noise,
     resolve_budget,
     run_charged,
     zcdp_of,
@@ -73,7 +74,6 @@ from ethica.privacy.learning._labels import (
     encode_declared,
     protected_column,
 )
-from ethica.privacy.noise import discrete_gaussian, discrete_laplace
 from ethica.privacy.noise._gaussian import MAX_SIGMA
 from ethica.privacy.noise._laplace import MAX_SCALE as MAX_LAPLACE_SCALE
 
@@ -381,10 +381,7 @@ class DPThresholdOptimizer(SharedLedgerClone, ClassifierMixin, BaseEstimator):  
                 score_bins(scores, n_bins, score_range), codes, labels, len(groups), n_bins
             )
             size = exact.size
-            if plan["mechanism"] == "discrete Laplace":
-                draws = discrete_laplace(plan["_scale"], size)
-            else:
-                draws = discrete_gaussian(plan["_scale"], size)
+            draws = draw_noise(plan["mechanism"], plan["_scale"], size)
             # counts < 2**63 - |noise|: no wrap
             noisy: npt.NDArray[np.int64] = exact + draws.reshape(exact.shape)
             return noisy

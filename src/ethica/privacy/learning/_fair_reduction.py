@@ -95,6 +95,7 @@ from ethica.privacy.budget._budgets import ZCDP, Budget, PureDP
 from ethica.privacy.learning._charging import (
     SharedLedgerClone,
     check_ledger,
+    draw_noise,
     dyadic_below,
     finite_rows,
     private_inputs,
@@ -114,7 +115,7 @@ from ethica.privacy.learning._labels import (
     encode_declared,
     protected_column,
 )
-from ethica.privacy.noise import discrete_gaussian, discrete_laplace, exponential_mechanism
+from ethica.privacy.noise import exponential_mechanism
 from ethica.privacy.noise._gaussian import MAX_SIGMA
 from ethica.privacy.noise._laplace import MAX_SCALE as MAX_LAPLACE_SCALE
 
@@ -587,9 +588,7 @@ def _positive_counts(
 
 
 def _noise(plan: dict[str, Any], size: int) -> npt.NDArray[np.int64]:
-    if plan["table_noise"] == "discrete Laplace":
-        return discrete_laplace(plan["_scale"], size)
-    return discrete_gaussian(plan["_scale"], size)
+    return draw_noise(plan["table_noise"], plan["_scale"], size)
 
 
 def selection_utilities(

@@ -46,13 +46,13 @@ from ethica.privacy.learning._charging import (
     check_calibration,
     check_ledger,
     check_positive,
+    draw_noise,
     finite_rows,
     private_inputs,
     resolve_budget,
     run_charged,
     zcdp_of,
 )
-from ethica.privacy.noise import discrete_gaussian, discrete_laplace
 from ethica.privacy.noise._gaussian import MAX_SIGMA
 from ethica.privacy.noise._laplace import MAX_SCALE as MAX_LAPLACE_SCALE
 
@@ -202,10 +202,7 @@ class DPLinearRegression(SharedLedgerClone, RegressorMixin, BaseEstimator):  # t
             columns = [rows, np.ones((rows.shape[0], 1))] if self.fit_intercept else [rows]
             z = np.clip(np.hstack([*columns, targets[:, None]]), bounds[:, 0], bounds[:, 1])
             exact = row_products(z, magnitude)
-            if plan["mechanism"] == "discrete Laplace":
-                draws = discrete_laplace(plan["_scale"], len(exact))
-            else:
-                draws = discrete_gaussian(plan["_scale"], len(exact))
+            draws = draw_noise(plan["mechanism"], plan["_scale"], len(exact))
             # exact integer sum (Python ints: no int64 wrap-around), then one rounding to float
             noisy = [float(int(a) + int(b)) for a, b in zip(exact, draws, strict=True)]
             stats = np.zeros((m, m))
