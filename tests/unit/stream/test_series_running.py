@@ -89,21 +89,25 @@ def test_other_mechanisms_with_block_bounding_are_refused_before_the_charge(
 
 @pytest.mark.parametrize("mechanism", ["tree", "factorization"])
 def test_running_intervals_cover_the_truth(mechanism: str) -> None:
-    """400 draws of the plan's release on a fixed grid (the engine's part is tested above):
-    every running total's interval covers at its level, within 3 standard errors, and the
-    estimates are unbiased."""
+    """2,000 draws of the plan's release on a fixed grid (the engine's part is tested above):
+    the running totals' intervals cover at their level and the estimates are unbiased.
+
+    The 30 running totals of one draw share noise, so their hits are correlated: the
+    standard error of the coverage is taken from the per-draw coverages (independent),
+    not from 30 x 2,000 as if every hit were independent (which understates it ~1.9x)."""
     plan = plan_running(
         mechanism, unit=UNIT, budget=ZCDP(Fraction(1, 2)), law="gaussian", periods=30,
         keys=1, per_row=Fraction(1), cells=(None, None), confidence=0.9,  # type: ignore[arg-type]
     )  # fmt: skip
     x = np.random.default_rng(0).integers(0, 50, (30, 1))
     truth = x.cumsum(axis=0)[:, 0]
-    errors = np.array([plan.release(x)[1][:, 0] - truth for _ in range(400)])
-    covered = np.abs(errors) <= plan.running_half_width
-    n = covered.size
-    assert covered.mean() >= 0.9 - 3 * np.sqrt(0.09 / n)
+    draws = 2000
+    errors = np.array([plan.release(x)[1][:, 0] - truth for _ in range(draws)])
+    per_draw = (np.abs(errors) <= plan.running_half_width).mean(axis=1)
+    standard_error = per_draw.std(ddof=1) / np.sqrt(draws)
+    assert per_draw.mean() >= 0.9 - 4 * standard_error  # 4 SE ~ 0.009: a 5% narrower interval fails
     sd = np.sqrt(plan.noise.variance() * plan.strategy.running_norms())
-    assert np.abs(errors.mean(axis=0)).max() <= 4 * sd.max() / np.sqrt(400)
+    assert np.abs(errors.mean(axis=0)).max() <= 4.5 * sd.max() / np.sqrt(draws)
 
 
 def test_running_is_read_from_the_spec(tmp_path: Path) -> None:
