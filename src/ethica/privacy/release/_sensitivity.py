@@ -35,7 +35,14 @@ from typing import Any, Literal
 
 from ethica._exceptions import InvalidParameterError
 
-__all__ = ["PrivacyUnit", "Rows", "Sensitivity", "UserLevel", "cell_sensitivity"]
+__all__ = [
+    "PrivacyUnit",
+    "Rows",
+    "Sensitivity",
+    "UserLevel",
+    "cell_sensitivity",
+    "rank_utility_sensitivity",
+]
 
 
 @dataclass(frozen=True)
@@ -137,3 +144,18 @@ def cell_sensitivity(
     if finest:
         return Sensitivity(k * m * b, k * m * m * b * b)
     return Sensitivity(k * m * b, (k * m * b) ** 2)
+
+
+def rank_utility_sensitivity(unit: PrivacyUnit, per_row: Fraction | int, q: Fraction) -> Fraction:
+    """Sensitivity of the quantile utility ``u(c) = -|#{x < c} - q n|`` (Smith 2011) under
+    ``unit``, where one person adds at most ``R`` rows (``R`` the counts' L1 above: ``per_row``
+    for rows, ``k m per_row`` for a bounded user).
+
+    Adding ``r <= R`` rows moves ``#{x < c}`` by some ``a`` in ``[0, r]`` and ``n`` by ``r``, so
+    ``#{x < c} - q n`` moves by ``a - q r``, which lies in ``[-q R, (1 - q) R]``: the utility
+    moves by at most ``max(q, 1 - q) R`` (``R / 2`` for the median), and by exactly that for
+    some neighbour. Under add/remove neighbours the usual ``R`` is twice too large for the
+    median (replacing a row would need ``R``; no privacy unit here replaces).
+    """
+    reach = cell_sensitivity(unit, per_row, grouped=True, finest=True).l1
+    return max(q, 1 - q) * reach
