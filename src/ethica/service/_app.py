@@ -7,7 +7,8 @@ do or spend (an exhausted budget shows what remains), 409 for a request id reuse
 another request, 429 with ``Retry-After`` for a principal over its rate limit
 (:mod:`ethica.service._ratelimit`), 500 with a generic message for a release that failed
 after its charge.
-Every request is written to the audit log (principal, method, path, status).
+Every request is written to the audit log (principal, method, path, status). With
+``release_seconds`` set, every query is answered at a fixed time (:mod:`ethica.service._timing`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ethica.privacy.sql import SqlRefusedError
 from ethica.service._core import AccessDeniedError, Caller, ServiceCore
 from ethica.service._pages import dashboard_page, query_page
 from ethica.service._ratelimit import RateLimiter
+from ethica.service._timing import ReleaseTimingMiddleware
 
 __all__ = ["create_app"]
 
@@ -118,6 +120,8 @@ def create_app(core: ServiceCore) -> FastAPI:
     app = FastAPI(title="ethica DP query service", version="1", docs_url=None, redoc_url=None)
     app.state.core = core
     app.state.limiter = RateLimiter(core.config.rate_limit)
+    if core.config.release_seconds is not None:  # inside the audit log: logged when it leaves
+        app.add_middleware(ReleaseTimingMiddleware, floor=core.config.release_seconds)
     app.add_middleware(_Audit)
 
     @app.exception_handler(_RateLimited)

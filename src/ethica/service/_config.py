@@ -22,6 +22,8 @@ Example::
       default: 600                  # everyone not named below; omit for no limit
       alice: 60
     engine_threads: 2               # optional: DuckDB threads per query (default: one a core)
+    release_seconds: 0.5            # optional: answer every query this long after it arrived
+                                    # (closes the timing channel: ethica.service._timing)
 
 Everything in it is public metadata: bounds and key sets are declared, never read from data.
 """
@@ -68,6 +70,7 @@ class ServiceConfig:
     path: Path | None = field(default=None, compare=False)
     rate_limits: Mapping[str, float] = field(default_factory=dict)
     engine_threads: int | None = None
+    release_seconds: float | None = None
 
     def rate_limit(self, name: str) -> float | None:
         """Requests per minute allowed to ``name`` (``None``: no limit)."""
@@ -180,6 +183,7 @@ def config_from_dict(
         "analysts",
         "rate_limits",
         "engine_threads",
+        "release_seconds",
     }
     if unknown:
         raise InvalidParameterError(f"unknown service config keys {sorted(unknown)}.")
@@ -234,6 +238,7 @@ def config_from_dict(
             f"engine_threads must be a positive integer (DuckDB threads per query), got "
             f"{threads!r}; omit it for one thread per core."
         )
+    floor = _release_seconds(data.get("release_seconds"))
     return ServiceConfig(
         datasets=datasets,
         analysts=analysts,
@@ -244,7 +249,20 @@ def config_from_dict(
         path=path,
         rate_limits=rate_limits,
         engine_threads=threads,
+        release_seconds=floor,
     )
+
+
+def _release_seconds(value: object) -> float | None:
+    """The timing floor of a release (``None``: answered as soon as ready)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        raise InvalidParameterError(
+            f"release_seconds must be a number of seconds in (0, 600], got {value!r}; choose it "
+            "above the slowest release (e.g. 0.5), or omit it to answer as soon as ready."
+        )
+    return float(value)
 
 
 def _rate_limits(value: object, principals: set[str]) -> dict[str, float]:
