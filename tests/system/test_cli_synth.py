@@ -103,3 +103,40 @@ def test_synth_cli_aim_with_a_3way_workload_file(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "no_such_column" in refused.output
     with Ledger(ledger) as book:
         assert len(book.history("adult")) == 1  # the refused workload charged nothing
+
+
+def test_synth_cli_quantile_bins_from_a_yaml_domain(tmp_path: Path) -> None:
+    data = load_adult().sample(3000, random_state=2)[["age", "sex", "income"]]
+    source = tmp_path / "adult.csv"
+    data.to_csv(source, index=False)
+    domain = tmp_path / "domain.yaml"
+    domain.write_text(
+        "columns:\n"
+        "  age: {quantile_bins: 6, range: [0, 100], integer: true}\n"
+        "  sex: {categories: [Female, Male]}\n"
+        "  income: {categories: ['<=50K', '>50K']}\n"
+    )
+    ledger = tmp_path / "ledger.db"
+    with Ledger(ledger) as book:
+        book.create_dataset("adult", ApproxDP(2, Fraction(1, 10**6)), privacy_unit=Rows())
+    out, report = tmp_path / "synth.parquet", tmp_path / "model.json"
+    args = ["synth", str(source), "--dataset", "adult", "--domain", str(domain), "--method"]
+    args += ["mst", "--rows", "400", "--out", str(out), "--ledger", str(ledger)]
+    result = CliRunner().invoke(app, [*args, "--binning-share", "0.2", "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "age: DP quantile edges [0, " in result.output
+    model = json.loads(report.read_text())["model"]
+    assert model["binning"]["share"] == "1/5"
+    edges = model["binning"]["columns"]["age"]["edges"]
+    assert model["domain"]["columns"]["age"]["bins"] == edges  # released with the model
+    assert edges[0] == 0 and edges[-1] == 101 and len(edges) <= 7
+    ages = pd.read_parquet(out)["age"].dropna()
+    assert len(ages) > 0 and ages.between(0, 100).all()
+    # a share outside (0, 1) and a reversed range: refused for free, nothing charged
+    refused = CliRunner().invoke(app, [*args, "--binning-share", "1.5"])
+    assert refused.exit_code == 2 and "strictly between 0 and 1" in refused.output
+    domain.write_text("columns:\n  age: {quantile_bins: 6, range: [100, 0]}\n")
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and "low < high" in refused.output
+    with Ledger(ledger) as book:
+        assert len(book.history("adult")) == 1

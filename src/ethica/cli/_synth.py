@@ -29,8 +29,8 @@ def synth(
     domain: Annotated[
         Path,
         typer.Option(
-            help="Public domain of the columns (JSON/YAML: categories or bins per column); "
-            "never read from the data."
+            help="Public domain of the columns (JSON/YAML: categories, bins, or quantile_bins "
+            "with a public range per column); never read from the data."
         ),
     ],
     out: Annotated[Path, typer.Option(help="Synthetic rows: .parquet or .csv.")],
@@ -58,6 +58,13 @@ def synth(
         str | None, typer.Option(help="Makes a retry safe: a replay returns the stored model.")
     ] = None,
     ledger: LedgerOption = None,
+    binning_share: Annotated[
+        str | None,
+        typer.Option(
+            help="Share of the budget spent on DP quantile edges of quantile_bins columns "
+            "(default 0.1; only with such columns)."
+        ),
+    ] = None,
 ) -> None:
     """Fit MST or AIM on noisy marginals (GROUP BYs in the engine) and write synthetic rows.
 
@@ -92,6 +99,7 @@ def synth(
             ledger=book,
             dataset=dataset,
             request_id=request_id,
+            binning_share=binning_share,
         )
     written = 0
 
@@ -123,6 +131,9 @@ def synth(
         f"{show_budget(budget)} (zCDP rho = {float(Fraction(result.rho)):.4g})",
         highlight=False,
     )
+    for name, fact in result.binning.get("columns", {}).items():
+        edges = ", ".join(f"{e:g}" for e in fact["edges"])
+        console.print(f"{name}: DP quantile edges [{edges}]", highlight=False)
     say_written("synthetic rows", out)
     if html is None and json_path is None:
         return

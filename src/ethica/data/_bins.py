@@ -148,7 +148,8 @@ def bin_index(column: ir.NumericColumn, edges: Sequence[float]) -> ir.IntegerCol
             "use a coarser grid."
         )
     arms = [(column < edge, i) for i, edge in enumerate(edges)]
-    index = ibis.cases(*arms, else_=len(edges)).cast("int32")
+    # no edges: one bin, index 0 (ibis.cases needs at least one arm)
+    index = (ibis.cases(*arms, else_=len(edges)) if arms else ibis.literal(0)).cast("int32")
     missing = column.isnull()
     if column.type().is_floating():
         missing = missing | column.isnan()

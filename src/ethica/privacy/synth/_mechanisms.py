@@ -42,7 +42,7 @@ from ethica.privacy.synth._domain import Domain
 from ethica.privacy.synth._graphical import GraphicalModel, fit_graphical, model_cells
 from ethica.privacy.synth._model import ForestModel, Measurement, fit_forest
 
-__all__ = ["Fit", "aim", "measure_noise", "mst"]
+__all__ = ["Fit", "aim", "epsilon_for", "measure_noise", "mst"]
 
 Counts = Callable[[Sequence[str]], NDArray[np.float64]]
 
@@ -81,7 +81,7 @@ def _measure(
     return Measurement(clique, values[0], float(sigma)), cost
 
 
-def _eps_for(rho: Fraction) -> Fraction:
+def epsilon_for(rho: Fraction) -> Fraction:
     """Largest grid value ``eps`` with ``eps**2 / 8 <= rho`` (exact)."""
     grid = 1 << 30
     eps = Fraction(math.isqrt(int(8 * rho * grid * grid)), grid)
@@ -108,7 +108,7 @@ def mst(domain: Domain, counts: Counts, rho: Fraction) -> Fit:
         fit.model = fit_forest(names, shape, fit.measurements, [])
         return fit
     base = fit_forest(names, shape, fit.measurements, [])
-    eps = _eps_for(third / (d - 1))
+    eps = epsilon_for(third / (d - 1))
     component = {v: v for v in names}
 
     def find(v: str) -> str:
@@ -199,7 +199,7 @@ def aim(
         if remaining < 2 * (rho_meas + rho_sel):
             rho_meas, rho_sel, final = alpha * remaining, (1 - alpha) * remaining, True
         sigma = float(gaussian_sigma(1, ZCDP(rho_meas)))
-        eps = _eps_for(rho_sel)
+        eps = epsilon_for(rho_sel)
         limit = budget_cells * float((fit.rho_spent + rho_meas + rho_sel) / rho)
         cliques = [m.clique for m in fit.measurements]
         options = [

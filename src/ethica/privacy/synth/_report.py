@@ -183,6 +183,13 @@ def report_card(
         "This report card reads the real data and is NOT differentially private: it is for "
         "the data custodian only; publish the synthetic data, never this report."
     ]
+    binned = result.binning.get("columns", {})
+    if binned:
+        notes.append(
+            f"Bin edges of {', '.join(binned)} are DP quantiles (released with the model) "
+            f"bought with {result.binning['share']} of the synthesis rho: "
+            + "; ".join(f"{c}: {f['edges']}" for c, f in binned.items())
+        )
     ml = fair = priv = None
     if target is not None or attack_rows > 0:
         real_rows = sample_codes(encoded, names, max_rows, n_real, seed)

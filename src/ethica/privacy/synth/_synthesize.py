@@ -9,8 +9,13 @@ Order (``DESIGN.md``, the privacy contract):
    before any row is read; a replayed ``request_id`` returns the stored model, drawing nothing.
 3. **Read** — marginals as GROUP BYs in the engine, noise, selection, fit. Any failure raises
    :class:`~ethica.ReleaseFailedError` with a generic message; the charge stays (``failed``).
-4. **Record** — the noisy model (everything released: measurements' fit, selections) is stored
-   with the charge, so the synthetic data can be re-sampled without spending again.
+4. **Record** — the noisy model (everything released: measurements' fit, selections, the DP
+   quantile edges of ``quantile_bins`` columns) is stored with the charge, so the synthetic
+   data can be re-sampled without spending again.
+
+Columns declared with ``quantile_bins`` are binned at DP quantiles (:mod:`._binning`, the
+release room's mechanism) bought with ``binning_share`` of the same charge, before any
+marginal is measured; the rest of ``rho`` pays for MST or AIM.
 
 The synthetic rows are post-processing of the fitted model and are drawn with a seeded
 ``numpy`` generator (post-processing needs no cryptographic randomness); the noise of the
@@ -39,6 +44,8 @@ from ethica.privacy.budget._accounting import zcdp_to_approx
 from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ZCDP, ApproxDP, Budget
 from ethica.privacy.budget._ledger import Ledger
+from ethica.privacy.synth._binning import DEFAULT_BINNING_SHARE, plan_binning
+from ethica.privacy.synth._binning import binning_share as as_share
 from ethica.privacy.synth._domain import Domain
 from ethica.privacy.synth._graphical import GraphicalModel
 from ethica.privacy.synth._marginals import MarginalReader, check_schema, encode
@@ -165,6 +172,9 @@ class SynthResult:
     model
         The fitted model: MST's forest (node marginals and edge tables, noisy counts) or
         AIM's junction-tree graphical model (clique marginals).
+    binning
+        For ``quantile_bins`` columns: the share of ``rho`` spent, the epsilon per quantile
+        and the released edges (also in ``domain``); empty when every domain was declared.
     """
 
     method: str
@@ -175,6 +185,7 @@ class SynthResult:
     selected: tuple[tuple[str, ...], ...]
     model: ForestModel | GraphicalModel = field(repr=False, compare=False)
     source: str = ""
+    binning: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def total(self) -> float:
@@ -223,6 +234,7 @@ class SynthResult:
             "budget": self.budget.to_dict(),
             "rho": str(self.rho),
             "source": self.source,
+            "binning": dict(self.binning),
             "domain": self.domain.to_dict(),
             "workload": [list(c) for c in self.workload],
             "selected": [list(c) for c in self.selected],
@@ -263,6 +275,7 @@ class SynthResult:
             selected=tuple(tuple(c) for c in data["selected"]),
             model=model,
             source=str(data.get("source", "")),
+            binning=dict(data.get("binning", {})),
         )
 
 
@@ -309,6 +322,24 @@ def _as_domain(domain: object) -> Domain:
     )
 
 
+def _share_for(domain: Domain, value: object) -> Fraction:
+    """The binning share (free check): the default when a column asks for quantile bins."""
+    if not domain.quantile_columns:
+        if value is not None:
+            raise InvalidParameterError(
+                f"binning_share={value!r} spends budget on DP quantile edges, but no column "
+                "declares quantile_bins; drop binning_share or declare quantile_bins."
+            )
+        return Fraction(0)
+    return DEFAULT_BINNING_SHARE if value is None else as_share(value)
+
+
+def _placeholder(domain: Domain) -> Domain:
+    """``domain`` with each ``quantile_bins`` column cut at its range alone: the encoding's
+    shape, to build it once before the charge."""
+    return domain.with_edges({c.name: c.range or () for c in domain.quantile_columns})
+
+
 def _check_ledger(ledger: Ledger, dataset: str | None, budget: Budget) -> str:
     if not isinstance(dataset, str) or not dataset:
         raise InvalidParameterError(
@@ -348,6 +379,7 @@ def synthesize(
     dataset: str | None = None,
     request_id: str | None = None,
     table: str | None = None,
+    binning_share: object = None,
 ) -> SynthResult:
     """Fit a differentially private synthetic-data model of ``source`` (MST or AIM).
 
@@ -358,7 +390,8 @@ def synthesize(
         parsed in the engine), so no type guessed from the rows decides anything.
     domain
         The public domain of every synthesized column (:class:`Domain`, its dict, or a
-        JSON/YAML file): categories or bin edges, never read from the data.
+        JSON/YAML file): categories or bin edges, never read from the data; or, for a
+        numeric column, ``quantile_bins`` in a public ``range``: edges at DP quantiles.
     budget
         ``ZCDP(rho)`` or ``ApproxDP(epsilon, delta)``; the whole budget is charged.
     method
@@ -372,6 +405,10 @@ def synthesize(
         ``request_id`` returns the stored model.
     table
         Table name inside a ``.duckdb`` file or behind a URL.
+    binning_share
+        Share of the budget's ``rho`` (in ``(0, 1)``, default ``1/10``) spent on the DP
+        quantile edges of the ``quantile_bins`` columns (split equally over them), inside the
+        same charge; refused when no column asks for quantile bins.
 
     Returns
     -------
@@ -394,6 +431,7 @@ def synthesize(
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {METHODS}, got {method!r}.")
     rho = rho_of(budget)
+    share = _share_for(dom, binning_share)
     cliques = parse_workload(workload, dom)
     if request_id is not None and ledger is None:
         raise InvalidParameterError("request_id needs a ledger; pass ledger=Ledger(...).")
@@ -401,7 +439,8 @@ def synthesize(
         dataset = _check_ledger(ledger, dataset, budget)
     t, text = private_table(source, table=table)
     check_schema(t, dom)
-    encoded = encode(t, dom, text=text)
+    binning = plan_binning(t, dom, rho, share, text=text)
+    encode(t, _placeholder(dom), text=text)  # builds (reads nothing): refusals are free
     description = f"synthetic data ({method}) of {len(dom.names)} columns"
     label = str(source) if isinstance(source, str | Path) else type(source).__name__
     record = None
@@ -414,6 +453,7 @@ def synthesize(
                     method,
                     dom.to_dict(),
                     [list(c) for c in cliques],
+                    str(share),
                     table,
                     source_identity(source, t),
                 ],
@@ -432,23 +472,26 @@ def synthesize(
             )
 
     def work() -> SynthResult:
-        reader = MarginalReader(encoded, dom)
+        binned, facts = binning.run(t, dom)
+        reader = MarginalReader(encode(t, binned, text=text), binned)
+        rest = rho - binning.rho
         fit: Fit = (
-            mst(dom, reader.counts, rho)
+            mst(binned, reader.counts, rest)
             if method == "mst"
-            else aim(dom, reader.counts, rho, cliques)
+            else aim(binned, reader.counts, rest, cliques)
         )
-        if fit.rho_spent > rho or not math.isfinite(fit.model.total):
+        if binning.cost + fit.rho_spent > rho or not math.isfinite(fit.model.total):
             raise RuntimeError("accounting")
         result = SynthResult(
             method=method,
             budget=budget,
             rho=rho,
-            domain=dom,
+            domain=binned,
             workload=tuple(cliques),
             selected=tuple(fit.selected),
             model=fit.model,
             source=label,
+            binning=facts,
         )
         if record is not None:
             assert ledger is not None
