@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from ethica._exceptions import SchemaError
+from ethica.data._engine import compiled_scope, scoped_memo
 from ethica.service._config import load_config
 from ethica.service._engines import EnginePool
 from tests.system._service_setup import write_service
@@ -76,3 +77,49 @@ def test_public_key_text_columns_are_stored_as_enums_that_compare_as_text(tmp_pa
     finally:
         pool.close()
         text.close()
+
+
+def test_scoped_memo_keeps_values_per_principal_and_nothing_outside_a_scope() -> None:
+    calls: list[str] = []
+
+    def compute(label: str) -> str:
+        calls.append(label)
+        return label
+
+    key = ("test memo", object())
+    assert scoped_memo(key, lambda: compute("a")) == "a"
+    assert scoped_memo(key, lambda: compute("b")) == "b"  # outside a scope: never kept
+    with compiled_scope("alice"):
+        assert scoped_memo(key, lambda: compute("c")) == "c"
+        assert scoped_memo(key, lambda: compute("d")) == "c"  # alice's, kept
+    with compiled_scope("bob"):  # alice's value never speeds up bob's query
+        assert scoped_memo(key, lambda: compute("e")) == "e"
+    assert calls == ["a", "b", "c", "e"]
+
+
+def test_a_release_compiles_its_source_identity_once_per_analyst_and_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ethica.privacy.release._session as session_module
+    from ethica.service._core import Caller, ServiceCore
+
+    compiled: list[str] = []
+    inner = session_module.source_identity
+
+    def counted(source: object, table: object) -> str:
+        text = inner(source, table)
+        compiled.append(text)
+        return text
+
+    monkeypatch.setattr(session_module, "source_identity", counted)
+    core = ServiceCore(load_config(write_service(tmp_path)))
+    try:
+        sql = "SELECT COUNT(*) FROM visits WHERE age >= 18"
+        for _ in range(3):
+            core.query(Caller("alice", "analyst"), sql, {"epsilon": 0.01})
+        assert len(compiled) == 1 and "18" in compiled[0]
+        core.query(Caller("alice", "analyst"), sql.replace("18", "19"), {"epsilon": 0.01})
+        core.query(Caller("bob", "analyst"), sql, {"epsilon": 0.01})  # bob's own, anew
+        assert len(compiled) == 3 and "19" in compiled[1] and compiled[2] == compiled[0]
+    finally:
+        core.close()

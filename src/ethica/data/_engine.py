@@ -7,9 +7,9 @@ import functools
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import ibis
 import ibis.expr.types as ir
@@ -26,10 +26,12 @@ __all__ = [
     "compile_once",
     "compiled_scope",
     "default_connection",
+    "expression_key",
     "first_line",
     "is_spark",
     "quiet_engine",
     "run",
+    "scoped_memo",
     "to_arrow",
 ]
 
@@ -99,6 +101,41 @@ def compiled_scope(principal: str) -> Iterator[None]:
         yield
     finally:
         _SCOPE.reset(token)
+
+
+_MEMO_SIZE = 256
+_MEMO: OrderedDict[tuple[str, Hashable], Any] = OrderedDict()
+_MEMO_GUARD = threading.Lock()
+
+
+def scoped_memo(key: Hashable, compute: Callable[[], _R]) -> _R:
+    """``compute()``, kept for ``key`` within the current :func:`compiled_scope` only.
+
+    For values that depend only on a query's public shape and cost Python time to derive
+    (e.g. a source's identity, which compiles the filtered table to SQL). Inside a scope the
+    last ``_MEMO_SIZE`` values are kept per (principal, key), so, as with compiled SQL, no
+    principal's queries make another's faster; outside any scope nothing is kept.
+    """
+    scope = _SCOPE.get()
+    if scope is None:
+        return compute()
+    full = (scope, key)
+    with _MEMO_GUARD:
+        if full in _MEMO:
+            _MEMO.move_to_end(full)
+            return cast("_R", _MEMO[full])
+    value = compute()
+    with _MEMO_GUARD:
+        _MEMO[full] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
+def expression_key(value: object) -> Hashable | None:
+    """A hashable key equal for structurally equal Ibis tables (their node); ``None`` for
+    anything else."""
+    return value.op() if isinstance(value, ir.Table) else None
 
 
 def compile_once(backend: Any) -> None:

@@ -31,6 +31,7 @@ from ethica._exceptions import (
     InvalidParameterError,
     LedgerError,
 )
+from ethica.data._engine import expression_key, scoped_memo
 from ethica.data._private_sources import parse_numbers, private_table, source_identity
 from ethica.privacy.budget._after_charge import after_charge
 from ethica.privacy.budget._budgets import ApproxDP, Budget, zero_like
@@ -307,7 +308,15 @@ class Session:
         """What the session reads, for replay checks: a path or URL as given; an Ibis table
         as its SQL (so a filter makes another source); a data frame by its columns' schema."""
         if self._identity is None:
-            self._identity = source_identity(self._source, self._table)
+            source, table = self._source, self._table
+            key = expression_key(source)
+            if key is not None:  # an Ibis table compiles to SQL: each shape once per scope
+                self._identity = scoped_memo(
+                    ("source identity", key, expression_key(table)),
+                    lambda: source_identity(source, table),
+                )
+            else:
+                self._identity = source_identity(source, table)
         return self._identity
 
     def _charge(
