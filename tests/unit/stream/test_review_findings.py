@@ -1,4 +1,4 @@
-"""Review findings on the stream/series code (failing reproductions, xfail strict).
+"""Review findings on the stream/series code (reproductions that guard their fixes).
 
 Finding 1: the continual-release measurement ``m = R x + z`` is computed in int64 numpy
 (``RunningPlan.release``: ``self.strategy.matrix @ exact``; ``Stream._compute``:
@@ -22,12 +22,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ethica._exceptions import InvalidParameterError
 from ethica.privacy import ZCDP, Ledger
-from ethica.privacy.budget._budgets import PureDP
+from ethica.privacy.budget._budgets import PureDP, zero_like
+from ethica.privacy.budget._ledger import SYSTEM_PREFIX
 from ethica.privacy.stream import Stream, StreamSpec
 from ethica.privacy.stream._budget import spend
 from ethica.privacy.stream._series import series_sensitivity
 from ethica.privacy.stream._series_running import RunningPlan, plan_running
+from ethica.privacy.stream._state import sidecar_path
 from ethica.privacy.stream._unit import UserWindow
 
 UNITS = 2**31  # a row's largest units: Sum(v, 0, 2**31, step=1), the most MAX_UNITS_PER_ROW allows
@@ -56,15 +59,14 @@ def test_factorization_running_totals_do_not_wrap_on_sums_the_engine_produces() 
     assert np.all(np.abs(running[:, 0] - truth) <= 1000 * half), (running[:, 0], truth, half)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 6: a stream's day request id can be squatted")
 def test_another_request_under_a_streams_day_id_does_not_block_the_stream(
     tmp_path: Path,
 ) -> None:
-    """Request ids are one namespace per dataset, shared by streams (``<name>:horizon``,
-    ``<name>:<bucket start>``), series, sessions and the service. Any charge recorded first
-    under a stream's future day id (here a Session-style charge; ``release_series(...,
-    request_id=...)`` does the same) makes that day's append fail with a LedgerError
-    forever, and the stream can never go past it (buckets are appended in order)."""
+    """Finding 6 (mended): request ids are one namespace per dataset, shared by streams,
+    series, sessions and the service. A stream's records now live under the ledger's reserved
+    prefix, which no caller's request id may take: a charge recorded first under what used to
+    be a stream's day id is an ordinary request, and one under the reserved id is refused for
+    free."""
     unit = UserWindow("user", window=7)
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
         ledger.create_dataset("visits", ZCDP(5), privacy_unit=unit)
@@ -80,5 +82,40 @@ def test_another_request_under_a_streams_day_id_does_not_block_the_stream(
                 "visits", ZCDP(Fraction(1, 1000)), "someone else's count",
                 request_id="shop:2026-03-02T00:00:00",
             )  # fmt: skip
+            with pytest.raises(InvalidParameterError, match="reserved for ethica's own"):
+                ledger.record_charge(
+                    "visits", ZCDP(Fraction(1, 1000)), "a squatter",
+                    request_id=f"{SYSTEM_PREFIX}stream:shop:2026-03-03T00:00:00",
+                )  # fmt: skip
+            charges = ledger.status("visits").charges
             released = stream.append("2026-03-02", day)
             assert released.index == 1
+            assert stream.append("2026-03-03", day).index == 2
+        assert ledger.status("visits").charges == charges + 2  # the squatter recorded nothing
+
+
+def test_a_day_an_earlier_version_recorded_is_replayed_not_drawn_again(tmp_path: Path) -> None:
+    """Earlier versions kept a stream's records under plain ids (``shop:<bucket>``). With the
+    state file lost, appending that day again returns the stored release (fresh noise on a day
+    already released would be an unpaid second measurement)."""
+    unit = UserWindow("user", window=7)
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.create_dataset("visits", ZCDP(5), privacy_unit=unit)
+        spec = StreamSpec(
+            name="shop", dataset="visits", unit=unit, start=datetime(2026, 3, 1), horizon=4,
+            budget=ZCDP(2), mechanism="tree",
+        )  # fmt: skip
+        day = tmp_path / "d.parquet"
+        pd.DataFrame({"user": np.arange(50)}).to_parquet(day)
+        with Stream.create(spec, ledger) as stream:
+            first = stream.append("2026-03-01", day)
+        # what an earlier version left: the day under its plain id, then the state file lost
+        old = ledger.record_charge(
+            "visits", zero_like(spec.budget), "stream shop: bucket (earlier version)",
+            request_id="shop:2026-03-01T00:00:00", fingerprint=spec.fingerprint(),
+        )  # fmt: skip
+        ledger.complete(old.id, first.to_dict(), store=True)
+        sidecar_path(ledger.path).unlink()
+        with Stream.create(spec, ledger) as stream:
+            again = stream.append("2026-03-01", day)
+        assert again.replayed and (again.daily, again.running) == (first.daily, first.running)

@@ -61,7 +61,8 @@ def test_create_charges_the_horizon_once_and_appends_release_each_bucket(
         assert again.replayed and again.to_dict() == second.to_dict() and again == second
     history = ledger.history("visits")
     assert [h.request_id for h in history] == [
-        "shop:horizon", "shop:2026-03-01T00:00:00", "shop:2026-03-02T00:00:00",
+        "ethica:stream:shop:horizon", "ethica:stream:shop:2026-03-01T00:00:00",
+        "ethica:stream:shop:2026-03-02T00:00:00",
     ]  # fmt: skip
     assert history[2].output == second.to_dict() and history[2].status == "released"
     assert ledger.status("visits").spent == ZCDP(2)  # buckets are paid by the horizon

@@ -27,7 +27,10 @@ Proof obligations:
 * Replay safety: an optional ``request_id`` is scoped to its dataset. A request id seen
   before never charges or runs again: the same cost and query fingerprint get the stored
   record (and the stored output, if the release completed); another cost or fingerprint
-  under the same id is refused (:class:`LedgerError`).
+  under the same id is refused (:class:`LedgerError`). Ids that begin with
+  :data:`SYSTEM_PREFIX` belong to ethica's own records (a stream's horizon and buckets,
+  recorded with ``system_id=``) and are refused as a caller's ``request_id``, so no other
+  request can take one first and block the stream.
 * Safety of foreign files: the file's SQLite ``application_id`` must be ethica's; an
   unknown, corrupt or non-SQLite file raises :class:`LedgerError` after a read-only check, and
   is never modified, reset or overwritten.
@@ -64,7 +67,14 @@ from ethica._exceptions import (
 from ethica._results import Result
 from ethica.privacy.budget._budgets import Budget, budget_from_dict, zero_like
 
-__all__ = ["ChargeRecord", "DatasetStatus", "Ledger", "default_ledger_path", "output_hash"]
+__all__ = [
+    "SYSTEM_PREFIX",
+    "ChargeRecord",
+    "DatasetStatus",
+    "Ledger",
+    "default_ledger_path",
+    "output_hash",
+]
 
 APPLICATION_ID = 0x45544831  # "ETH1"
 SCHEMA_VERSION = 2
@@ -234,6 +244,27 @@ class ChargeHandle:
         self.output_hash = output_hash(output)
 
 
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writers_lock(path: Path) -> threading.RLock:
+    """One lock per ledger file in this process, held around each write transaction.
+
+    Ledgers of one process on the same file (the DP query service keeps one per analyst)
+    would otherwise meet only at SQLite's write lock, whose busy handler sleeps and retries
+    (up to 100 ms a time): under 32 concurrent releases the file was idle most of the time
+    while writers slept. Queued on this lock, they take turns at once; other processes still
+    wait at SQLite's lock (``timeout``).
+    """
+    key = os.path.realpath(path)
+    with _WRITERS_GUARD:
+        lock = _WRITERS.get(key)
+        if lock is None:
+            lock = _WRITERS[key] = threading.RLock()
+        return lock
+
+
 class Ledger:
     """The persistent budget ledger (see the module docstring for its guarantees).
 
@@ -263,6 +294,7 @@ class Ledger:
         elif not explicit:
             self._make_parent()
         self._lock = threading.RLock()
+        self._writers = _writers_lock(self.path)
         self._conn = self._connect()
         # (dataset, principal) -> (largest charge id summed, exact sum, charges): _spent_in
         self._sums: dict[tuple[str, str | None], tuple[int, Budget, int]] = {}
@@ -366,26 +398,38 @@ class Ledger:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction under the thread lock and SQLite's write lock (processes)."""
+        """A write transaction under the thread lock, the process's lock on the file (its
+        other ledgers, :func:`_writers_lock`) and SQLite's write lock (processes)."""
         with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
+            if not self._writers.acquire(timeout=self._timeout):
                 raise LedgerError(
-                    f"cannot lock the ledger at {self.path} for writing ({error}); {_FIX}."
-                ) from error
+                    f"cannot lock the ledger at {self.path} for writing (another thread held "
+                    f"it for {self._timeout:g} s); {_FIX}."
+                )
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as error:
-                self._conn.execute("ROLLBACK")
-                raise LedgerError(
-                    f"cannot commit to the ledger at {self.path} ({error})."
-                ) from error
+                with self._transaction() as conn:
+                    yield conn
+            finally:
+                self._writers.release()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise LedgerError(
+                f"cannot lock the ledger at {self.path} for writing ({error}); {_FIX}."
+            ) from error
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            self._conn.execute("ROLLBACK")
+            raise LedgerError(f"cannot commit to the ledger at {self.path} ({error}).") from error
 
     # ------------------------------------------------------------------ datasets
     def create_dataset(
@@ -517,10 +561,14 @@ class Ledger:
             return _charges(conn, "dataset = ? ORDER BY id", (name,))
 
     # ------------------------------------------------------------------- charges
-    def find_request(self, dataset: str, request_id: str) -> ChargeRecord | None:
-        """The charge recorded on ``dataset`` under ``request_id``, if any."""
+    def find_request(
+        self, dataset: str, request_id: str, *, system: bool = False
+    ) -> ChargeRecord | None:
+        """The charge recorded on ``dataset`` under ``request_id`` (an ethica record's
+        ``system_id`` with ``system=True``), if any."""
+        rid = SYSTEM_PREFIX + request_id if system else request_id
         with self._read() as conn:
-            found = _charges(conn, "dataset = ? AND request_id = ?", (dataset, request_id))
+            found = _charges(conn, "dataset = ? AND request_id = ?", (dataset, rid))
         return found[0] if found else None
 
     def record_charge(
@@ -532,6 +580,7 @@ class Ledger:
         principal: str | None = None,
         request_id: str | None = None,
         fingerprint: str | None = None,
+        system_id: str | None = None,
     ) -> ChargeRecord:
         """Phase one: atomically check the remaining budget and record the charge as spent.
 
@@ -540,8 +589,11 @@ class Ledger:
         recorded on ``dataset`` for the same ``cost`` and ``fingerprint`` (what is released,
         e.g. a hash of the query), returns that charge (``replayed=True``, its stored output
         in ``.output``) and spends nothing more: the caller must not release again. The same
-        id with another cost or fingerprint raises :class:`LedgerError`.
+        id with another cost or fingerprint raises :class:`LedgerError`. ``system_id`` is the
+        request id of one of ethica's own records, kept under :data:`SYSTEM_PREFIX` (a
+        caller's ``request_id`` may not begin with it).
         """
+        request_id = _request_id(request_id, system_id)
         if not description or not isinstance(description, str):
             raise InvalidParameterError(
                 f"description must say what is released, got {description!r}."
@@ -683,6 +735,25 @@ class Ledger:
             self.fail(record.id, type(error).__name__)
             raise
         self.complete(record.id, digest=handle.output_hash)
+
+
+SYSTEM_PREFIX = "ethica:"
+"""The request ids of ethica's own records (``system_id``); refused as a caller's id."""
+
+
+def _request_id(request_id: str | None, system_id: str | None) -> str | None:
+    """The stored id: a caller's ``request_id`` (never in ethica's namespace) or ethica's
+    ``system_id`` under :data:`SYSTEM_PREFIX`."""
+    if request_id is not None and system_id is not None:
+        raise InvalidParameterError("pass request_id or system_id, not both.")
+    if system_id is not None:
+        return SYSTEM_PREFIX + system_id
+    if request_id is not None and request_id.startswith(SYSTEM_PREFIX):
+        raise InvalidParameterError(
+            f"request id {request_id!r} begins with {SYSTEM_PREFIX!r}, which is reserved for "
+            "ethica's own records (a stream's buckets); choose another id. Nothing was charged."
+        )
+    return request_id
 
 
 _COLUMNS = (

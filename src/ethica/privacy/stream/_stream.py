@@ -56,7 +56,7 @@ from ethica.privacy.budget._budgets import (
     budget_from_dict,
     zero_like,
 )
-from ethica.privacy.budget._ledger import Ledger
+from ethica.privacy.budget._ledger import ChargeRecord, Ledger
 from ethica.privacy.release._accuracy import check_confidence
 from ethica.privacy.release._noise import Noise
 from ethica.privacy.release._sensitivity import Sensitivity
@@ -376,11 +376,11 @@ class Stream:
             f"{'counts' if spec.measure is None else 'sums'} (whole horizon, "
             f"{spec.unit.describe()})"
         )
-        record = ledger.record_charge(
+        record = _legacy_record(ledger, spec, "horizon") or ledger.record_charge(
             spec.dataset,
             spec.budget,
             description,
-            request_id=f"{spec.name}:horizon",
+            system_id=_ledger_id(spec.name, "horizon"),
             fingerprint=spec.fingerprint(),
         )
         if record.status == "charged":
@@ -449,11 +449,14 @@ class Stream:
                 "order (a bucket without rows is appended as an empty file)."
             )
         checked = self._check_source(source, table)
+        legacy = _legacy_record(self.ledger, spec, bucket_at)
+        if legacy is not None and isinstance(legacy.output, dict):  # state file lost
+            return DayRelease.from_dict(legacy.output, replayed=True)
         record = self.ledger.record_charge(
             spec.dataset,
             zero_like(spec.budget),
             f"stream {spec.name}: bucket {bucket_at} (paid by the horizon charge)",
-            request_id=f"{spec.name}:{bucket_at}",
+            system_id=_ledger_id(spec.name, bucket_at),
             fingerprint=spec.fingerprint(),
         )
         if record.replayed and record.status == "released" and isinstance(record.output, dict):
@@ -479,7 +482,9 @@ class Stream:
         return DayRelease.from_dict(release, replayed=not committed)
 
     def _finish_ledger(self, index: int, bucket_at: str, release: dict[str, Any]) -> None:
-        found = self.ledger.find_request(self.spec.dataset, f"{self.spec.name}:{bucket_at}")
+        found = self.ledger.find_request(
+            self.spec.dataset, _ledger_id(self.spec.name, bucket_at), system=True
+        )
         if found is not None and found.status == "charged":
             with contextlib.suppress(LedgerError):  # completed by another process meanwhile
                 self.ledger.complete(found.id, release, store=True)
@@ -563,6 +568,21 @@ class Stream:
             else self._report.report(frame, spec.measure, spec.confidence),
         )  # fmt: skip
         return release.to_dict(), today, measured
+
+
+def _ledger_id(stream: str, record: str) -> str:
+    """The ledger id of a stream's record (``horizon`` or a bucket's start), in ethica's own
+    namespace (:data:`~ethica.privacy.budget._ledger.SYSTEM_PREFIX`): no other request can
+    take it first."""
+    return f"stream:{stream}:{record}"
+
+
+def _legacy_record(ledger: Ledger, spec: StreamSpec, record: str) -> ChargeRecord | None:
+    """The record an earlier version of ethica made for this stream under the plain id
+    ``name:record`` (same spec), so that a lost state file never re-charges the horizon or
+    re-draws a bucket."""
+    found = ledger.find_request(spec.dataset, f"{spec.name}:{record}")
+    return found if found is not None and found.fingerprint == spec.fingerprint() else None
 
 
 def _position(keys: tuple[object, ...], value: object) -> int:
