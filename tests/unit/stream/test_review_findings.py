@@ -59,6 +59,20 @@ def test_factorization_running_totals_do_not_wrap_on_sums_the_engine_produces() 
     assert np.all(np.abs(running[:, 0] - truth) <= 1000 * half), (running[:, 0], truth, half)
 
 
+def _shop(tmp: Path) -> tuple[Ledger, StreamSpec, Path]:
+    """A ledger with the dataset ``visits``, a 4-day stream spec ``shop``, one day's file."""
+    unit = UserWindow("user", window=7)
+    ledger = Ledger(tmp / "ledger.sqlite3")
+    ledger.create_dataset("visits", ZCDP(5), privacy_unit=unit)
+    spec = StreamSpec(
+        name="shop", dataset="visits", unit=unit, start=datetime(2026, 3, 1), horizon=4,
+        budget=ZCDP(2), mechanism="tree",
+    )  # fmt: skip
+    day = tmp / "d.parquet"
+    pd.DataFrame({"user": np.arange(50)}).to_parquet(day)
+    return ledger, spec, day
+
+
 def test_another_request_under_a_streams_day_id_does_not_block_the_stream(
     tmp_path: Path,
 ) -> None:
@@ -67,15 +81,8 @@ def test_another_request_under_a_streams_day_id_does_not_block_the_stream(
     prefix, which no caller's request id may take: a charge recorded first under what used to
     be a stream's day id is an ordinary request, and one under the reserved id is refused for
     free."""
-    unit = UserWindow("user", window=7)
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        ledger.create_dataset("visits", ZCDP(5), privacy_unit=unit)
-        spec = StreamSpec(
-            name="shop", dataset="visits", unit=unit, start=datetime(2026, 3, 1), horizon=4,
-            budget=ZCDP(2), mechanism="tree",
-        )  # fmt: skip
-        day = tmp_path / "d.parquet"
-        pd.DataFrame({"user": np.arange(50)}).to_parquet(day)
+    ledger, spec, day = _shop(tmp_path)
+    with ledger:
         with Stream.create(spec, ledger) as stream:
             stream.append("2026-03-01", day)
             ledger.record_charge(
@@ -98,15 +105,8 @@ def test_a_day_an_earlier_version_recorded_is_replayed_not_drawn_again(tmp_path:
     """Earlier versions kept a stream's records under plain ids (``shop:<bucket>``). With the
     state file lost, appending that day again returns the stored release (fresh noise on a day
     already released would be an unpaid second measurement)."""
-    unit = UserWindow("user", window=7)
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        ledger.create_dataset("visits", ZCDP(5), privacy_unit=unit)
-        spec = StreamSpec(
-            name="shop", dataset="visits", unit=unit, start=datetime(2026, 3, 1), horizon=4,
-            budget=ZCDP(2), mechanism="tree",
-        )  # fmt: skip
-        day = tmp_path / "d.parquet"
-        pd.DataFrame({"user": np.arange(50)}).to_parquet(day)
+    ledger, spec, day = _shop(tmp_path)
+    with ledger:
         with Stream.create(spec, ledger) as stream:
             first = stream.append("2026-03-01", day)
         # what an earlier version left: the day under its plain id, then the state file lost
