@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +92,7 @@ class JunctionTree:
     def cells(self, clique: Sequence[str]) -> int:
         """Number of cells of a clique's table."""
         size = self.size
-        return int(np.prod([size[v] for v in clique], dtype=np.int64))
+        return math.prod(size[v] for v in clique)
 
     def neighbours(self, node: int) -> list[int]:
         """Adjacent cliques of ``node``."""
@@ -127,7 +128,7 @@ def _triangulate(
 
     def weight(v: str) -> tuple[int, int]:
         family = (adj[v] & remaining) | {v}
-        return int(np.prod([size[u] for u in family], dtype=np.int64)), index[v]
+        return math.prod(size[u] for u in family), index[v]
 
     while remaining:
         v = min(remaining, key=weight)
@@ -197,10 +198,7 @@ def model_cells(
 ) -> int:
     """Cells of the junction tree's clique tables: AIM's model size (times 8 bytes)."""
     size = dict(zip(names, shape, strict=True))
-    return sum(
-        int(np.prod([size[v] for v in c], dtype=np.int64))
-        for c in _maximal_cliques(names, shape, cliques)
-    )
+    return sum(math.prod(size[v] for v in c) for c in _maximal_cliques(names, shape, cliques))
 
 
 def _maximal_cliques(
@@ -286,12 +284,10 @@ def belief_propagation(
     beliefs[0] = inner[0] / root_total
     for link in links:  # parents before children
         parent = beliefs[link.parent]
-        message = np.divide(
-            parent,
-            up[link.child].reshape(link.in_parent),
-            out=np.zeros_like(parent),
-            where=up[link.child].reshape(link.in_parent) > 0,
-        ).sum(axis=link.parent_axes)
+        upward = up[link.child].reshape(link.in_parent)
+        message = np.divide(parent, upward, out=np.zeros_like(parent), where=upward > 0).sum(
+            axis=link.parent_axes
+        )
         child = inner[link.child] * message.reshape(link.in_child)
         total = float(child.sum())
         beliefs[link.child] = child / total if total > 0 else child
@@ -371,7 +367,7 @@ class GraphicalModel:
             if not new:
                 continue
             table = np.transpose(self.beliefs[node], [c.index(v) for v in (*sep, *new)])
-            n_sep = int(np.prod([tree.size[v] for v in sep], dtype=np.int64))
+            n_sep = math.prod(tree.size[v] for v in sep)
             table = table.reshape(n_sep, -1)
             sums = table.sum(axis=1, keepdims=True)
             cond = np.where(sums > 0, table / np.maximum(sums, 1e-300), 1.0 / table.shape[1])
@@ -444,7 +440,7 @@ def _eliminate(
 def _union_cells(factors: list[tuple[Clique, Array]], v: str, size: Mapping[str, int]) -> int:
     """Cells of the product of every factor that holds ``v`` (its elimination cost)."""
     union = {u for f, _ in factors if v in f for u in f}
-    return int(np.prod([size[u] for u in union], dtype=np.int64))
+    return math.prod(size[u] for u in union)
 
 
 def fit_graphical(
@@ -501,34 +497,41 @@ def fit_graphical(
             pots[home] += _expand(r, t, tree.cliques[home])
         return pots
 
+    # per measured clique: its data, weight 1 / sigma**2, home clique and the axes summed out
+    plan = []
+    for r, (y, sigma) in data.items():
+        home = homes[r]
+        assert home is not None
+        plan.append((r, y, 1.0 / sigma**2, home, _axes_out(tree.cliques[home], r)))
+
     def evaluate(pots: list[Array]) -> _State:
         beliefs, log_z = belief_propagation(tree, pots)
         loss = 0.0
         grads: dict[Clique, Array] = {}
         marg: dict[Clique, Array] = {}
-        for r, (y, sigma) in data.items():
-            home = homes[r]
-            assert home is not None
-            p = beliefs[home].sum(axis=_axes_out(tree.cliques[home], r))
+        for r, y, weight, home, axes in plan:
+            p = beliefs[home].sum(axis=axes) if axes else beliefs[home]
             diff = total * p - y
-            loss += 0.5 * float((diff * diff).sum()) / sigma**2
-            grads[r] = diff / sigma**2
+            loss += 0.5 * weight * float(np.vdot(diff, diff))
+            grads[r] = diff * weight
             marg[r] = p
         return _State(pots, beliefs, log_z, loss, grads, marg)
+
+    def inner(grads: Mapping[Clique, Array], marg: Mapping[Clique, Array]) -> float:
+        """``sum_r <grads_r, marg_r>``."""
+        return sum(float(np.vdot(grads[r], marg[r])) for r in grads)
 
     now = evaluate(lift(theta))
     lipschitz = sum(total / sigma**2 for _, sigma in data.values())
     alpha = warm.alpha if warm else 1.0 / max(lipschitz, 1e-300)
     for _ in range(iters):
         step = lift(now.grads)
+        at_now = inner(now.grads, now.marg)
         for _try in range(60):
             new = evaluate([p - alpha * g for p, g in zip(now.pots, step, strict=True)])
-            linear = total * sum(
-                float((now.grads[r] * (new.marg[r] - now.marg[r])).sum()) for r in theta
-            )
-            kl = -alpha * sum(float((new.marg[r] * now.grads[r]).sum()) for r in theta) - (
-                new.log_z - now.log_z
-            )
+            at_new = inner(now.grads, new.marg)
+            linear = total * (at_new - at_now)
+            kl = -alpha * at_new - (new.log_z - now.log_z)
             if new.loss <= now.loss + linear + (total / alpha) * max(kl, 0.0) + 1e-12 * abs(
                 now.loss
             ):

@@ -209,7 +209,7 @@ def aim(
         ]
         scores = []
         for r in options:
-            n_r = float(np.prod([domain[c].size for c in r]))
+            n_r = float(math.prod(domain[c].size for c in r))
             err = float(np.abs(counts(r) - model.counts(r)).sum())
             scores.append(weights[r] * (err - math.sqrt(2 / math.pi) * sigma * n_r))
         pick = options[_select(scores, eps, max(weights[r] for r in options))]
@@ -220,7 +220,7 @@ def aim(
         fit.selected.append(pick)
         before = model.counts(pick)
         model, warm = fit_graphical(names, shape, fit.measurements, iters=round_iters, warm=warm)
-        n_pick = float(np.prod([domain[c].size for c in pick]))
+        n_pick = float(math.prod(domain[c].size for c in pick))
         moved = float(np.abs(model.counts(pick) - before).sum())
         if moved <= math.sqrt(2 / math.pi) * sigma * n_pick:
             rho_meas, rho_sel = 4 * rho_meas, 4 * rho_sel  # sigma / 2, eps * 2
