@@ -137,11 +137,18 @@ def _recording(monkeypatch: pytest.MonkeyPatch) -> Calls:
 def _accounts(calls: Calls, result: SynthResult, share: Fraction) -> Fraction:
     """The zCDP spent, recomputed from the calls; asserts the binning step's accounting.
 
-    Each quantile is an exponential mechanism on a rank utility of sensitivity 1 (one row
-    per person): ``eps**2 / 8``-zCDP (Cesar & Rogers 2021). Each measurement is a discrete
+    Each quantile ``q`` is an exponential mechanism on a rank utility of sensitivity
+    ``max(q, 1 - q)`` (one row per person, added or removed): ``eps**2 / 8``-zCDP (Cesar &
+    Rogers 2021). Each measurement is a discrete
     Gaussian of L2 sensitivity 1: ``1 / (2 sigma**2)`` (Bun & Steinke 2016).
     """
-    assert all(s == 1 for _, s in calls["quantile"]), calls["quantile"]
+    expected = sorted(  # max(q, 1 - q) for each q = j / k of each column (one row a person)
+        max(Fraction(j / k), 1 - Fraction(j / k))
+        for fact in result.binning["columns"].values()
+        for k in [fact["quantile_bins"]]
+        for j in range(1, k)
+    )
+    assert sorted(s for _, s in calls["quantile"]) == expected, calls["quantile"]
     binning = sum((e * e / 8 for e, _ in calls["quantile"]), Fraction(0))
     assert binning <= share * result.rho, (binning, share * result.rho)
     stated = [  # what the released model says each quantile cost, call by call

@@ -96,6 +96,7 @@ from ethica.privacy.release._sensitivity import (
     Sensitivity,
     UserLevel,
     cell_sensitivity,
+    rank_utility_sensitivity,
 )
 
 __all__ = [
@@ -104,11 +105,13 @@ __all__ = [
     "Clamp",
     "Part",
     "PartAggregate",
+    "QuantileSelection",
     "aggregate_parts",
     "bounding_mechanisms",
     "check_parts",
     "evaluate_parts",
     "numeric_columns",
+    "quantile_selections",
     "release_from_aggregates",
     "report_entry",
 ]
@@ -787,21 +790,55 @@ def selection_epsilon(budget: Budget) -> Fraction:
     return Fraction(math.isqrt(scaled.numerator // scaled.denominator), grid)
 
 
-def _quantiles(part: Part, agg: PartAggregate, unit: PrivacyUnit) -> ReleasedTable:
-    """Each quantile by the exponential mechanism with utility ``-|#{x < c} - q n|``."""
+@dataclass(frozen=True)
+class QuantileSelection:
+    """One quantile's exponential mechanism: its utilities over the grid, epsilon and the
+    utilities' sensitivity."""
+
+    q: float
+    utilities: list[Fraction]
+    epsilon: Fraction
+    sensitivity: Fraction
+
+
+def quantile_selections(
+    part: Part, agg: PartAggregate, unit: PrivacyUnit
+) -> list[QuantileSelection]:
+    """Each quantile ``q`` of ``part`` as the exponential mechanism runs it: utility
+    ``u(c) = -|#{x < c} - q n|`` over the grid (Smith 2011), ``epsilon`` the part's selection
+    epsilon split evenly, sensitivity ``max(q, 1 - q)`` times what one person adds
+    (:func:`~ethica.privacy.release._sensitivity.rank_utility_sensitivity`)."""
     query: Quantiles = part.query
-    grid = query.grid
     (counts,) = agg.components
     ranks = np.cumsum(counts.values)[:-1]  # ranks[j] = #{x < grid[j]}
     total = int(counts.values.sum())
-    sensitivity = cell_sensitivity(unit, counts.per_row, grouped=True, finest=True).l1
     epsilon = selection_epsilon(part.budget) / len(query.qs)
-    values = []
+    out = []
     for q in query.qs:
-        target = Fraction(q) * total
-        utilities = [-abs(int(r) - target) for r in ranks]
-        values.append(grid[exponential_mechanism(utilities, epsilon, sensitivity)])
-    rank_error = 2 * float(sensitivity) * (math.log(len(grid)) + math.log(20)) / float(epsilon)
+        level = Fraction(q)
+        target = level * total
+        out.append(
+            QuantileSelection(
+                q=q,
+                utilities=[-abs(int(r) - target) for r in ranks],
+                epsilon=epsilon,
+                sensitivity=rank_utility_sensitivity(unit, counts.per_row, level),
+            )
+        )
+    return out
+
+
+def _quantiles(part: Part, agg: PartAggregate, unit: PrivacyUnit) -> ReleasedTable:
+    """Each quantile by the exponential mechanism (:func:`quantile_selections`)."""
+    query: Quantiles = part.query
+    grid = query.grid
+    selections = quantile_selections(part, agg, unit)
+    values = [
+        grid[exponential_mechanism(s.utilities, s.epsilon, s.sensitivity)] for s in selections
+    ]
+    epsilon = selections[0].epsilon
+    widest = max(s.sensitivity for s in selections)
+    rank_error = 2 * float(widest) * (math.log(len(grid)) + math.log(20)) / float(epsilon)
     n = len(query.qs)
     return ReleasedTable(
         name=part.name,
@@ -814,7 +851,7 @@ def _quantiles(part: Part, agg: PartAggregate, unit: PrivacyUnit) -> ReleasedTab
         variances=tuple([_NAN] * n),
         mechanism="exponential mechanism",
         noise={"epsilon_per_quantile": str(epsilon)},
-        sensitivity={"utility": str(sensitivity)},
+        sensitivity={f"utility, q={s.q}": str(s.sensitivity) for s in selections},
         budget=part.budget,
         notes={
             "candidates": len(grid),

@@ -55,8 +55,8 @@ from ethica.privacy.release._evaluate import (
     aggregate_parts,
     bounding_mechanisms,
     check_parts,
+    quantile_selections,
     release_from_aggregates,
-    selection_epsilon,
 )
 from ethica.privacy.release._queries import BoundsEstimate, Quantiles
 from ethica.privacy.release._release import Release, ReleasedTable, plain_value
@@ -526,19 +526,12 @@ def _quantile_draws(
 ) -> dict[str, FloatArray]:
     """``runs`` releases of each quantile: the exponential mechanism's exact rejection sampler
     (uniform proposal, ``Bernoulli(exp(-epsilon (q* - q_r) / (2Δ)))`` acceptance), keeping every
-    accepted proposal; utilities, sensitivity and epsilon as in the release."""
-    query: Quantiles = part.query
-    grid = np.asarray(query.grid, dtype=float)
-    (counts,) = agg.components
-    ranks = np.cumsum(counts.values)[:-1]
-    total = int(np.asarray(counts.values).sum())
-    sensitivity = cell_sensitivity(unit, counts.per_row, grouped=True, finest=True).l1
-    epsilon = selection_epsilon(part.budget) / len(query.qs)
+    accepted proposal; utilities, sensitivity and epsilon from the release's own
+    :func:`~ethica.privacy.release._evaluate.quantile_selections`."""
+    grid = np.asarray(part.query.grid, dtype=float)
     out = {}
-    for q in query.qs:
-        target = Fraction(q) * total
-        utilities = [-abs(int(r) - target) for r in ranks]
-        nums, den = _gaps(utilities, epsilon, sensitivity)
+    for selection in quantile_selections(part, agg, unit):
+        nums, den = _gaps(selection.utilities, selection.epsilon, selection.sensitivity)
         chosen: list[NDArray[Any]] = []
         got, batch = 0, max(1024, 4 * runs)
         while got < runs:
@@ -549,5 +542,5 @@ def _quantile_draws(
             rate = max(len(accepted), 1) / batch
             batch = int(min(5_000_000, max(1024, 1.2 * (runs - got) / rate)))
         index = np.concatenate(chosen).astype(np.int64)
-        out[f"{part.name}[{q!r}]"] = grid[index]
+        out[f"{part.name}[{selection.q!r}]"] = grid[index]
     return out
