@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import duckdb
@@ -100,11 +101,13 @@ def test_scoped_memo_keeps_values_per_principal_and_nothing_outside_a_scope() ->
 def test_a_release_compiles_its_source_identity_once_per_analyst_and_shape(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import ethica.data._engine as engine_module
     import ethica.privacy.release._session as session_module
     from ethica.service._core import Caller, ServiceCore
 
+    monkeypatch.setattr(engine_module, "_MEMO", OrderedDict())  # none from earlier tests
     compiled: list[str] = []
-    inner = session_module.source_identity
+    inner = session_module.source_identity  # type: ignore[attr-defined]
 
     def counted(source: object, table: object) -> str:
         text = inner(source, table)

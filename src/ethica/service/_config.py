@@ -22,6 +22,7 @@ Example::
       default: 600                  # everyone not named below; omit for no limit
       alice: 60
     engine_threads: 2               # optional: DuckDB threads per query (default: one a core)
+   concurrent_releases: 4          # optional: releases run at once; further requests queue
     release_seconds: 0.5            # optional: answer every query this long after it arrived
                                     # (closes the timing channel: ethica.service._timing)
 
@@ -71,6 +72,7 @@ class ServiceConfig:
     rate_limits: Mapping[str, float] = field(default_factory=dict)
     engine_threads: int | None = None
     release_seconds: float | None = None
+    concurrent_releases: int = 4
 
     def rate_limit(self, name: str) -> float | None:
         """Requests per minute allowed to ``name`` (``None``: no limit)."""
@@ -184,6 +186,7 @@ def config_from_dict(
         "rate_limits",
         "engine_threads",
         "release_seconds",
+        "concurrent_releases",
     }
     if unknown:
         raise InvalidParameterError(f"unknown service config keys {sorted(unknown)}.")
@@ -230,14 +233,16 @@ def config_from_dict(
         raise InvalidParameterError(f"{sorted(clash)} are both custodians and analysts.")
     confidence = float(data.get("confidence", 0.95))
     rate_limits = _rate_limits(data.get("rate_limits"), set(analysts) | set(custodians))
-    threads = data.get("engine_threads")
-    if threads is not None and (
-        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-    ):
-        raise InvalidParameterError(
-            f"engine_threads must be a positive integer (DuckDB threads per query), got "
-            f"{threads!r}; omit it for one thread per core."
-        )
+    threads = _positive(
+        data.get("engine_threads"),
+        "engine_threads must be a positive integer (DuckDB threads per query)",
+        "omit it for one thread per core",
+    )
+    slots = _positive(
+        data.get("concurrent_releases", 4),
+        "concurrent_releases must be a positive integer (releases run at once; the others queue)",
+        "omit it for 4",
+    )
     floor = _release_seconds(data.get("release_seconds"))
     return ServiceConfig(
         datasets=datasets,
@@ -250,7 +255,15 @@ def config_from_dict(
         rate_limits=rate_limits,
         engine_threads=threads,
         release_seconds=floor,
+        concurrent_releases=slots or 4,
     )
+
+
+def _positive(value: object, what: str, fix: str) -> int | None:
+    """``value`` if ``None`` or a positive integer, else an error saying ``what`` and ``fix``."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InvalidParameterError(f"{what}, got {value!r}; {fix}.")
+    return value
 
 
 def _release_seconds(value: object) -> float | None:

@@ -11,6 +11,7 @@ reserves the budget before the engine reads any row (the privacy contract in DES
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
@@ -72,6 +73,7 @@ class ServiceCore:
         }
         # each source read once, into the service's own DuckDB; a connection per thread
         self.engines = EnginePool(config.datasets, threads=config.engine_threads)
+        self._releases = threading.BoundedSemaphore(config.concurrent_releases)
 
     def _register(self, name: str, total: Budget, unit: Any) -> None:
         if not self._admin.has_dataset(name):
@@ -245,7 +247,6 @@ class ServiceCore:
         """Release ``sql`` at ``budget``, charged to the caller's grant and the dataset."""
         query, cost = self._checked(caller, sql, budget)
         ledger = self._ledger(caller)
-        dataset = self.config.datasets[query.table]
         rid = None
         if request_id is not None:
             if not isinstance(request_id, str) or not 0 < len(request_id) <= 200:
@@ -253,6 +254,18 @@ class ServiceCore:
             # one id per (analyst, id), unambiguous whatever the names hold; another query
             # under the same id is refused by the ledger (its fingerprint differs)
             rid = json.dumps([caller.name, request_id])
+        with self._releases:  # a few at a time: the rest wait their turn, not for the GIL
+            return self._release(caller, query, cost, rid, ledger)
+
+    def _release(
+        self,
+        caller: Caller,
+        query: SqlQuery,
+        cost: Budget,
+        rid: str | None,
+        ledger: AnalystLedger,
+    ) -> dict[str, Any]:
+        dataset = self.config.datasets[query.table]
         session = Session(
             query.filter(self.engines.table(query.table)),
             privacy_unit=dataset.privacy_unit,
