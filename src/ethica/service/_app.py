@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -74,13 +76,17 @@ class _Audit(BaseHTTPMiddleware):
         finally:
             core: ServiceCore = request.app.state.core
             caller = getattr(request.state, "caller", None)
-            core.store.audit(
-                None if caller is None else caller.name,
-                request.method,
-                request.url.path,
-                status,
-                getattr(request.state, "detail", None),
-            )
+            # a worker thread writes (and fsyncs) the row while the event loop serves the
+            # others; shielded, so a client that hangs up is still logged
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(
+                    core.store.audit,
+                    None if caller is None else caller.name,
+                    request.method,
+                    request.url.path,
+                    status,
+                    getattr(request.state, "detail", None),
+                )
 
 
 def _key(request: Request) -> str | None:
