@@ -31,14 +31,20 @@ SQL = "SELECT region, COUNT(*) FROM visits GROUP BY region"
 CHEAP: dict[str, Any] = {"sql": SQL, "budget": {"epsilon": 0.1}}
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def _floored(tmp_path: Path) -> tuple[Any, Any, str]:
+    """The test service with ``release_seconds: FLOOR``: its app, core and alice's key."""
     path = write_service(tmp_path)
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     config["release_seconds"] = FLOOR
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     app, core = build_app(str(path))
     key, _ = core.store.create_key("alice")
+    return app, core, key
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    app, core, key = _floored(tmp_path)
     with running_server(app) as url:
         yield url, {"Authorization": f"Bearer {key}"}
     core.close()
@@ -122,12 +128,7 @@ def test_the_floor_holds_when_the_service_is_mounted_under_a_prefix(tmp_path: Pa
     """The middleware compares ``request.url.path`` with '/api/v1/query'; under a mount (or
     uvicorn's --root-path behind a proxy) the path is '/prefix/api/v1/query', the release
     runs and the floor is silently skipped."""
-    path = write_service(tmp_path)
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    config["release_seconds"] = FLOOR
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    app, core = build_app(str(path))
-    key, _ = core.store.create_key("alice")
+    app, core, key = _floored(tmp_path)
     outer = Starlette(routes=[Mount("/ethica", app=app)])
     try:
         with running_server(outer) as url, httpx.Client(base_url=url, timeout=60) as http:
