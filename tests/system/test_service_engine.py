@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import ibis
 import pytest
 
 from ethica._exceptions import SchemaError
@@ -126,3 +128,48 @@ def test_a_release_compiles_its_source_identity_once_per_analyst_and_shape(
         assert len(compiled) == 3 and "19" in compiled[1] and compiled[2] == compiled[0]
     finally:
         core.close()
+
+
+def test_row_level_expressions_are_built_once_per_scope_and_user_level_ones_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ethica.data._bounding as bounding
+    import ethica.data._engine as engine_module
+
+    monkeypatch.setattr(engine_module, "_MEMO", OrderedDict())
+    built: list[str] = []
+    row_level, projected = bounding._row_level, bounding._projected
+
+    def count_rows(*args: Any) -> Any:
+        built.append("row")
+        return row_level(*args)
+
+    def count_projected(*args: Any) -> Any:
+        built.append("projected")
+        return projected(*args)
+
+    monkeypatch.setattr(bounding, "_row_level", count_rows)
+    monkeypatch.setattr(bounding, "_projected", count_projected)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT i % 3 AS k, i % 7 AS user, i * 1.0 AS x FROM range(50) r(i)"
+    )
+    table = ibis.duckdb.from_connection(con).table("t")
+    total = bounding.ClampedSum("s", "x", 0.0, 10.0, 1.0)
+    user = bounding.Contribution("user", 1, 1)
+    try:
+        with compiled_scope("alice"):
+            first = bounding.bounded_aggregate(table, by=["k"], sums=[total])
+            second = bounding.bounded_aggregate(table, by=["k"], sums=[total])
+            assert built == ["row", "projected"]  # built once, run twice
+            bounding.bounded_aggregate(table, by=["k"], sums=[total], contribution=user)
+            bounding.bounded_aggregate(table, by=["k"], sums=[total], contribution=user)
+            assert built[2:] == ["projected", "projected"]  # a fresh salt each time
+        bounding.bounded_aggregate(table, by=["k"], sums=[total])  # outside: built anew
+        assert built[4:] == ["row", "projected"]
+        # the kept expression answers what a fresh one does (integers on a grid of 1)
+        expected = {k: sum(min(i, 10) for i in range(50) if i % 3 == k) for k in range(3)}
+        for frame in (first, second):
+            assert dict(zip(frame["k"], frame["s"], strict=True)) == expected
+    finally:
+        con.close()

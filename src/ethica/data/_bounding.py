@@ -57,7 +57,7 @@ import pyarrow as pa
 from ethica._exceptions import InvalidParameterError, SchemaError
 from ethica.data._bins import bin_index
 from ethica.data._checks import check_columns, check_numeric
-from ethica.data._engine import is_spark, run
+from ethica.data._engine import is_spark, run, scoped_memo
 from ethica.data._sources import Backend, open_source
 
 __all__ = [
@@ -221,6 +221,74 @@ def bounded_aggregate(
             f"capped_users={capped_users!r} needs a user-level contribution bound: without one "
             "no row is dropped by caps. Pass contribution=Contribution(...) or drop it."
         )
+    if contribution is None:  # no fresh salt: the same shape builds the same expression
+        shape = _shape_key(t, by, bins, key_filter, sums, clamp_counts)
+        if shape is not None:
+            grouped = scoped_memo(
+                shape, lambda: _row_level(t, by, bins, key_filter, sums, clamp_counts, src)
+            )
+        else:
+            grouped = _row_level(t, by, bins, key_filter, sums, clamp_counts, src)
+        return run(src, grouped, action="aggregate").to_pandas()
+    rows = _projected(t, by, bins, key_filter, sums, clamp_counts, contribution, src)
+    metrics = [s.name for s in sums] + [c.name for c in clamp_counts]
+    bounded = _bounded(rows, list(by), metrics, contribution, capped_users)
+    fallback = _bounded_by_two_windows(rows, list(by), metrics, contribution, capped_users)
+    return run(src, bounded, action="aggregate", fallback=fallback).to_pandas()
+
+
+def _shape_key(
+    t: ir.Table,
+    by: Sequence[str],
+    bins: Mapping[str, Sequence[float]],
+    key_filter: Mapping[str, Sequence[object]] | None,
+    sums: Sequence[ClampedSum],
+    clamp_counts: Sequence[ClampCount],
+) -> tuple[object, ...] | None:
+    """A hashable key of a row-level aggregation's public shape (``None``: unhashable keys)."""
+    key = (
+        "bounded_aggregate",
+        t.op(),
+        tuple(by),
+        tuple((c, tuple(e)) for c, e in bins.items()),
+        tuple((c, tuple(v)) for c, v in (key_filter or {}).items()),
+        tuple(sums),
+        tuple(clamp_counts),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _row_level(
+    t: ir.Table,
+    by: Sequence[str],
+    bins: Mapping[str, Sequence[float]],
+    key_filter: Mapping[str, Sequence[object]] | None,
+    sums: Sequence[ClampedSum],
+    clamp_counts: Sequence[ClampCount],
+    src: Any,
+) -> ir.Table:
+    """The grouped expression of a row-level aggregation (no contribution bounds)."""
+    rows = _projected(t, by, bins, key_filter, sums, clamp_counts, None, src)
+    metrics = [s.name for s in sums] + [c.name for c in clamp_counts]
+    return _group(rows, list(by), {COUNT: rows.count()} | _sums(rows, metrics))
+
+
+def _projected(
+    t: ir.Table,
+    by: Sequence[str],
+    bins: Mapping[str, Sequence[float]],
+    key_filter: Mapping[str, Sequence[object]] | None,
+    sums: Sequence[ClampedSum],
+    clamp_counts: Sequence[ClampCount],
+    contribution: Contribution | None,
+    src: Any,
+) -> ir.Table:
+    """Keys (binned, NaN as NULL), clamp flags, the user column and each sum's units, with
+    rows outside the public keys (and, if asked, rows without a user) dropped."""
     projected: dict[str, ir.Value] = {}
     for column in by:
         key = t[column]
@@ -239,13 +307,7 @@ def bounded_aggregate(
         rows = rows.filter(~is_missing(rows[contribution.user]))
     for column, allowed in (key_filter or {}).items():
         rows = _keep_keys(rows, column, list(allowed), src.backend)
-    metrics = [s.name for s in sums] + [c.name for c in clamp_counts]
-    if contribution is None:
-        grouped = _group(rows, list(by), {COUNT: rows.count()} | _sums(rows, metrics))
-        return run(src, grouped, action="aggregate").to_pandas()
-    bounded = _bounded(rows, list(by), metrics, contribution, capped_users)
-    fallback = _bounded_by_two_windows(rows, list(by), metrics, contribution, capped_users)
-    return run(src, bounded, action="aggregate", fallback=fallback).to_pandas()
+    return rows
 
 
 def check_aggregate(
