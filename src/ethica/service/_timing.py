@@ -57,7 +57,12 @@ def release_deadline(elapsed: float, floor: float) -> float:
 
 
 class ReleaseTimingMiddleware(BaseHTTPMiddleware):
-    """Hold every response to :data:`RELEASE_PATH` until :func:`release_deadline`."""
+    """Hold every answer of the route :data:`RELEASE_PATH` until :func:`release_deadline`.
+
+    The route is recognised by the path it was declared with (``scope["route"]``, set by the
+    router), so the floor holds under a mount or a proxy's root path too; an error that no
+    handler answered is held as well before it becomes the server's 500.
+    """
 
     def __init__(self, app: ASGIApp, floor: float) -> None:
         release_deadline(0.0, floor)  # refuses a bad floor when the app is built
@@ -65,10 +70,18 @@ class ReleaseTimingMiddleware(BaseHTTPMiddleware):
         self.floor = floor
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.url.path != RELEASE_PATH:
-            return await call_next(request)
         start = time.monotonic()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            if _is_release(request):
+                await self._hold(start)
+            raise
+        if _is_release(request):
+            await self._hold(start)
+        return response
+
+    async def _hold(self, start: float) -> None:
         elapsed = time.monotonic() - start
         deadline = release_deadline(elapsed, self.floor)
         if deadline > self.floor:
@@ -80,4 +93,8 @@ class ReleaseTimingMiddleware(BaseHTTPMiddleware):
                 deadline,
             )
         await asyncio.sleep(deadline - (time.monotonic() - start))
-        return response
+
+
+def _is_release(request: Request) -> bool:
+    """Whether the router matched the release route (whatever prefix it is mounted under)."""
+    return getattr(request.scope.get("route"), "path", None) == RELEASE_PATH

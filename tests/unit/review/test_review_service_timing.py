@@ -82,7 +82,6 @@ def test_completion_is_not_visible_while_the_answer_is_held(
     assert seen_while_held == [], seen_while_held  # completion (and output) seen before the answer
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2.2: an unhandled error skips the floor")
 def test_an_unhandled_error_still_leaves_at_the_floor() -> None:
     """ReleaseTimingMiddleware sleeps only when ``call_next`` returns: an exception that no
     handler answers propagates past it, and the 500 leaves at once (uvicorn also resets the
@@ -123,7 +122,6 @@ def test_extreme_budgets_are_refused_not_crashed(tmp_path: Path, budget: dict[st
         core.close()
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2.4: the floor is off under a path prefix")
 def test_the_floor_holds_when_the_service_is_mounted_under_a_prefix(tmp_path: Path) -> None:
     """The middleware compares ``request.url.path`` with '/api/v1/query'; under a mount (or
     uvicorn's --root-path behind a proxy) the path is '/prefix/api/v1/query', the release
