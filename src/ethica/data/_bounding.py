@@ -221,76 +221,62 @@ def bounded_aggregate(
             f"capped_users={capped_users!r} needs a user-level contribution bound: without one "
             "no row is dropped by caps. Pass contribution=Contribution(...) or drop it."
         )
+    shape = _Shape(t, tuple(by), bins, key_filter or {}, tuple(sums), tuple(clamp_counts), src)
     if contribution is None:  # no fresh salt: the same shape builds the same expression
-        shape = _shape_key(t, by, bins, key_filter, sums, clamp_counts)
-        if shape is not None:
-            grouped = scoped_memo(
-                shape, lambda: _row_level(t, by, bins, key_filter, sums, clamp_counts, src)
-            )
-        else:
-            grouped = _row_level(t, by, bins, key_filter, sums, clamp_counts, src)
+        key = shape.key()
+        grouped = shape.row_level() if key is None else scoped_memo(key, shape.row_level)
         return run(src, grouped, action="aggregate").to_pandas()
-    rows = _projected(t, by, bins, key_filter, sums, clamp_counts, contribution, src)
-    metrics = [s.name for s in sums] + [c.name for c in clamp_counts]
-    bounded = _bounded(rows, list(by), metrics, contribution, capped_users)
-    fallback = _bounded_by_two_windows(rows, list(by), metrics, contribution, capped_users)
+    rows = _projected(shape, contribution)
+    bounded = _bounded(rows, list(by), shape.metrics, contribution, capped_users)
+    fallback = _bounded_by_two_windows(rows, list(by), shape.metrics, contribution, capped_users)
     return run(src, bounded, action="aggregate", fallback=fallback).to_pandas()
 
 
-def _shape_key(
-    t: ir.Table,
-    by: Sequence[str],
-    bins: Mapping[str, Sequence[float]],
-    key_filter: Mapping[str, Sequence[object]] | None,
-    sums: Sequence[ClampedSum],
-    clamp_counts: Sequence[ClampCount],
-) -> tuple[object, ...] | None:
-    """A hashable key of a row-level aggregation's public shape (``None``: unhashable keys)."""
-    key = (
-        "bounded_aggregate",
-        t.op(),
-        tuple(by),
-        tuple((c, tuple(e)) for c, e in bins.items()),
-        tuple((c, tuple(v)) for c, v in (key_filter or {}).items()),
-        tuple(sums),
-        tuple(clamp_counts),
-    )
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+@dataclass(frozen=True)
+class _Shape:
+    """What :func:`bounded_aggregate` computes, apart from the contribution bounds."""
+
+    t: ir.Table
+    by: tuple[str, ...]
+    bins: Mapping[str, Sequence[float]]
+    key_filter: Mapping[str, Sequence[object]]
+    sums: tuple[ClampedSum, ...]
+    clamp_counts: tuple[ClampCount, ...]
+    src: Any
+
+    @property
+    def metrics(self) -> list[str]:
+        return [s.name for s in self.sums] + [c.name for c in self.clamp_counts]
+
+    def key(self) -> tuple[object, ...] | None:
+        """A hashable key of the public shape (``None``: unhashable key values)."""
+        key = (
+            "bounded_aggregate",
+            self.t.op(),
+            self.by,
+            tuple((c, tuple(e)) for c, e in self.bins.items()),
+            tuple((c, tuple(v)) for c, v in self.key_filter.items()),
+            self.sums,
+            self.clamp_counts,
+        )
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    def row_level(self) -> ir.Table:
+        """The grouped expression of a row-level aggregation (no contribution bounds)."""
+        rows = _projected(self, None)
+        return _group(rows, list(self.by), {COUNT: rows.count()} | _sums(rows, self.metrics))
 
 
-def _row_level(
-    t: ir.Table,
-    by: Sequence[str],
-    bins: Mapping[str, Sequence[float]],
-    key_filter: Mapping[str, Sequence[object]] | None,
-    sums: Sequence[ClampedSum],
-    clamp_counts: Sequence[ClampCount],
-    src: Any,
-) -> ir.Table:
-    """The grouped expression of a row-level aggregation (no contribution bounds)."""
-    rows = _projected(t, by, bins, key_filter, sums, clamp_counts, None, src)
-    metrics = [s.name for s in sums] + [c.name for c in clamp_counts]
-    return _group(rows, list(by), {COUNT: rows.count()} | _sums(rows, metrics))
-
-
-def _projected(
-    t: ir.Table,
-    by: Sequence[str],
-    bins: Mapping[str, Sequence[float]],
-    key_filter: Mapping[str, Sequence[object]] | None,
-    sums: Sequence[ClampedSum],
-    clamp_counts: Sequence[ClampCount],
-    contribution: Contribution | None,
-    src: Any,
-) -> ir.Table:
+def _projected(shape: _Shape, contribution: Contribution | None) -> ir.Table:
     """Keys (binned, NaN as NULL), clamp flags, the user column and each sum's units, with
     rows outside the public keys (and, if asked, rows without a user) dropped."""
+    t, bins = shape.t, shape.bins
     projected: dict[str, ir.Value] = {}
-    for column in by:
+    for column in shape.by:
         key = t[column]
         if column in bins:
             projected[column] = bin_index(key, bins[column])
@@ -298,15 +284,15 @@ def _projected(
             projected[column] = ibis.ifelse(key.isnan(), ibis.null(key.type()), key)
         else:
             projected[column] = key
-    for clamp in clamp_counts:
+    for clamp in shape.clamp_counts:
         projected[clamp.name] = _clamped(t[clamp.column], clamp)
     if contribution is not None:
         projected[contribution.user] = t[contribution.user]
-    rows = with_units(t, projected, sums) if projected or sums else t
+    rows = with_units(t, projected, shape.sums) if projected or shape.sums else t
     if contribution is not None and contribution.drop_null_users:
         rows = rows.filter(~is_missing(rows[contribution.user]))
-    for column, allowed in (key_filter or {}).items():
-        rows = _keep_keys(rows, column, list(allowed), src.backend)
+    for column, allowed in shape.key_filter.items():
+        rows = _keep_keys(rows, column, list(allowed), shape.src.backend)
     return rows
 
 
