@@ -13,14 +13,6 @@ threads read in parallel (DuckDB releases the GIL while it runs a query). Each t
 backend keeps the SQL Ibis compiled for each expression it ran
 (:func:`ethica.data._engine.compile_once`): a repeated query shape runs without compiling.
 
-A text column with a declared public key set (a GROUP BY column) is then stored as a DuckDB
-``ENUM`` over the values the column holds (a dictionary code per row): grouping by it hashes a
-small integer instead of a string, which halves the cost of reading and grouping 1M rows. An
-``ENUM`` compares with text literals as text (``=``, ``<``, ``IN``; a literal that is not
-one of its values matches nothing, without an error) and Ibis reads it as a string, so every
-query means what it meant on the text column. A column with more than
-:data:`MAX_ENUM_VALUES` distinct values stays text.
-
 The shared default connection (:func:`ethica.data._engine.default_connection`) is used only
 at startup, to read the sources; the service never queries it while serving.
 """
@@ -40,10 +32,7 @@ from ethica.service._config import DatasetConfig
 if TYPE_CHECKING:
     from ethica.data._memory import Table
 
-__all__ = ["MAX_ENUM_VALUES", "EnginePool"]
-
-MAX_ENUM_VALUES = 65_536
-"""Most distinct values of a public-key text column stored as an ``ENUM`` (else it stays text)."""
+__all__ = ["EnginePool"]
 
 
 class EnginePool:
@@ -70,7 +59,7 @@ class EnginePool:
             self.rows[name] = self._load(name, dataset)
 
     def _load(self, name: str, dataset: DatasetConfig) -> int:
-        rows = copy_private_source(
+        return copy_private_source(
             self._database,
             name,
             dataset.source,
@@ -80,10 +69,6 @@ class EnginePool:
             unit_column=getattr(dataset.privacy_unit, "column", None),
             label=f"dataset {name!r}",
         )
-        for column in dataset.schema.columns.values():
-            if column.type == "text" and column.keys is not None:
-                _encode(self._database, name, column.name)
-        return rows
 
     def tables(self) -> dict[str, Table]:
         """This thread's Ibis tables over the datasets (its own connection, made on first use)."""
@@ -117,29 +102,6 @@ class EnginePool:
                 connection.close()
             self._connections.clear()
             self._database.close()
-
-
-def _encode(database: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
-    """Store text ``column`` of ``table`` as an ``ENUM`` of its distinct values (module
-    docstring), unless it is not ``VARCHAR`` or holds none or more than
-    :data:`MAX_ENUM_VALUES` of them."""
-    quoted_table, quoted_column = _quote(table), _quote(column)
-    found = database.execute(
-        f"SELECT typeof(ANY_VALUE({quoted_column})), COUNT(DISTINCT {quoted_column}) "
-        f"FROM {quoted_table}"
-    ).fetchone()
-    if found is None or found[0] != "VARCHAR" or not 0 < found[1] <= MAX_ENUM_VALUES:
-        return
-    kind = _quote(f"__ethica_enum_{table}_{column}")
-    database.execute(
-        f"CREATE TYPE {kind} AS ENUM (SELECT DISTINCT {quoted_column} "
-        f"FROM {quoted_table} WHERE {quoted_column} IS NOT NULL ORDER BY 1)"
-    )
-    database.execute(f"ALTER TABLE {quoted_table} ALTER {quoted_column} TYPE {kind}")
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:

@@ -1,6 +1,7 @@
 """Review C, area 3: public-key text columns stored as DuckDB ENUMs at load (commit b21d6ee).
 
-Reproduction of a finding, expected to fail until fixed (``xfail(strict=True)``).
+Reproductions of findings, fixed by storing the columns as text again (the ENUM coding was
+reverted): they guard against its return in that form.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 from tests.system._service_setup import write_service
 
@@ -16,7 +16,6 @@ from ethica.service._config import load_config
 from ethica.service._engines import EnginePool
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3.1: ENUM type names collide across datasets")
 def test_enum_type_names_do_not_collide_across_datasets(tmp_path: Path) -> None:
     """The type is named ``__ethica_enum_{table}_{column}``: dataset 'a_b' column 'c' and
     dataset 'a' column 'b_c' both make ``__ethica_enum_a_b_c``, and the service fails to
@@ -45,7 +44,6 @@ def test_enum_type_names_do_not_collide_across_datasets(tmp_path: Path) -> None:
         pool.close()
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3.2: the plan shows whether a value exists")
 def test_the_engine_plan_of_a_filter_does_not_depend_on_which_values_exist(tmp_path: Path) -> None:
     """An ENUM is built over the values the private column holds, so DuckDB folds
     ``region = 'v'`` to an empty result when no row holds 'v' (the literal cannot be cast to
