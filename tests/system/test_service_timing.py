@@ -6,6 +6,7 @@ it and is logged; a bad floor is refused when the config is read."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,3 +95,36 @@ def test_a_release_slower_than_the_floor_leaves_at_a_doubling_and_is_logged(
 def test_a_floor_that_is_not_a_time_in_range_is_refused(tmp_path: Path, floor: object) -> None:
     with pytest.raises(InvalidParameterError, match=r"release_seconds must be a number of secon"):
         load_config(_with_floor(tmp_path, floor))
+
+
+def test_while_an_answer_is_held_its_replay_and_history_say_only_in_progress(
+    served: tuple[str, ServiceCore, dict[str, str]],
+) -> None:
+    """The ledger knows the outcome when the engine is done; until the held answer has left,
+    a replay of its request id answers 409 "in progress" and the history shows it charged,
+    without output. Afterwards both show the release (review C, finding 2.1)."""
+    url, _, alice = served
+    body = {"sql": SQL, "budget": {"epsilon": 0.1}, "request_id": "held-1"}
+    answer: dict[str, Any] = {}
+
+    def send() -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            answer["response"] = http.post("/api/v1/query", headers=alice, json=body)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    with httpx.Client(base_url=url, timeout=60) as http:
+        time.sleep(FLOOR / 2)  # the release (tens of ms) is done; its answer is held
+        assert "response" not in answer
+        history = http.get("/api/v1/history", headers=alice).json()
+        replay = http.post("/api/v1/query", headers=alice, json=body)
+        sender.join()
+        after = http.get("/api/v1/history", headers=alice).json()
+        again = http.post("/api/v1/query", headers=alice, json=body)
+    assert [(h["status"], h["output"]) for h in history] == [("charged", None)]
+    assert replay.status_code == 409 and "in progress" in replay.json()["message"]
+    assert answer["response"].status_code == 200
+    assert [h["status"] for h in after] == ["released"] and after[0]["output"] is not None
+    assert (
+        again.status_code == 200 and again.json()["tables"] == answer["response"].json()["tables"]
+    )

@@ -13,6 +13,7 @@ Every request is written to the audit log (principal, method, path, status). Wit
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import anyio
@@ -202,7 +203,10 @@ def create_app(core: ServiceCore) -> FastAPI:
         return core.plan(caller, body.sql, body.budget)
 
     @app.post("/api/v1/query")
-    def query(body: QueryBody, caller: CallerDep) -> dict[str, Any]:
+    def query(body: QueryBody, caller: CallerDep, request: Request) -> dict[str, Any]:
+        if core.config.release_seconds is not None:  # held until the floor: hide it till then
+            token = core.held.begin(caller.name)
+            request.state.on_leave = functools.partial(core.held.end, caller.name, token)
         return core.query(caller, body.sql, body.budget, body.request_id)
 
     @app.get("/api/v1/history")

@@ -23,7 +23,7 @@ Example::
       alice: 60
     engine_threads: 2               # optional: DuckDB threads per query (default: one a core)
    concurrent_releases: 4          # optional: releases run at once; further requests queue
-    release_seconds: 0.5            # optional: answer every query this long after it arrived
+    release_seconds: 5              # optional: answer every query this long after it arrived
                                     # (closes the timing channel: ethica.service._timing)
 
 Everything in it is public metadata: bounds and key sets are declared, never read from data.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ethica._exceptions import EthicaError, InvalidParameterError
+from ethica._exceptions import EthicaError, InvalidParameterError, LedgerError
 from ethica.data._engine import compiled_scope
 from ethica.privacy.budget._budgets import Budget, PureDP
 from ethica.privacy.budget._ledger import ChargeRecord, Ledger
@@ -29,6 +29,7 @@ from ethica.privacy.sql import SqlQuery, SqlRefusedError, TableSchema, plan_sql
 from ethica.service._budgets import AnalystLedger, principal_name
 from ethica.service._config import ServiceConfig, parse_budget
 from ethica.service._engines import EnginePool
+from ethica.service._held import HeldReleases
 from ethica.service._store import Store
 
 __all__ = ["AccessDeniedError", "ServiceCore"]
@@ -74,6 +75,7 @@ class ServiceCore:
         # each source read once, into the service's own DuckDB; a connection per thread
         self.engines = EnginePool(config.datasets, threads=config.engine_threads)
         self._releases = threading.BoundedSemaphore(config.concurrent_releases)
+        self.held = HeldReleases()  # answers the timing floor still holds (release_seconds)
 
     def _register(self, name: str, total: Budget, unit: Any) -> None:
         if not self._admin.has_dataset(name):
@@ -254,6 +256,7 @@ class ServiceCore:
             # one id per (analyst, id), unambiguous whatever the names hold; another query
             # under the same id is refused by the ledger (its fingerprint differs)
             rid = json.dumps([caller.name, request_id])
+            self._refuse_held_replay(caller, query.table, rid)
         with self._releases:  # a few at a time: the rest wait their turn, not for the GIL
             return self._release(caller, query, cost, rid, ledger)
 
@@ -283,6 +286,16 @@ class ServiceCore:
         out["remaining"] = _budget_json(ledger.remaining_for_analyst(query.table))
         return out
 
+    def _refuse_held_replay(self, caller: Caller, dataset: str, rid: str) -> None:
+        """A replay of a request whose answer is still held says only "in progress" (its
+        status would tell when the release finished)."""
+        found = self._admin.find_request(dataset, rid)
+        if found is not None and self.held.hides(caller.name, found.created_at):
+            raise LedgerError(
+                "this request id's release is still in progress; ask again after its answer "
+                "has arrived."
+            )
+
     # -------------------------------------------------------------------- history
     def history(self, caller: Caller, analyst: str | None = None) -> list[dict[str, Any]]:
         """Charges of the caller (a custodian: everyone's, or one analyst's)."""
@@ -301,7 +314,11 @@ class ServiceCore:
             for record in self._admin.history(name):
                 if who is not None and record.principal != principal_name(who):
                     continue
-                out.append(_record_json(record))
+                entry = _record_json(record)
+                owner = entry["analyst"]
+                if not caller.custodian and self.held.hides(owner, record.created_at):
+                    entry.update(status="charged", output=None)  # its answer is still held
+                out.append(entry)
         out.sort(key=lambda r: r["created_at"])
         return out
 

@@ -61,7 +61,9 @@ class ReleaseTimingMiddleware(BaseHTTPMiddleware):
 
     The route is recognised by the path it was declared with (``scope["route"]``, set by the
     router), so the floor holds under a mount or a proxy's root path too; an error that no
-    handler answered is held as well before it becomes the server's 500.
+    handler answered is held as well before it becomes the server's 500. When the answer has
+    left, ``request.state.on_leave()`` runs if the route set it (the service stops hiding the
+    release's record: :mod:`ethica.service._held`).
     """
 
     def __init__(self, app: ASGIApp, floor: float) -> None:
@@ -72,14 +74,19 @@ class ReleaseTimingMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         start = time.monotonic()
         try:
-            response = await call_next(request)
-        except Exception:
+            try:
+                response = await call_next(request)
+            except Exception:
+                if _is_release(request):
+                    await self._hold(start)
+                raise
             if _is_release(request):
                 await self._hold(start)
-            raise
-        if _is_release(request):
-            await self._hold(start)
-        return response
+            return response
+        finally:  # the answer has left (or the client is gone): the route's hook, if any
+            on_leave = getattr(request.state, "on_leave", None)
+            if on_leave is not None:
+                on_leave()
 
     async def _hold(self, start: float) -> None:
         elapsed = time.monotonic() - start

@@ -50,7 +50,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     core.close()
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2.1: history shows completion while held")
 def test_completion_is_not_visible_while_the_answer_is_held(
     served: tuple[str, dict[str, str]],
 ) -> None:
