@@ -31,6 +31,7 @@ Everything in it is public metadata: bounds and key sets are declared, never rea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -85,6 +86,30 @@ class ServiceConfig:
         return "analyst" if name in self.analysts else None
 
 
+_BUDGET_RANGE = (Fraction(1, 10**30), Fraction(10**6))
+
+
+def _budget_number(value: object, where: str) -> Fraction:
+    """A budget parameter from JSON or YAML, exact, refused before any arithmetic when it is
+    not a number of at most 64 characters in ``[1e-30, 1e6]`` (or 0): a text such as
+    ``1e999999`` would otherwise cost seconds to expand, and ``1e-400`` overflow a float."""
+    text = str(value)
+    try:
+        if isinstance(value, bool) or len(text) > 64:
+            raise ValueError(text)
+        # "p/q" has at most 64 digits; a decimal may carry an exponent: check it as a float
+        number = Fraction(text) if "/" in text or math.isfinite(float(text)) else None
+    except (ValueError, ZeroDivisionError):
+        number = None
+    low, high = _BUDGET_RANGE
+    if number is None or not (number == 0 or low <= abs(number) <= high):
+        raise InvalidParameterError(
+            f"{where} must be a number between 1e-30 and 1e6 (at most 64 characters), got "
+            f"{text[:64]!r}; e.g. 0.5."
+        )
+    return number
+
+
 def parse_budget(value: object, where: str) -> Budget:
     """``{epsilon}`` -> PureDP, ``{rho}`` -> ZCDP, ``{epsilon, delta}`` -> ApproxDP (exact)."""
     if not isinstance(value, Mapping) or not value:
@@ -93,12 +118,7 @@ def parse_budget(value: object, where: str) -> Budget:
             f"{{epsilon: 1, delta: 1e-6}}; got {value!r}."
         )
     keys = set(value)
-    try:
-        numbers = {k: Fraction(str(value[k])) for k in keys}
-    except (ValueError, ZeroDivisionError):
-        raise InvalidParameterError(
-            f"{where}: budget values must be numbers, got {value!r}."
-        ) from None
+    numbers = {k: _budget_number(value[k], f"{where}: {k}") for k in keys}
     if keys == {"epsilon"}:
         return PureDP(numbers["epsilon"])
     if keys == {"rho"}:

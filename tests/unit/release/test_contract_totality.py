@@ -7,6 +7,7 @@ passes or refuses on it provably read no row.
 from __future__ import annotations
 
 import warnings
+from fractions import Fraction
 
 import ibis
 import ibis.expr.types as ir
@@ -113,6 +114,9 @@ def test_noise_beyond_the_samplers_is_refused_before_reading(poisoned: ir.Table)
     unit = UserLevel("u", max_groups_per_user=1000, max_rows_per_group=1000)
     with pytest.raises(InvalidParameterError, match="beyond the largest the exact samplers"):
         _check(poisoned, Sum("x", 0, 1, step=2.0**-31), PureDP(1e-5), unit)
+    # a scale beyond a float's range is still refused in words (it raised OverflowError)
+    with pytest.raises(InvalidParameterError, match=r"scale ~1e\+400, beyond the largest"):
+        _check(poisoned, Count(), PureDP(Fraction(1, 10**400)))
 
 
 def test_a_huge_epsilon_warns_that_the_release_is_exact(poisoned: ir.Table) -> None:

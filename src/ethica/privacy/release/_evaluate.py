@@ -338,13 +338,21 @@ def numeric_columns(queries: Iterable[object]) -> list[str]:
     return list(dict.fromkeys(c for c in columns if isinstance(c, str)))
 
 
+def _rough(value: Fraction) -> str:
+    """``value`` to three significant digits, also beyond a float's range (``~1e+400``)."""
+    try:
+        return f"{float(value):.3g}"
+    except OverflowError:
+        return f"~1e+{len(str(value.numerator // value.denominator)) - 1}"
+
+
 def _checked(noise: Noise, what: str, budget: Budget) -> Noise:
     limit = noise.max_parameter
     if noise.parameter > limit:
         raise InvalidParameterError(
             f"{what} with {budget} needs {noise.mechanism} noise of "
-            f"{noise.parameter_name} {float(noise.parameter):.3g}, beyond the largest the "
-            f"exact samplers draw ({float(limit):.3g}): spend a larger budget, or use a "
+            f"{noise.parameter_name} {_rough(noise.parameter)}, beyond the largest the "
+            f"exact samplers draw ({_rough(limit)}): spend a larger budget, or use a "
             "coarser step or tighter bounds."
         )
     return noise

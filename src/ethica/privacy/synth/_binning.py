@@ -53,7 +53,7 @@ def binning_share(value: object) -> Fraction:
         )
     try:
         share = Fraction(value)
-    except (ValueError, ZeroDivisionError) as exc:
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
         raise InvalidParameterError(f"binning_share {value!r} is not a number.") from exc
     if not 0 < share < 1:
         raise InvalidParameterError(

@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 import yaml
-from tests.system._service_setup import write_service
 
 from ethica.service._config import load_config
 from ethica.service._engines import EnginePool
+from tests.system._service_setup import write_service
 
 
 def test_enum_type_names_do_not_collide_across_datasets(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Review C, area 1: DP quantile binning in synthesis (commit 7d53efc).
 
-Reproductions of findings, expected to fail until fixed (``xfail(strict=True)``).
+Reproductions of findings; each now guards its fix.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from ethica._exceptions import InvalidParameterError
 from ethica.privacy.synth._binning import binning_share
 
 
-@pytest.mark.xfail(strict=True, reason="finding 1.1: binning_share=inf raises OverflowError")
 @pytest.mark.parametrize("value", [float("inf"), float("-inf")])
 def test_an_infinite_binning_share_is_refused_with_the_free_check_message(value: object) -> None:
     """``Fraction(inf)`` raises OverflowError, which binning_share does not catch: the free

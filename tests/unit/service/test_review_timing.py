@@ -1,7 +1,6 @@
 """Review C, area 2: the service's timing floor (``release_seconds``, commit e991da5).
 
-Reproductions of findings through a real server on 127.0.0.1. Each is expected to fail until its
-finding is fixed (``xfail(strict=True)``: a fix makes the test pass, and the marker must go).
+Reproductions of findings through a real server on 127.0.0.1; each now guards its fix.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
-from tests.system._service_setup import running_server, write_service
 
 from ethica._exceptions import EthicaError
 from ethica.service import build_app
 from ethica.service._timing import RELEASE_PATH, ReleaseTimingMiddleware
+from tests.system._service_setup import running_server, write_service
 
 FLOOR = 4.0  # far above a release on the 2,000-row test table (tens of ms)
 SQL = "SELECT region, COUNT(*) FROM visits GROUP BY region"
@@ -99,7 +98,6 @@ def test_an_unhandled_error_still_leaves_at_the_floor() -> None:
     assert response.status_code == 500 and elapsed >= FLOOR, (response.status_code, elapsed)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2.3: free checks crash on extreme budgets")
 @pytest.mark.parametrize(
     "budget",
     [
