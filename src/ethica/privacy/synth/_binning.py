@@ -12,8 +12,9 @@ into edges; the mechanism, its engine query and its free checks are the release 
 Budget (zCDP). ``share`` of the synthesis ``rho`` is split equally over the binned columns;
 a column's ``k - 1`` quantiles each run at the largest grid ``eps`` with
 ``(k - 1) eps**2 / 8 <= rho_column`` (an ``eps``-DP exponential mechanism is
-``eps**2 / 8``-zCDP: Cesar & Rogers 2021). Under one row per person the utility has
-sensitivity 1. The edges are sorted, an integer column's rounded up (``x >= c`` and
+``eps**2 / 8``-zCDP: Cesar & Rogers 2021). Under one row per person, added or removed, the
+utility moves by at most ``max(q, 1 - q)``, the sensitivity the release room calibrates to.
+The edges are sorted, an integer column's rounded up (``x >= c`` and
 ``x >= ceil(c)`` select the same whole numbers), and equal edges merged.
 """
 
@@ -23,9 +24,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
-
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Any
 
 from ethica._exceptions import InvalidParameterError
 from ethica.data._private_sources import parse_numbers
@@ -35,6 +34,9 @@ from ethica.privacy.release._queries import Quantiles
 from ethica.privacy.release._sensitivity import Rows
 from ethica.privacy.synth._domain import Column, Domain
 from ethica.privacy.synth._mechanisms import epsilon_for
+
+if TYPE_CHECKING:
+    from ethica.data._memory import Table
 
 __all__ = ["DEFAULT_BINNING_SHARE", "BinningPlan", "binning_share", "plan_binning"]
 
@@ -102,7 +104,7 @@ class BinningPlan:
             Fraction(0),
         )
 
-    def run(self, table: ir.Table, domain: Domain) -> tuple[Domain, dict[str, Any]]:
+    def run(self, table: Table, domain: Domain) -> tuple[Domain, dict[str, Any]]:
         """Release the quantiles (reads the data), and return the binned domain and the
         released facts (edges and epsilons, stored with the model)."""
         if not self.parts:
@@ -133,7 +135,7 @@ class BinningPlan:
         return binned, facts
 
 
-def _numbers(table: ir.Table, domain: Domain) -> ir.Table:
+def _numbers(table: Table, domain: Domain) -> Table:
     return parse_numbers(table, [c.name for c in domain.quantile_columns])
 
 
@@ -148,7 +150,7 @@ def _edges(column: Column, quantiles: tuple[float, ...]) -> list[float]:
 
 
 def plan_binning(
-    table: ir.Table, domain: Domain, rho: Fraction, share: Fraction, *, text: bool
+    table: Table, domain: Domain, rho: Fraction, share: Fraction, *, text: bool
 ) -> BinningPlan:
     """The quantile releases for ``domain``'s ``quantile_bins`` columns, checked for free
     against ``table``'s schema (a missing or non-numeric column, a budget too small for the
