@@ -22,7 +22,7 @@ Example::
       default: 600                  # everyone not named below; omit for no limit
       alice: 60
     engine_threads: 2               # optional: DuckDB threads per query (default: one a core)
-   concurrent_releases: 4          # optional: releases run at once; further requests queue
+    concurrent_releases: 4          # optional: releases run at once; further requests queue
     release_seconds: 5              # optional: answer every query this long after it arrived
                                     # (closes the timing channel: ethica.service._timing)
 
@@ -293,7 +293,7 @@ def _release_seconds(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
         raise InvalidParameterError(
             f"release_seconds must be a number of seconds in (0, 600], got {value!r}; choose it "
-            "above the slowest release (e.g. 0.5), or omit it to answer as soon as ready."
+            "above the slowest release (e.g. 5), or omit it to answer as soon as ready."
         )
     return float(value)
 

@@ -288,7 +288,10 @@ class ServiceCore:
 
     def _refuse_held_replay(self, caller: Caller, dataset: str, rid: str) -> None:
         """A replay of a request whose answer is still held says only "in progress" (its
-        status would tell when the release finished)."""
+        status would tell when the release finished). Reads the ledger only while the
+        analyst has an answer held."""
+        if not self.held.holds(caller.name):
+            return
         found = self._admin.find_request(dataset, rid)
         if found is not None and self.held.hides(caller.name, found.created_at):
             raise LedgerError(

@@ -41,6 +41,11 @@ class HeldReleases:
             if not held:
                 self._open.pop(analyst, None)
 
+    def holds(self, analyst: str) -> bool:
+        """Whether ``analyst`` has an answer held right now."""
+        with self._lock:
+            return analyst in self._open
+
     def hides(self, analyst: str, created_at: str) -> bool:
         """Whether a charge of ``analyst`` recorded at ``created_at`` (the ledger's ISO time)
         may still belong to a held answer."""
