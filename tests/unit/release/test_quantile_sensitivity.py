@@ -15,8 +15,11 @@ import itertools
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from ethica.privacy import PureDP, Quantiles, Session
+from ethica.privacy.release import _evaluate
 from ethica.privacy.release._sensitivity import Rows, UserLevel, rank_utility_sensitivity
 
 GRID = np.arange(-1, 8)  # candidates c; the data take values 0..6
@@ -92,3 +95,27 @@ def test_for_the_median_the_epsilon_is_attained_and_a_smaller_sensitivity_breaks
     bound = float(rank_utility_sensitivity(Rows(), 1, half))
     assert 0.9 < _privacy_loss(half, 1.0, bound) <= 1.0 + 1e-12
     assert _privacy_loss(half, 1.0, bound * 7 / 8) > 1.0
+
+
+@pytest.mark.parametrize(("unit", "reach"), [(Rows(), 1), (USER, 4)])
+def test_the_release_calls_the_mechanism_with_that_sensitivity(
+    monkeypatch: pytest.MonkeyPatch, unit: Rows | UserLevel, reach: int
+) -> None:
+    """What a release actually passes to the exponential mechanism, per quantile: the bound
+    above (a release calibrated to less would fail here), and the table says so."""
+    calls: list[Fraction] = []
+    real = _evaluate.exponential_mechanism
+
+    def recording(scores: object, epsilon: object, sensitivity: object = 1) -> int:
+        calls.append(Fraction(sensitivity))  # type: ignore[arg-type]
+        return real(scores, epsilon, sensitivity)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_evaluate, "exponential_mechanism", recording)
+    frame = pd.DataFrame({"u": np.arange(60) % 20, "x": np.arange(60) % 7})
+    session = Session(frame, privacy_unit=unit, budget=PureDP(1))
+    table = session.evaluate(Quantiles("x", (0.5, 0.9), 0, 6, 7), PureDP(1)).table()
+    expected = [max(Fraction(q), 1 - Fraction(q)) * reach for q in (0.5, 0.9)]
+    assert calls == expected
+    assert table.sensitivity == {
+        f"utility, q={q}": str(e) for q, e in zip((0.5, 0.9), expected, strict=True)
+    }
